@@ -1,0 +1,51 @@
+# One entry point per job. Every target bootstraps what it needs (tools/bootstrap.sh is idempotent).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+PYTEST := $(BIN)/python -m pytest
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Inventory for `make rehearsal`; any other inventory works with `make rehearsal INVENTORY=...`.
+INVENTORY ?= inventories/sandbox
+
+.PHONY: help bootstrap test lint sanity units integration molecule bench rehearsal testbed clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+bootstrap: ## Install Debian packages, the .venv and the collection link (safe to re-run)
+	@bash tools/bootstrap.sh
+
+test: bootstrap ## Every test tier CI runs; ends with pytest's "N passed, N failed" line
+	$(PYTEST) tests/quality tests/unit tests/integration tests/molecule
+
+lint: bootstrap ## ansible-lint (production profile), yamllint, ruff, role contract
+	$(PYTEST) tests/quality -m "not sanity"
+
+sanity: bootstrap ## ansible-test sanity --local with zero ignore lines
+	$(PYTEST) tests/quality -m sanity
+
+units: bootstrap ## Unit tests of modules, module_utils and plugins
+	$(PYTEST) tests/unit
+
+integration: bootstrap ## Playbooks and modules against the sandboxes (OCI, LMS, VMs, Kubernetes)
+	$(PYTEST) tests/integration
+
+molecule: bootstrap ## Molecule scenarios (check, converge, idempotence, verify on real machines)
+	$(PYTEST) tests/molecule
+
+bench: bootstrap ## Benchmarks that print side-by-side ratios
+	$(BIN)/python -m tests.bench
+
+testbed: bootstrap ## Build (cached) and start the Kubernetes control-plane test bed
+	bash tests/sandbox/kube/testbed.sh up
+
+rehearsal: bootstrap ## The whole pipeline on the local sandbox inventory
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/rehearsal.yml
+
+clean: ## Remove build outputs (keeps the .venv)
+	rm -rf build/collections tests/output
