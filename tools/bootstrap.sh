@@ -38,11 +38,10 @@ ln -sfn "$root" build/collections/ansible_collections/openedx_scale/oke
 
 # 4. ansible-test bootstraps pip in its managed venvs from a script it downloads from a host this
 #    network cannot reach. A local stand-in installs the same pinned pip from the package index.
-pip_ver=$(.venv/bin/python -c 'from ansible_test._internal.python_requirements import PIP_VERSION as v; print(v)' 2>/dev/null ||
-  .venv/bin/python - <<'PY'
-import re, pathlib, ansible_test
-src = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
-print(re.search(r"get-pip-(\d+(?:\.\d+)*)\.py|pip==(\d+(?:\.\d+)*)", src.read_text()).group(1))
+pip_ver=$(.venv/bin/python - <<'PY'
+import pathlib, re, ansible_test
+src = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py").read_text()
+print(re.search(r"pip='([0-9.]+)'", src).group(1))
 PY
 )
 shim="$HOME/.ansible/test/cache/get_pip_${pip_ver//./_}.py"
