@@ -1,0 +1,99 @@
+"""Role contract: argument specs match defaults key for key, role-prefixed names, thin main.yml with tags,
+handlers with listen, ansible-doc renders, and both shipped inventories pass every role's argument specs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from ansible.inventory.manager import InventoryManager
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+from ansible.vars.manager import VariableManager
+
+from .conftest import REPO, roles, run
+
+INVENTORIES = ["sandbox", "example-jeddah"]
+INCLUDES = {"ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "ansible.builtin.include_role", "ansible.builtin.import_role"}
+
+
+def _yaml(path):
+    return yaml.safe_load(path.read_text()) if path.exists() else None
+
+
+def _spec(role):
+    return _yaml(REPO / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]
+
+
+@pytest.mark.parametrize("role", roles())
+def test_argument_specs_match_defaults(role):
+    defaults = _yaml(REPO / "roles" / role / "defaults" / "main.yml") or {}
+    spec = _spec(role)
+    assert "main" in spec, f"{role}: meta/argument_specs.yml needs a 'main' entry point"
+    options = spec["main"].get("options", {})
+    assert sorted(defaults) == sorted(options), (
+        f"{role}: defaults/main.yml and meta/argument_specs.yml differ: "
+        f"only in defaults {sorted(set(defaults) - set(options))}, only in argspec {sorted(set(options) - set(defaults))}"
+    )
+    for name, opt in options.items():
+        assert opt.get("description"), f"{role}: option {name} has no description"
+        assert opt.get("type"), f"{role}: option {name} has no type"
+
+
+@pytest.mark.parametrize("role", roles())
+def test_variables_are_role_prefixed(role):
+    prefix = role.lstrip("_") + "_"
+    names = list(_yaml(REPO / "roles" / role / "defaults" / "main.yml") or {})
+    names += list(_yaml(REPO / "roles" / role / "vars" / "main.yml") or {})
+    bad = [n for n in names if not n.lstrip("_").startswith(prefix)]
+    assert not bad, f"{role}: variables without the '{prefix}' prefix: {bad}"
+
+
+@pytest.mark.parametrize("role", roles())
+def test_main_is_thin_and_tagged(role):
+    tasks = _yaml(REPO / "roles" / role / "tasks" / "main.yml")
+    assert tasks, f"{role}: empty tasks/main.yml"
+    for task in tasks:
+        action = next((k for k in task if k in INCLUDES), None)
+        assert action, f"{role}: tasks/main.yml should only include steps, found {task.get('name')!r}"
+        assert task.get("tags"), f"{role}: step {task.get('name')!r} has no tags"
+        assert role in task["tags"] or any(t.startswith(role + "_") for t in task["tags"]), f"{role}: step {task.get('name')!r} lacks role tags"
+
+
+@pytest.mark.parametrize("role", roles())
+def test_handlers_listen(role):
+    handlers = _yaml(REPO / "roles" / role / "handlers" / "main.yml") or []
+    for handler in handlers:
+        assert handler.get("listen"), f"{role}: handler {handler.get('name')!r} has no listen"
+
+
+@pytest.mark.parametrize("role", roles())
+def test_ansible_doc_renders(role):
+    res = run(["ansible-doc", "-t", "role", "--json", f"openedx_scale.oke.{role}"])
+    assert res.returncode == 0, res.stdout + res.stderr
+    doc = json.loads(res.stdout)[role]
+    assert doc["entry_points"]["main"]["options"], f"{role}: ansible-doc shows no options"
+
+
+def _inventory_vars(inventory, host="localhost"):
+    """Variables Ansible would give `host` from the inventory (group_vars/host_vars), templated lazily later."""
+    loader = DataLoader()
+    inv = InventoryManager(loader=loader, sources=[str(REPO / "inventories" / inventory)])
+    vm = VariableManager(loader=loader, inventory=inv)
+    return loader, dict(vm.get_vars(host=inv.get_host(host), include_hostvars=False))
+
+
+@pytest.mark.parametrize("inventory", INVENTORIES)
+@pytest.mark.parametrize("role", roles())
+def test_inventory_passes_argument_specs(inventory, role):
+    loader, inv_vars = _inventory_vars(inventory)
+    defaults = _yaml(REPO / "roles" / role / "defaults" / "main.yml") or {}
+    options = _spec(role)["main"].get("options", {})
+    # Role defaults have the lowest precedence: the inventory overrides them, as in a play.
+    variables = {**defaults, **inv_vars, "playbook_dir": str(REPO / "playbooks"), "inventory_dir": str(REPO / "inventories" / inventory)}
+    templar = Templar(loader=loader, variables=variables)
+    provided = {name: templar.template(variables[name]) for name in options if name in variables}
+    result = ArgumentSpecValidator(options).validate(provided)
+    assert not result.error_messages, f"{inventory} fails {role}'s argument specs: {result.error_messages}"
