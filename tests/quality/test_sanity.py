@@ -34,5 +34,11 @@ def test_ansible_test_sanity(tmp_path_factory):
             target = dest / rel.decode()
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, target)
+    # Our build/ is git-ignored by the checkout around it: give the copy its own index so ansible-test
+    # sees exactly the shipped files.
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
     res = run(["ansible-test", "sanity", "--local", "--python", "3.11", "--requirements", "--color", "no"], cwd=dest, timeout=3000)
-    assert res.returncode == 0, (res.stdout + res.stderr)[-30000:]
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-30000:]
+    assert "All targets skipped" not in out and "Running sanity test" in out, out[-5000:]
