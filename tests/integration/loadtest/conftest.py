@@ -1,0 +1,24 @@
+"""Shared fixtures for the load-test stage: prerequisites that must fail (not skip) under CI=true."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def require(ok: bool, why: str) -> None:
+    """Skip locally when a prerequisite is missing, but fail under CI where nothing may be skipped."""
+    if ok:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"prerequisite missing under CI: {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def nspawn_host() -> None:
+    require(os.geteuid() == 0, "systemd-nspawn machines need root")
+    require(shutil.which("systemd-nspawn") is not None, "systemd-nspawn missing: make bootstrap (systemd-container)")
+    require(shutil.which("debootstrap") is not None, "debootstrap missing: make bootstrap")

@@ -1,0 +1,17 @@
+"""systemd-nspawn machines standing in for VMs (see docs/vms.md).
+
+Python API::
+
+    from tests.sandbox.machines import Machines, machines
+
+    with machines(["master", "worker1"], cpus={"worker1": 2}) as booted:
+        booted["master"].ip  # reachable over SSH as root with Machines().key
+
+    mgr = Machines()           # the OCI sandbox's boot hook: one machine per launched instance
+    m = mgr.up(["inst-1"])[0]  # returns once sshd answers and systemd is `running`
+    mgr.down(["inst-1"])
+"""
+
+from tests.sandbox.machines.core import BASE_DIR, BRIDGE, SUBNET, Machine, MachineError, Machines, host_leftovers, machines
+
+__all__ = ["BASE_DIR", "BRIDGE", "SUBNET", "Machine", "MachineError", "Machines", "host_leftovers", "machines"]

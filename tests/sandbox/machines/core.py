@@ -1,0 +1,470 @@
+"""systemd-nspawn machines standing in for VMs.
+
+Each machine is a copy-on-write overlay of one cached, debootstrap'd Debian 12 root file system, booted with
+`systemd-nspawn --boot` (real systemd as PID 1, sshd) inside its own network namespace. The namespace is joined
+to a host bridge by a veth pair on a private /24 that has no default route and no forwarding, so traffic from
+and to the machines stays between them and this host.
+
+The host is not booted with systemd (no systemd-machined), so nspawn runs with `--register=no` as a detached
+background process that this module tracks by PID in the state directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import ipaddress
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+# Everything (root fs cache, keys, per-machine state) lives here; override to share a warm cache between clones.
+BASE_DIR = Path(os.environ.get("OPENEDX_SCALE_MACHINES_DIR", REPO / "build" / "sandbox" / "machines"))
+# A private /24 nothing else on this host uses; machines get .10-.250, the host bridge .1.
+SUBNET = ipaddress.ip_network(os.environ.get("OPENEDX_SCALE_MACHINES_SUBNET", "10.199.57.0/24"))
+BRIDGE = "osm-br0"
+NETNS_PREFIX = "osm-"
+VETH_PREFIX = "osmh"
+SUITE = "bookworm"
+MIRROR = os.environ.get("OPENEDX_SCALE_MACHINES_MIRROR", "http://deb.debian.org/debian")
+PACKAGES = ["python3", "python3-venv", "openssh-server", "systemd", "systemd-sysv", "dbus", "iproute2", "nftables", "sudo", "procps"]
+# Bump when the root fs recipe changes so a stale cache is rebuilt.
+ROOTFS_VERSION = "1"
+# Units that only slow a container's boot or make it "degraded" (no hardware, no consoles, no periodic jobs).
+MASKED_UNITS = [
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+    "dpkg-db-backup.timer",
+    "e2scrub_all.timer",
+    "e2scrub_reap.service",
+    "fstrim.timer",
+    "getty@.service",
+    "console-getty.service",
+    "systemd-networkd-wait-online.service",
+]
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+
+
+class MachineError(RuntimeError):
+    """A machine could not be built, booted or removed; the message says what to do."""
+
+
+@dataclass
+class Machine:
+    name: str
+    ip: str
+    cpus: int
+    pid: int
+    state: str = "running"
+
+    @property
+    def netns(self) -> str:
+        return NETNS_PREFIX + self.name
+
+    @property
+    def veth(self) -> str:
+        return f"{VETH_PREFIX}{self.ip.rsplit('.', 1)[1]}"
+
+
+def _run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
+    if check and res.returncode != 0:
+        raise MachineError(f"{' '.join(cmd)} failed (rc={res.returncode}): {res.stderr.strip() or res.stdout.strip()}")
+    return res
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"systemd-nspawn" in cmdline
+
+
+class Machines:
+    """Build, boot, list and remove machines; all state lives under `base_dir` so any process can manage them."""
+
+    def __init__(self, base_dir: Path | str = BASE_DIR, subnet: ipaddress.IPv4Network = SUBNET):
+        self.base = Path(base_dir)
+        self.subnet = subnet
+        self.rootfs = self.base / "rootfs"
+        self.runs = self.base / "run"
+        self.key = self.base / "ssh" / "id_ed25519"
+        self.known_hosts = self.base / "ssh" / "known_hosts"
+        self.host_ip = str(next(subnet.hosts()))
+
+    # ---------------------------------------------------------------- preconditions and the cached root fs
+    def check_host(self) -> None:
+        """Fail early, naming the missing piece, instead of half-creating a machine."""
+        if os.geteuid() != 0:
+            raise MachineError("systemd-nspawn machines need root (network namespaces, mounts): run as root")
+        for tool, pkg in (
+            ("systemd-nspawn", "systemd-container"),
+            ("debootstrap", "debootstrap"),
+            ("ip", "iproute2"),
+            ("ssh", "openssh-client"),
+            ("ssh-keygen", "openssh-client"),
+        ):
+            if not shutil.which(tool):
+                raise MachineError(f"{tool} not found: apt-get install {pkg} (listed in tools/apt-packages.txt; `make bootstrap` installs it)")
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.base.mkdir(parents=True, exist_ok=True)
+        with open(self.base / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def ensure_rootfs(self, log=print) -> Path:
+        """debootstrap the Debian root fs once; later calls reuse the cache (stamp file records the recipe)."""
+        stamp = self.base / "rootfs.stamp"
+        want = json.dumps({"version": ROOTFS_VERSION, "suite": SUITE, "packages": PACKAGES, "masked": MASKED_UNITS}, sort_keys=True)
+        with self._lock():
+            if self.rootfs.is_dir() and stamp.is_file() and stamp.read_text() == want:
+                self._ensure_key()
+                return self.rootfs
+            if any(self._state_dirs()):
+                raise MachineError(f"root fs recipe changed while machines are up: run `python -m tests.sandbox.machines down --all` first ({self.base})")
+            tmp = self.base / "rootfs.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            log(f"[machines] debootstrap {SUITE} into {tmp} (once; a few minutes)")
+            t0 = time.monotonic()
+            res = subprocess.run(
+                ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(tmp), MIRROR],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if res.returncode != 0:
+                tail = "\n".join((res.stdout + res.stderr).splitlines()[-15:])
+                raise MachineError(f"debootstrap failed (rc={res.returncode}); is {MIRROR} reachable? Last lines:\n{tail}")
+            self._customise(tmp)
+            shutil.rmtree(self.rootfs, ignore_errors=True)
+            tmp.rename(self.rootfs)
+            stamp.write_text(want)
+            log(f"[machines] root fs ready in {time.monotonic() - t0:.0f}s")
+            self._ensure_key()
+            return self.rootfs
+
+    @staticmethod
+    def _customise(root: Path) -> None:
+        for unit in MASKED_UNITS:
+            link = root / "etc/systemd/system" / unit
+            link.unlink(missing_ok=True)
+            link.symlink_to("/dev/null")
+        # Host keys are generated per machine at boot time; the image must not carry shared ones.
+        for key in (root / "etc/ssh").glob("ssh_host_*"):
+            key.unlink()
+        (root / "etc/ssh/sshd_config.d/sandbox.conf").write_text(
+            "# Key-only root login for Ansible; no DNS lookups (there is no resolver on the machines' subnet).\n"
+            "PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n"
+        )
+        (root / "etc/machine-id").write_text("")
+        (root / "etc/resolv.conf").unlink(missing_ok=True)
+        (root / "etc/resolv.conf").write_text("# no resolver: the machines' subnet has no route out\n")
+        shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
+        (root / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
+
+    def _ensure_key(self) -> None:
+        if not self.key.is_file():
+            self.key.parent.mkdir(parents=True, exist_ok=True)
+            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "openedx-scale-machines", "-f", str(self.key)])
+
+    # ---------------------------------------------------------------- state
+    def _state_dirs(self) -> Iterable[Path]:
+        return sorted(p for p in self.runs.glob("*") if (p / "machine.json").is_file()) if self.runs.is_dir() else []
+
+    def _load(self, sd: Path) -> Machine:
+        m = Machine(**json.loads((sd / "machine.json").read_text()))
+        m.state = "running" if _pid_alive(m.pid) else "dead"
+        return m
+
+    def list(self) -> list[Machine]:
+        return [self._load(sd) for sd in self._state_dirs()]
+
+    def get(self, name: str) -> Machine | None:
+        sd = self.runs / name
+        return self._load(sd) if (sd / "machine.json").is_file() else None
+
+    def _allocate_ip(self) -> str:
+        used = {m.ip for m in self.list()}
+        for host in list(self.subnet.hosts())[9:250]:
+            if str(host) not in used:
+                return str(host)
+        raise MachineError(f"no free address left in {self.subnet}: remove machines with `down`")
+
+    def _write_known_hosts(self) -> None:
+        lines = []
+        for sd in self._state_dirs():
+            m = json.loads((sd / "machine.json").read_text())
+            pub = (sd / "host_key.pub").read_text().split()
+            lines.append(f"{m['ip']} {pub[0]} {pub[1]}\n")
+        self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+        self.known_hosts.write_text("".join(lines))
+
+    # ---------------------------------------------------------------- network
+    def _ensure_bridge(self) -> None:
+        if _run(["ip", "link", "show", BRIDGE], check=False).returncode != 0:
+            _run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+        addr = f"{self.host_ip}/{self.subnet.prefixlen}"
+        if addr not in _run(["ip", "-4", "-o", "addr", "show", "dev", BRIDGE]).stdout:
+            _run(["ip", "addr", "add", addr, "dev", BRIDGE])
+        _run(["ip", "link", "set", BRIDGE, "up"])
+
+    def _drop_bridge_if_unused(self) -> None:
+        if not any(self._state_dirs()):
+            _run(["ip", "link", "del", BRIDGE], check=False)
+
+    def _setup_netns(self, m: Machine) -> None:
+        ns = m.netns
+        _run(["ip", "netns", "del", ns], check=False)
+        _run(["ip", "link", "del", m.veth], check=False)
+        _run(["ip", "netns", "add", ns])
+        # The machine end is created directly inside its namespace and named like a VM's first NIC.
+        _run(["ip", "link", "add", m.veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        _run(["ip", "link", "set", m.veth, "master", BRIDGE, "up"])
+        _run(["ip", "-n", ns, "addr", "add", f"{m.ip}/{self.subnet.prefixlen}", "dev", "eth0"])
+        _run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        _run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+
+    def _teardown_netns(self, m: Machine) -> None:
+        _run(["ip", "netns", "del", m.netns], check=False)  # destroys eth0 and with it the veth pair
+        _run(["ip", "link", "del", m.veth], check=False)
+
+    # ---------------------------------------------------------------- lifecycle
+    def up(self, names: Iterable[str], cpus: int | dict[str, int] | None = None, timeout: float = 90.0, log=print) -> list[Machine]:
+        """Boot the named machines (in parallel) and return them once sshd answers and systemd reached `running`."""
+        names = list(dict.fromkeys(names))
+        bad = [n for n in names if not NAME_RE.match(n)]
+        if bad:
+            raise MachineError(f"invalid machine name(s) {bad}: use lowercase letters, digits and '-', starting with a letter, at most 31 chars")
+        host_cpus = len(os.sched_getaffinity(0))
+        per = {n: (cpus.get(n) if isinstance(cpus, dict) else cpus) for n in names}
+        for n, c in per.items():
+            if c is not None and not 1 <= c <= host_cpus:
+                raise MachineError(f"--cpus {c} for {n}: must be between 1 and this host's {host_cpus} CPUs (machines share the host's cores)")
+        self.check_host()
+        self.ensure_rootfs(log=log)
+        new: list[Machine] = []
+        try:
+            for n in names:
+                existing = self.get(n)
+                if existing and existing.state == "running":
+                    continue  # already up: `up` is idempotent
+                if existing:
+                    self._remove(existing)  # a crashed machine's leftovers
+                try:
+                    new.append(self._start(n, per[n] or host_cpus))
+                except BaseException:
+                    partial = self.get(n)
+                    if partial:
+                        self._remove(partial)
+                    raise
+            deadline = time.monotonic() + timeout
+            for m in new:
+                self._wait_ready(m, deadline)
+        except BaseException:
+            # Only what this call booted is rolled back; machines that were already running stay.
+            with contextlib.suppress(Exception):
+                self.down([m.name for m in new])
+            raise
+        return [self.get(n) for n in names]
+
+    def _start(self, name: str, cpus: int) -> Machine:
+        with self._lock():
+            self._ensure_bridge()
+            sd = self.runs / name
+            shutil.rmtree(sd, ignore_errors=True)
+            for sub in ("upper", "work", "merged"):
+                (sd / sub).mkdir(parents=True)
+            ip = self._allocate_ip()
+            m = Machine(name=name, ip=ip, cpus=cpus, pid=0)
+            # Reserve the address before releasing the lock; pid is filled in once nspawn runs.
+            (sd / "machine.json").write_text(json.dumps(asdict(m)))
+            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name}", "-f", str(sd / "host_key")])
+        _run(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={self.rootfs},upperdir={sd / 'upper'},workdir={sd / 'work'}", str(sd / "merged")])
+        root = sd / "merged"
+        (root / "etc/hostname").write_text(name + "\n")
+        (root / "etc/hosts").write_text(f"127.0.0.1 localhost\n{ip} {name}\n")
+        (root / "etc/machine-id").write_text(os.urandom(16).hex() + "\n")
+        shutil.copy(sd / "host_key", root / "etc/ssh/ssh_host_ed25519_key")
+        shutil.copy(sd / "host_key.pub", root / "etc/ssh/ssh_host_ed25519_key.pub")
+        os.chmod(root / "etc/ssh/ssh_host_ed25519_key", 0o600)
+        (root / "root/.ssh").mkdir(mode=0o700, exist_ok=True)
+        shutil.copy(self.key.with_suffix(".pub"), root / "root/.ssh/authorized_keys")
+        os.chmod(root / "root/.ssh/authorized_keys", 0o600)
+        self._setup_netns(m)
+        cmd = [
+            "systemd-nspawn",
+            "--boot",
+            "--quiet",
+            f"--directory={root}",
+            f"--machine={name}",
+            f"--hostname={name}",
+            f"--network-namespace-path=/run/netns/{m.netns}",
+            "--register=no",
+            "--keep-unit",
+            "--console=passive",
+            "--link-journal=no",
+            "--resolv-conf=off",
+            "--timezone=off",
+            "--capability=CAP_NET_ADMIN",  # nftables and net sysctls inside the machine's own namespace
+            f"--cpu-affinity=0-{cpus - 1}",
+        ]
+        logf = open(sd / "console.log", "w")
+        # --network-namespace-path does not count as a private network for nspawn, which would leave /proc/sys/net
+        # read-only; this documented switch makes exactly that subtree writable (sysctls are per namespace there).
+        env = {**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"}
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        logf.close()
+        m.pid = proc.pid
+        (sd / "machine.json").write_text(json.dumps(asdict(m)))
+        self._write_known_hosts()
+        return m
+
+    def ssh_command(self, m: Machine, *remote: str) -> list[str]:
+        return [
+            "ssh",
+            "-i",
+            str(self.key),
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+            "-o",
+            "LogLevel=ERROR",
+            f"root@{m.ip}",
+            *remote,
+        ]
+
+    def ssh(self, m: Machine | str, *remote: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        m = self.get(m) if isinstance(m, str) else m
+        return subprocess.run(self.ssh_command(m, *remote), capture_output=True, text=True, timeout=timeout, check=False)
+
+    def _wait_ready(self, m: Machine, deadline: float) -> None:
+        sd = self.runs / m.name
+        while True:
+            if not _pid_alive(m.pid):
+                raise MachineError(
+                    f"machine {m.name} exited while booting; console log {sd / 'console.log'}:\n"
+                    + "\n".join((sd / "console.log").read_text(errors="replace").splitlines()[-20:])
+                )
+            try:
+                with socket.create_connection((m.ip, 22), timeout=1) as s:
+                    s.settimeout(2)
+                    if s.recv(64).startswith(b"SSH-"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise MachineError(f"machine {m.name} ({m.ip}) has no sshd after the boot timeout; see {sd / 'console.log'}")
+            time.sleep(0.2)
+        res = self.ssh(m, "systemctl", "is-system-running", "--wait", timeout=max(5, deadline - time.monotonic()))
+        if res.stdout.strip() != "running":
+            failed = self.ssh(m, "systemctl", "--failed", "--no-legend", "--plain").stdout.strip()
+            raise MachineError(f"machine {m.name}: systemd is {res.stdout.strip() or res.stderr.strip()!r}, failed units:\n{failed}")
+
+    def down(self, names: Iterable[str] | None = None, timeout: float = 30.0) -> list[str]:
+        """Power the machines off (clean systemd shutdown, then SIGKILL) and remove every trace of them."""
+        targets = self.list() if names is None else [m for m in (self.get(n) for n in names) if m]
+        for m in targets:
+            if m.state == "running":
+                # nspawn turns SIGTERM into SIGRTMIN+3 for the container's systemd: an orderly poweroff.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(m.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for m in targets:
+            while _pid_alive(m.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self._remove(m)
+        with self._lock():
+            self._write_known_hosts()
+            self._drop_bridge_if_unused()
+        return [m.name for m in targets]
+
+    def _remove(self, m: Machine) -> None:
+        if _pid_alive(m.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(m.pid, signal.SIGKILL)
+            for _ in range(100):
+                if not _pid_alive(m.pid):
+                    break
+                time.sleep(0.05)
+        if m.pid > 0:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(m.pid, os.WNOHANG)  # reap it when this process started it
+        sd = self.runs / m.name
+        merged = sd / "merged"
+        if os.path.ismount(merged):
+            _run(["umount", str(merged)], check=False)
+            if os.path.ismount(merged):
+                _run(["umount", "-l", str(merged)])
+        self._teardown_netns(m)
+        shutil.rmtree(sd, ignore_errors=True)
+
+    # ---------------------------------------------------------------- Ansible
+    def host_vars(self, m: Machine) -> dict:
+        return {
+            "ansible_host": m.ip,
+            "ansible_user": "root",
+            "ansible_ssh_private_key_file": str(self.key),
+            "ansible_ssh_common_args": f"-o UserKnownHostsFile={self.known_hosts} -o StrictHostKeyChecking=yes",
+            "ansible_python_interpreter": "/usr/bin/python3",
+        }
+
+    def inventory(self, groups: dict[str, list[str]] | None = None) -> dict:
+        """An Ansible inventory of the running machines: all in `machines`, plus any extra `groups`."""
+        running = {m.name: m for m in self.list() if m.state == "running"}
+        inv: dict = {"all": {"children": {"machines": {"hosts": {n: self.host_vars(m) for n, m in running.items()}}}}}
+        for group, members in (groups or {}).items():
+            missing = [n for n in members if n not in running]
+            if missing:
+                raise MachineError(f"group {group}: machine(s) {missing} are not running (`up` them first)")
+            inv["all"]["children"][group] = {"hosts": {n: {} for n in members}}
+        return inv
+
+
+@contextlib.contextmanager
+def machines(names: Iterable[str], cpus: int | dict[str, int] | None = None, base_dir: Path | str = BASE_DIR) -> Iterator[dict[str, Machine]]:
+    """Boot machines for the duration of a `with` block and remove them afterwards, whatever happens inside."""
+    names = list(names)
+    mgr = Machines(base_dir)
+    booted = mgr.up(names, cpus=cpus, log=lambda msg: print(msg, file=sys.stderr))
+    try:
+        yield {m.name: m for m in booted}
+    finally:
+        mgr.down(names)
+
+
+def host_leftovers(names: Iterable[str], ips: Iterable[str], base_dir: Path | str = BASE_DIR) -> dict[str, list[str]]:
+    """What machines `names` (with addresses `ips`) left on the host; tests use it to prove `down` cleans up fully."""
+    runs = [str(Path(base_dir) / "run" / n) + "/" for n in names]
+    netns = {NETNS_PREFIX + n for n in names}
+    veths = {f"{VETH_PREFIX}{ip.rsplit('.', 1)[1]}" for ip in ips}
+    left_ns = [ln.split()[0] for ln in _run(["ip", "netns", "list"]).stdout.splitlines() if ln.split()[0] in netns]
+    links = [ln.split(":")[1].strip().split("@")[0] for ln in _run(["ip", "-o", "link", "show"]).stdout.splitlines()]
+    procs = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit() and _pid_alive(int(p.name)):
+            with contextlib.suppress(OSError):
+                if any(r in (p / "cmdline").read_bytes().decode(errors="replace") for r in runs):
+                    procs.append(p.name)
+    mounts = [ln.split()[1] for ln in Path("/proc/mounts").read_text().splitlines() if any(ln.split()[1].startswith(r) for r in runs)]
+    return {"netns": left_ns, "links": [ln for ln in links if ln in veths], "processes": procs, "mounts": mounts}
