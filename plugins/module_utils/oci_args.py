@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, openedx_scale maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared argument spec (mirrors doc_fragments/oci.py) and input validation run before any API call."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import copy
+import re
+
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import deployment_problem, tag_key_problem
+
+COMMON_ARGS = dict(
+    auth_type=dict(type="str", default="api_key", choices=["api_key", "instance_principal"]),
+    config_file=dict(type="path"),
+    profile=dict(type="str"),
+    region=dict(type="str"),
+    service_endpoint=dict(type="str"),
+    deployment=dict(type="str", required=True),
+    wait_timeout=dict(type="int", default=1800),
+    retry_base_seconds=dict(type="float", default=2.0),
+    retry_max_wait_seconds=dict(type="float", default=120.0),
+    throttle_cooldown_seconds=dict(type="float", default=30.0),
+    progress_log=dict(type="path"),
+)
+
+SHAPE_CONFIG_ARGS = dict(
+    shape=dict(type="str", required=True),
+    ocpus=dict(type="float", required=True),
+    memory_in_gbs=dict(type="float", required=True),
+)
+
+# Flexible shapes we accept, with their OCPU and memory limits (OCI "Compute Shapes" reference).
+FLEX_SHAPES = {
+    "VM.Standard.E3.Flex": {"ocpus": (1, 64), "memory": (1, 1024), "per_ocpu": (1, 64)},
+    "VM.Standard.E4.Flex": {"ocpus": (1, 64), "memory": (1, 1024), "per_ocpu": (1, 64)},
+    "VM.Standard.E5.Flex": {"ocpus": (1, 94), "memory": (1, 1049), "per_ocpu": (1, 64)},
+    "VM.Standard3.Flex": {"ocpus": (1, 32), "memory": (1, 512), "per_ocpu": (1, 64)},
+    "VM.Standard.A1.Flex": {"ocpus": (1, 80), "memory": (1, 512), "per_ocpu": (1, 64)},
+    "VM.Optimized3.Flex": {"ocpus": (1, 18), "memory": (1, 256), "per_ocpu": (1, 64)},
+}
+
+FAULT_DOMAINS = ("FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3")
+
+_OCID = re.compile(r"^ocid1\.(?P<type>[a-z0-9]+)\.(?P<realm>[a-z0-9]+)\.(?P<region>[a-z0-9-]*)(\.[a-z0-9-]*)?\.(?P<unique>[a-z0-9]{6,})$")
+_AD = re.compile(r"^([A-Za-z0-9]{2,8}:)?[A-Z0-9]+(-[A-Z0-9]+)*-AD-[1-3]$")
+_K8S_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+
+
+def argument_spec(**specific):
+    """Common OCI options plus the module's own."""
+    spec = copy.deepcopy(COMMON_ARGS)
+    spec.update(specific)
+    return spec
+
+
+def shape_config_spec(required=True):
+    spec = copy.deepcopy(SHAPE_CONFIG_ARGS)
+    if not required:
+        for opt in spec.values():
+            opt["required"] = False
+    return spec
+
+
+def check_ocid(value, field, kinds, required=True):
+    """`value` must be an OCID of one of `kinds` (e.g. ("compartment", "tenancy"))."""
+    if value in (None, ""):
+        if required:
+            raise InputError("is required.", field=field, fix="set it to the %s OCID (ocid1.%s.oc1..<id>)." % (kinds[0], kinds[0]))
+        return
+    match = _OCID.match(value)
+    if not match:
+        raise InputError("%r is not an OCID." % (value,), field=field,
+                         fix="use the %s OCID as shown in the OCI console, e.g. ocid1.%s.oc1..aaaa..." % (kinds[0], kinds[0]))
+    if match.group("type") not in kinds:
+        raise InputError("%r is a %s OCID, expected a %s OCID." % (value, match.group("type"), " or ".join(kinds)), field=field,
+                         fix="copy the OCID of the %s, not of another resource." % kinds[0])
+
+
+def check_shape_config(shape, ocpus, memory, field):
+    """Known flexible shape, OCPU count and memory inside the shape's limits."""
+    limits = FLEX_SHAPES.get(shape)
+    if limits is None:
+        raise InputError("unknown shape %r." % (shape,), field="%s.shape" % field,
+                         fix="use one of %s." % ", ".join(sorted(FLEX_SHAPES)))
+    lo, hi = limits["ocpus"]
+    if ocpus is None or not lo <= ocpus <= hi:
+        raise InputError("%s ocpus=%s is outside %s's range %s-%s." % (shape, ocpus, shape, lo, hi), field="%s.ocpus" % field,
+                         fix="pick between %s and %s OCPUs or another shape." % (lo, hi))
+    lo, hi = limits["memory"]
+    if memory is None or not lo <= memory <= hi:
+        raise InputError("%s memory_in_gbs=%s is outside %s's range %s-%s GB." % (shape, memory, shape, lo, hi),
+                         field="%s.memory_in_gbs" % field, fix="pick between %s and %s GB." % (lo, hi))
+    lo, hi = limits["per_ocpu"]
+    ratio = float(memory) / float(ocpus)
+    if not lo <= ratio <= hi:
+        raise InputError("%s allows %s-%s GB per OCPU; %s GB / %s OCPU is %.1f." % (shape, lo, hi, memory, ocpus, ratio),
+                         field="%s.memory_in_gbs" % field,
+                         fix="set memory_in_gbs between %s and %s for %s OCPUs." % (lo * ocpus, min(hi * ocpus, limits["memory"][1]), ocpus))
+
+
+def check_shapes(primary, alternatives, field):
+    """Primary {shape, ocpus, memory_in_gbs} and the allowed alternatives; returns the list, primary first, no duplicates."""
+    out = []
+    for idx, item in enumerate([primary, *list(alternatives or [])]):
+        where = field if idx == 0 else "%s.alternative_shapes[%d]" % (field, idx - 1)
+        if not isinstance(item, dict):
+            raise InputError("must be a mapping with shape, ocpus and memory_in_gbs.", field=where,
+                             fix="write e.g. {shape: VM.Standard.E5.Flex, ocpus: 30, memory_in_gbs: 128}.")
+        check_shape_config(item.get("shape"), item.get("ocpus"), item.get("memory_in_gbs"), where)
+        cfg = {"shape": item["shape"], "ocpus": float(item["ocpus"]), "memory_in_gbs": float(item["memory_in_gbs"])}
+        if cfg not in out:
+            out.append(cfg)
+    return out
+
+
+def check_fault_domains(fds, field):
+    if not fds:
+        raise InputError("is empty: at least one fault domain is needed.", field=field,
+                         fix="list the fault domains nodes may use, e.g. [FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3].")
+    for fd in fds:
+        if fd not in FAULT_DOMAINS:
+            raise InputError("%r is not a fault domain name." % (fd,), field=field, fix="use %s." % ", ".join(FAULT_DOMAINS))
+    if len(set(fds)) != len(fds):
+        raise InputError("lists a fault domain twice.", field=field, fix="list each fault domain once.")
+    return list(fds)
+
+
+def check_count(value, field):
+    if value is None or int(value) != value or value < 0:
+        raise InputError("must be an integer >= 0, got %r." % (value,), field=field, fix="set a node/VM count of 0 or more.")
+    return int(value)
+
+
+def check_availability_domain(value, field):
+    if value and not _AD.match(value):
+        raise InputError("%r is not an availability domain name." % (value,), field=field,
+                         fix="use the full name, e.g. 'hxIl:ME-JEDDAH-1-AD-1', or leave it empty to use the first AD.")
+
+
+def check_kubernetes_version(value, field):
+    if not _K8S_VERSION.match(value or ""):
+        raise InputError("%r is not a Kubernetes version." % (value,), field=field, fix="write it as v<major>.<minor>.<patch>, e.g. v1.35.4.")
+
+
+def check_labels(labels, field):
+    for key, value in (labels or {}).items():
+        if not re.match(r"^([a-z0-9.-]+/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$", key or ""):
+            raise InputError("%r is not a valid Kubernetes label key." % (key,), field=field, fix="use e.g. openedx-scale/pool.")
+        if not re.match(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$", str(value)):
+            raise InputError("%r is not a valid Kubernetes label value." % (value,), field=field, fix="use up to 63 alphanumerics, '-', '_' or '.'.")
+
+
+def check_common(params):
+    """Options shared by every module (credentials are checked when the client is built)."""
+    problem = deployment_problem(params.get("deployment"))
+    if problem:
+        raise InputError(problem + ".", field="deployment", fix="set openedx_scale_deployment to a short DNS-style name.")
+    if params.get("wait_timeout") is not None and params["wait_timeout"] <= 0:
+        raise InputError("must be > 0 seconds.", field="wait_timeout", fix="give the whole operation a deadline, e.g. 1800.")
+    for opt in ("retry_base_seconds", "retry_max_wait_seconds", "throttle_cooldown_seconds"):
+        if params.get(opt) is not None and params[opt] < 0:
+            raise InputError("must be >= 0.", field=opt, fix="use a non-negative number of seconds.")
+    for key in (params.get("freeform_tags") or {}):
+        problem = tag_key_problem(key)
+        if problem:
+            raise InputError(problem + ".", field="freeform_tags", fix="rename the tag key with '_' instead of dots or spaces.")

@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, openedx_scale maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reconcile N compute instances named <name>-01..<name>-NN with the same capacity logic as node pools.
+
+LaunchInstance fails synchronously with 500 "Out of host capacity." (the planner moves on, no retry of the
+same placement); a LimitExceeded is often false, so instances are re-listed by display name before
+anything else; every launch carries a deterministic opc-retry-token.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+try:
+    from oci.core.models import CreateVnicDetails, InstanceSourceViaImageDetails, LaunchInstanceDetails, LaunchInstanceShapeConfigDetails
+except ImportError:  # require_oci() reports it
+    pass
+
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement, Planner, fetch_report
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
+    FATAL,
+    LIMIT_EXCEEDED,
+    OUT_OF_CAPACITY,
+    ApiError,
+    CapacityExhausted,
+    Failure,
+    InputError,
+)
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, reserve
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_until
+
+COMPONENT = "instance"
+GONE = ("TERMINATING", "TERMINATED")
+UP = ("RUNNING",)
+
+
+class InstanceReconciler(object):
+
+    def __init__(self, clients, policy, params, check_mode=False):
+        self.clients = clients
+        self.policy = policy
+        self.p = params
+        self.check_mode = check_mode
+        self.progress = policy.progress
+        self.changed = False
+        self.actions = []
+        self.tags = ownership_tags(params["deployment"], COMPONENT, params["role"], params.get("freeform_tags"))
+        self._dead = {}
+
+    def names(self):
+        return ["%s-%02d" % (self.p["name"], i) for i in range(1, self.p["count"] + 1)]
+
+    def read(self):
+        """Live owned instances of this role by display name; a same-named instance we do not own is an error."""
+        items = list_all(self.policy, "ListInstances", self.clients.compute.list_instances, compartment_id=self.p["compartment_id"])
+        mine = {}
+        self._dead = {}
+        prefix = self.p["name"] + "-"
+        for inst in items:
+            name = inst.display_name or ""
+            if inst.lifecycle_state in GONE:
+                self._dead.setdefault(name, []).append(inst.id)
+                continue
+            if is_owned(inst, self.p["deployment"], COMPONENT, self.p["role"]):
+                mine[name] = inst
+            elif name.startswith(prefix):
+                raise InputError("instance %r (%s) exists but does not carry this deployment's ownership tags." % (name, inst.id),
+                                 field="name", fix="choose another name prefix, or remove the foreign instance.")
+        return mine
+
+    def _act(self, action, **info):
+        self.changed = True
+        info["action"] = action
+        self.actions.append(info)
+
+    def _launch(self, name, placement, fd, reservation_id=None):
+        details = LaunchInstanceDetails(
+            compartment_id=self.p["compartment_id"], availability_domain=placement.ad, fault_domain=fd, display_name=name,
+            shape=placement.shape,
+            shape_config=LaunchInstanceShapeConfigDetails(ocpus=placement.ocpus, memory_in_gbs=placement.memory_in_gbs),
+            source_details=InstanceSourceViaImageDetails(source_type="image", image_id=self.p["image_id"],
+                                                         boot_volume_size_in_gbs=self.p.get("boot_volume_size_in_gbs")),
+            create_vnic_details=CreateVnicDetails(subnet_id=self.p["subnet_id"], assign_public_ip=self.p.get("assign_public_ip", False),
+                                                  freeform_tags=dict(self.tags)),
+            metadata=self._metadata(), capacity_reservation_id=reservation_id, freeform_tags=dict(self.tags))
+        token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], name, placement.key, fd, *self._dead.get(name, []))
+        self._act("launch", name=name, placement=placement.label(), fault_domain=fd)
+        return self.policy.call("LaunchInstance", self.clients.compute.launch_instance, details, opc_retry_token=token).data
+
+    def _metadata(self):
+        meta = {}
+        keys = self.p.get("ssh_authorized_keys") or []
+        if keys:
+            meta["ssh_authorized_keys"] = "\n".join(keys)
+        if self.p.get("user_data"):
+            meta["user_data"] = self.p["user_data"]
+        return meta or None
+
+    def ensure_present(self):
+        live = self.read()
+        wanted = self.names()
+        extra = sorted(n for n in live if n not in wanted)
+        missing = [n for n in wanted if n not in live]
+        if self.check_mode:
+            for name in missing:
+                self._act("launch", name=name)
+            for name in extra:
+                self._act("terminate", name=name)
+            return self._result(live, read_ips=False)
+        for name in extra:
+            self._terminate(live.pop(name))
+        planner = Planner(self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
+                          allow_reservation=self.p.get("capacity_reservation", False))
+        rnd = 0
+        while missing:
+            rnd += 1
+            report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"])
+            existing = [Placement(i.availability_domain, [i.fault_domain], i.shape, getattr(i.shape_config, "ocpus", 0) or 0,
+                                  getattr(i.shape_config, "memory_in_gbs", 0) or 0) for i in live.values()]
+            skip = set()
+            tried = False
+            for cand in planner.plan(len(missing), report, skip=skip, prefer=existing):
+                if not missing:
+                    break
+                tried = True
+                reservation_id = None
+                batch = missing[:cand.count]
+                if cand.placement.reservation:
+                    reservation_id, reserved = reserve(self.clients, self.policy, self.p, cand.placement, len(batch), self.p["role"])
+                    batch = batch[:reserved]
+                    if not batch:
+                        skip.add(cand.placement)
+                        self.progress.attempt(cand.placement.label(), "failed", "reservation got 0 instances", next_wait=0, round=rnd, tier=cand.tier)
+                        continue
+                launched = 0
+                for idx, name in enumerate(batch):
+                    fd = cand.placement.fds[idx % len(cand.placement.fds)]
+                    try:
+                        inst = self._launch(name, cand.placement, fd, reservation_id)
+                    except ApiError as exc:
+                        if exc.failure.kind == LIMIT_EXCEEDED:
+                            # often false: the launch may have happened anyway, so look before trying elsewhere
+                            again = self.read()
+                            if name in again:
+                                live[name] = again[name]
+                                missing.remove(name)
+                                launched += 1
+                                continue
+                        if exc.failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
+                            raise
+                        self.progress.attempt("%s (%s)" % (cand.placement.label(), name), "failed", exc.failure.short(), next_wait=0,
+                                              round=rnd, tier=cand.tier)
+                        break
+                    live[name] = inst
+                    missing.remove(name)
+                    launched += 1
+                if launched:
+                    self.progress.attempt(cand.placement.label(), "ok", "+%d instance(s) (%s)" % (launched, cand.tier), round=rnd, tier=cand.tier)
+                skip.add(cand.placement)
+            if not missing:
+                break
+            wait = self.policy.backoff(rnd)
+            if not tried:
+                self.progress.attempt("(%d placement(s) allowed)" % (len(self.p["shapes"]) * len(self.p["fault_domains"])), "no capacity",
+                                      "capacity report: %s" % (report.summary() or "empty"), next_wait=wait, round=rnd)
+            if not self.policy.fits(wait):
+                raise CapacityExhausted("instances %s: %d of %d still missing (%s) and the next round (in %.0fs) would pass the %ss deadline."
+                                        % (self.p["name"], len(missing), self.p["count"], ", ".join(missing), wait, self.p["wait_timeout"]),
+                                        attempts_table=self.progress.table())
+            self.progress.line("round %d: %d instance(s) still missing; next capacity check in %.0fs" % (rnd, len(missing), wait))
+            self.policy.sleep(wait)
+        live = self._wait_running(live)
+        return self._result(live, read_ips=True)
+
+    def _wait_running(self, live):
+        def fetch():
+            items = list_all(self.policy, "ListInstances", self.clients.compute.list_instances, compartment_id=self.p["compartment_id"])
+            by_id = dict((i.id, i) for i in items)
+            return dict((name, by_id.get(inst.id, inst)) for name, inst in live.items())
+
+        def done(current):
+            broken = [n for n, i in current.items() if i.lifecycle_state in GONE]
+            if broken:
+                raise ApiError("LaunchInstance", Failure(FATAL, message="instance(s) %s terminated while starting" % ", ".join(broken)))
+            return all(i.lifecycle_state in UP for i in current.values())
+
+        if all(i.lifecycle_state in UP for i in live.values()):
+            return live
+        return wait_until(self.policy, "instances %s to be RUNNING" % self.p["name"], fetch, done)
+
+    def _terminate(self, inst):
+        self._act("terminate", name=inst.display_name, id=inst.id)
+        if not self.check_mode:
+            self.policy.call("TerminateInstance", self.clients.compute.terminate_instance, inst.id, preserve_boot_volume=False)
+
+    def ensure_absent(self):
+        live = self.read()
+        for name in sorted(live):
+            self._terminate(live[name])
+        if not self.check_mode and live:
+            wait_until(self.policy, "instances %s to terminate" % self.p["name"], self.read, lambda cur: not cur)
+        released = release_all(self.clients, self.policy, self.p["compartment_id"], self.p["deployment"], self.p["role"], self.check_mode)
+        if released:
+            self._act("release_reservations", ids=released)
+        return self._result({} if not self.check_mode else live, read_ips=False)
+
+    def _ips(self, inst):
+        atts = list_all(self.policy, "ListVnicAttachments", self.clients.compute.list_vnic_attachments,
+                        compartment_id=self.p["compartment_id"], instance_id=inst.id)
+        for att in atts:
+            if att.lifecycle_state in ("ATTACHED", "ATTACHING") and att.vnic_id:
+                vnic = self.policy.call("GetVnic", self.clients.network.get_vnic, att.vnic_id).data
+                return vnic.private_ip, vnic.public_ip
+        return None, None
+
+    def _result(self, live, read_ips):
+        out = []
+        for name in sorted(live):
+            inst = live[name]
+            private_ip, public_ip = self._ips(inst) if read_ips else (None, None)
+            out.append({"id": inst.id, "name": name, "shape": inst.shape, "fault_domain": inst.fault_domain,
+                        "availability_domain": inst.availability_domain, "lifecycle_state": inst.lifecycle_state,
+                        "private_ip": private_ip, "public_ip": public_ip})
+        return {"changed": self.changed, "instances": out, "private_ips": [i["private_ip"] for i in out if i["private_ip"]],
+                "actions": self.actions, "attempts": self.progress.attempts, "progress": self.progress.lines}

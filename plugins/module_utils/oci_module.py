@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, openedx_scale maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every module of the collection does the same way: validate, build clients + policy, run, report."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import copy
+
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import (
+    FAULT_DOMAINS,
+    check_availability_domain,
+    check_common,
+    check_fault_domains,
+    check_ocid,
+    check_shapes,
+    shape_config_spec,
+)
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import OciClients, require_oci
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import fail_module
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy, clock_from_env
+
+
+def placement_args():
+    """Options of the SHAPES doc fragment."""
+    return dict(
+        shape=dict(type="dict", options=shape_config_spec()),
+        alternative_shapes=dict(type="list", elements="dict", default=[], options=shape_config_spec()),
+        fault_domains=dict(type="list", elements="str", default=list(FAULT_DOMAINS)),
+        availability_domain=dict(type="str"),
+        capacity_reservation=dict(type="bool", default=False),
+        tenancy_id=dict(type="str"),
+    )
+
+
+def check_placement(params):
+    """Validate shapes/FDs/AD/tenancy; returns params with `shapes` (primary first) added."""
+    params = copy.deepcopy(params)
+    params["shapes"] = check_shapes(params["shape"], params.get("alternative_shapes"), "shape")
+    params["fault_domains"] = check_fault_domains(params.get("fault_domains"), "fault_domains")
+    check_availability_domain(params.get("availability_domain"), "availability_domain")
+    check_ocid(params.get("tenancy_id"), "tenancy_id", ("tenancy",), required=False)
+    return params
+
+
+def make_policy(params, label, clock=None):
+    progress = ProgressLog(params.get("progress_log"), label)
+    return RetryPolicy(params["wait_timeout"], clock=clock or clock_from_env(), base=params["retry_base_seconds"],
+                       max_wait=params["retry_max_wait_seconds"], throttle_cooldown=params["throttle_cooldown_seconds"], progress=progress)
+
+
+def resolve_placement_scope(clients, policy, params):
+    """Fill tenancy_id and availability_domain (first AD of the tenancy) when they were not given."""
+    params["tenancy_id"] = params.get("tenancy_id") or clients.tenancy
+    if not params.get("availability_domain"):
+        ads = policy.call("ListAvailabilityDomains", clients.identity.list_availability_domains, compartment_id=params["tenancy_id"]).data
+        if not ads:
+            from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
+            raise InputError("the tenancy lists no availability domain.", field="availability_domain", fix="set it explicitly.")
+        params["availability_domain"] = sorted(ad.name for ad in ads)[0]
+    return params
+
+
+def run_module(module, label, validate, work, clients_factory=OciClients):
+    """validate(params) -> params (raises InputError before any API call); work(clients, policy, params) -> result."""
+    require_oci(module)
+    policy = None
+    try:
+        check_common(module.params)
+        params = validate(dict(module.params))
+        policy = make_policy(params, label)
+        clients = clients_factory(params)
+        result = work(clients, policy, params)
+    except Exception as exc:  # converted to fail_json in exactly one place
+        extra = {}
+        if policy is not None:
+            extra = {"attempts": policy.progress.attempts, "progress": policy.progress.lines, "api_calls": policy.calls}
+        fail_module(module, exc, **extra)
+    result["api_calls"] = policy.calls
+    module.exit_json(**result)

@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, openedx_scale maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one retry policy: overall deadline, exponential backoff with jitter, 429 cool-down, progress lines.
+
+SDK-level retries are switched off on every client we build (oci_client), so this policy is the only
+place that decides whether a call is repeated. "Out of host capacity" is never repeated here: it is
+returned to the capacity planner, which moves to another placement.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import os
+import random
+import time
+
+from ansible.module_utils.six.moves.urllib.request import Request, urlopen
+
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
+    CIRCUIT_OPEN,
+    THROTTLED,
+    ApiError,
+    DeadlineExceeded,
+    classify,
+)
+
+# Set by tests/benchmarks to make every wait advance the OCI sandbox's virtual clock instead of sleeping.
+SANDBOX_CLOCK_ENV = "OPENEDX_SCALE_OCI_SANDBOX_CLOCK"
+
+
+class RealClock(object):
+    """Wall clock: monotonic time and real sleeps."""
+
+    def now(self):
+        return time.monotonic()
+
+    def sleep(self, seconds):
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class SandboxClock(object):
+    """The OCI sandbox's virtual clock: a wait tells the sandbox "I slept N seconds" (it advances its clock)
+    and returns at once; now() is the sandbox's elapsed virtual time, so deadlines follow the same clock."""
+
+    def __init__(self, url, opener=None):
+        self.url = url.rstrip("/")
+        self._opener = opener or urlopen
+
+    def now(self):
+        with self._opener(Request("%s/_sandbox/clock" % self.url), timeout=10) as resp:
+            return float(json.loads(resp.read())["elapsed_seconds"])
+
+    def sleep(self, seconds):
+        if seconds <= 0:
+            return
+        req = Request("%s/_sandbox/clock/advance?seconds=%s" % (self.url, round(seconds, 3)), data=b"", method="POST")
+        with self._opener(req, timeout=10) as resp:
+            resp.read()
+
+
+def clock_from_env(environ=None):
+    """RealClock unless OPENEDX_SCALE_OCI_SANDBOX_CLOCK names a sandbox URL (loopback only)."""
+    url = (environ if environ is not None else os.environ).get(SANDBOX_CLOCK_ENV)
+    if url and ("//127." in url or "//localhost" in url or "//[::1]" in url):
+        return SandboxClock(url)
+    return RealClock()
+
+
+class ProgressLog(object):
+    """Every attempt and every retry: kept for the module result and appended to an optional log file
+    (one line each, so `tail -f` shows progress while the module runs)."""
+
+    def __init__(self, path=None, label=""):
+        self.path = path
+        self.label = label
+        self.lines = []
+        self.attempts = []
+
+    def line(self, text):
+        stamp = time.strftime("%H:%M:%S")
+        entry = "%s %s%s" % (stamp, ("[%s] " % self.label) if self.label else "", text)
+        self.lines.append(entry)
+        if self.path:
+            try:
+                with open(self.path, "a") as handle:
+                    handle.write(entry + "\n")
+            except (IOError, OSError):
+                self.path = None  # progress is a convenience: never fail provisioning for it
+
+    def attempt(self, placement, outcome, reason, next_wait=None, **extra):
+        record = {"attempt": len(self.attempts) + 1, "placement": placement, "outcome": outcome, "reason": reason,
+                  "next_wait_seconds": None if next_wait is None else round(next_wait, 1)}
+        record.update(extra)
+        self.attempts.append(record)
+        self.line("attempt %d | %s | %s | %s | next wait %s" % (
+            record["attempt"], placement, outcome, reason, "-" if next_wait is None else "%.0fs" % next_wait))
+        return record
+
+    def table(self):
+        """Plain-text table of every attempt, for failure messages and the role's summary."""
+        if not self.attempts:
+            return "(no attempt was made)"
+        cols = ["attempt", "placement", "outcome", "reason", "next_wait_seconds"]
+        rows = [[str(a.get(c, "")) if a.get(c) is not None else "-" for c in cols] for a in self.attempts]
+        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+        fmt = " | ".join("%%-%ds" % w for w in widths)
+        out = [fmt % tuple(cols), "-+-".join("-" * w for w in widths)]
+        out.extend(fmt % tuple(r) for r in rows)
+        return "\n".join(out)
+
+    def dump(self):
+        return json.dumps(self.attempts, indent=1)
+
+
+class RetryPolicy(object):
+    """Deadline-bounded retries of single API calls, and the backoff used between capacity rounds.
+
+    base/factor/max_wait: exponential backoff, "equal jitter" (half fixed, half random) so waits stay
+    spread out yet never collapse to zero; throttle_cooldown: minimum wait after a 429, doubled on each
+    consecutive 429; the clock (and so every sleep) is injectable.
+    """
+
+    def __init__(self, deadline_seconds, clock=None, base=2.0, factor=2.0, max_wait=120.0, throttle_cooldown=30.0,
+                 max_call_attempts=8, rng=None, progress=None):
+        self.clock = clock or RealClock()
+        self.deadline_seconds = float(deadline_seconds)
+        self.started = self.clock.now()
+        self.base = float(base)
+        self.factor = float(factor)
+        self.max_wait = float(max_wait)
+        self.throttle_cooldown = float(throttle_cooldown)
+        self.max_call_attempts = int(max_call_attempts)
+        self.rng = rng or random.Random()
+        self.progress = progress or ProgressLog()
+        self._throttled_in_a_row = 0
+        self.calls = 0
+
+    # --- time ------------------------------------------------------------------------------------
+    def elapsed(self):
+        return self.clock.now() - self.started
+
+    def remaining(self):
+        return self.deadline_seconds - self.elapsed()
+
+    def backoff(self, attempt):
+        """Wait before retry number `attempt` (1-based): min(max, base*factor^(n-1)), half of it jittered."""
+        ceiling = min(self.max_wait, self.base * (self.factor ** max(0, attempt - 1)))
+        return ceiling / 2.0 + self.rng.uniform(0, ceiling / 2.0)
+
+    def wait_for(self, failure, attempt):
+        if failure.kind == THROTTLED:
+            self._throttled_in_a_row += 1
+            return min(self.max_wait * 4, self.throttle_cooldown * (2 ** (self._throttled_in_a_row - 1)))
+        self._throttled_in_a_row = 0
+        if failure.kind == CIRCUIT_OPEN and failure.wait_hint:
+            return failure.wait_hint + 1.0
+        return self.backoff(attempt)
+
+    def fits(self, seconds):
+        return seconds < self.remaining()
+
+    def sleep(self, seconds):
+        self.clock.sleep(seconds)
+
+    # --- single calls ------------------------------------------------------------------------------
+    def call(self, operation, fn, *args, **kwargs):
+        """Call fn; retry only retryable failures (429/5xx/timeouts/circuit open/409 conflicts), inside the deadline.
+
+        Non-retryable failures (out of capacity, limit exceeded, 4xx) are raised as ApiError at once with
+        the classified failure attached, so callers can react (next placement, re-list, fail).
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            self.calls += 1
+            try:
+                result = fn(*args, **kwargs)
+                self._throttled_in_a_row = 0
+                return result
+            except Exception as exc:  # every SDK failure is classified below
+                failure = classify(exc)
+                if not failure.retryable:
+                    raise ApiError(operation, failure) from exc
+                wait = self.wait_for(failure, attempt)
+                if attempt >= self.max_call_attempts:
+                    raise ApiError(operation, failure, "%s failed after %d attempts: %s" % (operation, attempt, failure.describe())) from exc
+                if not self.fits(wait):
+                    raise DeadlineExceeded(
+                        "%s: giving up before the deadline (%.0fs left, next wait %.0fs); last error: %s"
+                        % (operation, max(0, self.remaining()), wait, failure.describe()),
+                        details=failure.as_dict()) from exc
+                self.progress.line("retry %d of %s | %s | next wait %.0fs" % (attempt, operation, failure.short(), wait))
+                self.sleep(wait)

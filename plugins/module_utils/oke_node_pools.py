@@ -1,0 +1,381 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, openedx_scale maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reconcile the OKE node pools of one role (lms, services, ...) to N healthy labelled nodes.
+
+Rules (OCI facts in docs/provision.md): a create/update succeeds at the API and fails later in the work
+request; nodes that hit "Out of host capacity" stay in the pool with nodeError and no instance, so the pool
+is shrunk by size; changing the placement of a pool recycles its nodes, so a pool with healthy nodes is only
+ever grown in its own placement and every other placement gets a sibling pool (or re-uses an empty one).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+try:
+    from oci.container_engine.models import (
+        CreateNodePoolDetails,
+        CreateNodePoolNodeConfigDetails,
+        CreateNodeShapeConfigDetails,
+        KeyValue,
+        NodeEvictionNodePoolSettings,
+        NodePoolCyclingDetails,
+        NodePoolPlacementConfigDetails,
+        NodeSourceViaImageDetails,
+        UpdateNodePoolDetails,
+        UpdateNodePoolNodeConfigDetails,
+    )
+except ImportError:  # require_oci() reports it
+    pass
+
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement, Planner, fetch_report
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all, to_dict
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
+    LIMIT_EXCEEDED,
+    OUT_OF_CAPACITY,
+    ApiError,
+    CapacityExhausted,
+    InputError,
+    WorkRequestFailed,
+    classify,
+)
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_reservation, reserve
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_ce_work_request, wait_until, work_request_resource
+
+DEAD_STATES = ("DELETING", "DELETED")
+COMPONENT = "node_pool"
+
+
+class PoolState(object):
+    """What one existing pool holds right now."""
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.id = pool.id
+        self.name = pool.name
+        self.lifecycle_state = pool.lifecycle_state
+        cfg = pool.node_config_details
+        placements = (cfg.placement_configs or []) if cfg else []
+        first = placements[0] if placements else None
+        shape_cfg = pool.node_shape_config
+        self.reservation_id = getattr(first, "capacity_reservation_id", None) if first else None
+        self.placement = Placement(
+            first.availability_domain if first else None,
+            (first.fault_domains or []) if first else [],
+            pool.node_shape,
+            getattr(shape_cfg, "ocpus", 0) or 0,
+            getattr(shape_cfg, "memory_in_gbs", 0) or 0,
+            reservation=bool(self.reservation_id),
+        )
+        self.size = (cfg.size or 0) if cfg else 0
+        nodes = [n for n in (pool.nodes or []) if n.lifecycle_state not in ("DELETED", "DELETING")]
+        self.healthy = [n for n in nodes if n.lifecycle_state == "ACTIVE" and not n.node_error]
+        self.failed = [n for n in nodes if n.node_error or n.lifecycle_state in ("FAILED", "INACTIVE")]
+        self.pending = [n for n in nodes if n not in self.healthy and n not in self.failed]
+        self.labels = dict((kv.key, kv.value) for kv in (pool.initial_node_labels or []))
+
+    @property
+    def free(self):
+        """No healthy or pending node: its placement can change without recycling anything."""
+        return not self.healthy and not self.pending
+
+    def summary(self):
+        return {"id": self.id, "name": self.name, "placement": self.placement.as_dict(), "size": self.size,
+                "healthy_nodes": len(self.healthy), "failed_nodes": len(self.failed), "pending_nodes": len(self.pending),
+                "lifecycle_state": self.lifecycle_state, "capacity_reservation_id": self.reservation_id,
+                "nodes": [{"id": n.id, "name": n.name, "fault_domain": n.fault_domain, "private_ip": n.private_ip,
+                           "lifecycle_state": n.lifecycle_state,
+                           "node_error": to_dict(n.node_error) if n.node_error else None} for n in (self.pool.nodes or [])]}
+
+
+class NodePoolReconciler(object):
+
+    def __init__(self, clients, policy, params, check_mode=False):
+        self.clients = clients
+        self.policy = policy
+        self.p = params
+        self.check_mode = check_mode
+        self.progress = policy.progress
+        self.changed = False
+        self.actions = []
+        self.labels = dict(params.get("node_labels") or {})
+        self.labels[params["label_key"]] = params["role"]
+        self.tags = ownership_tags(params["deployment"], COMPONENT, params["role"], params.get("freeform_tags"))
+        self._dead_ids = []
+        self._last_pool_id = None
+        self.planner = None
+
+    # --- reading -----------------------------------------------------------------------------------
+    def read(self):
+        """Owned pools of this role, refreshed with their nodes. A same-named pool we do not own is an error."""
+        summaries = list_all(self.policy, "ListNodePools", self.clients.ce.list_node_pools,
+                             compartment_id=self.p["compartment_id"], cluster_id=self.p["cluster_id"])
+        mine = []
+        self._dead_ids = sorted(s.id for s in summaries if s.lifecycle_state in DEAD_STATES)
+        for s in summaries:
+            if s.lifecycle_state in DEAD_STATES:
+                continue
+            if is_owned(s, self.p["deployment"], COMPONENT, self.p["role"]):
+                mine.append(s)
+            elif s.name == self.p["name"] or (s.name or "").startswith(self.p["name"] + "-"):
+                raise InputError("node pool %r (%s) already exists in the cluster but does not carry this deployment's ownership tags."
+                                 % (s.name, s.id), field="name",
+                                 fix="choose another pool name, or tag the pool with %s=%s if it really is ours." % (
+                                     "openedx_scale_deployment", self.p["deployment"]))
+        return [self._get(s.id) for s in sorted(mine, key=lambda x: x.name)]
+
+    def _get(self, pool_id):
+        return PoolState(self.policy.call("GetNodePool", self.clients.ce.get_node_pool, pool_id).data)
+
+    # --- mutations ---------------------------------------------------------------------------------
+    def _act(self, action, **info):
+        self.changed = True
+        info["action"] = action
+        self.actions.append(info)
+
+    def _placement_details(self, placement, reservation_id=None):
+        return [NodePoolPlacementConfigDetails(availability_domain=placement.ad, subnet_id=self.p["subnet_id"],
+                                               fault_domains=list(placement.fds), capacity_reservation_id=reservation_id)]
+
+    def _wait(self, response, what):
+        wr_id = response.headers.get("opc-work-request-id")
+        if not wr_id:
+            raise ApiError(what, classify(Exception("no opc-work-request-id header in the response")))
+        return wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], wr_id)
+
+    def _create(self, name, placement, size, reservation_id=None):
+        details = CreateNodePoolDetails(
+            compartment_id=self.p["compartment_id"], cluster_id=self.p["cluster_id"], name=name,
+            kubernetes_version=self.p["kubernetes_version"], node_shape=placement.shape,
+            node_shape_config=CreateNodeShapeConfigDetails(ocpus=placement.ocpus, memory_in_gbs=placement.memory_in_gbs),
+            node_source_details=NodeSourceViaImageDetails(source_type="IMAGE", image_id=self.p["image_id"],
+                                                          boot_volume_size_in_gbs=self.p.get("boot_volume_size_in_gbs")),
+            initial_node_labels=[KeyValue(key=k, value=v) for k, v in sorted(self.labels.items())],
+            ssh_public_key=self.p.get("ssh_public_key"),
+            node_config_details=CreateNodePoolNodeConfigDetails(size=size, placement_configs=self._placement_details(placement, reservation_id),
+                                                                freeform_tags=dict(self.tags)),
+            # scarce capacity: never surge during cycling, and delete without waiting on drains
+            node_pool_cycling_details=NodePoolCyclingDetails(is_node_cycling_enabled=False, maximum_surge="0", maximum_unavailable="1"),
+            node_eviction_node_pool_settings=NodeEvictionNodePoolSettings(eviction_grace_duration="PT0M", is_force_delete_after_grace_duration=True),
+            freeform_tags=dict(self.tags),
+        )
+        token = retry_token("node_pool", self.p["deployment"], self.p["cluster_id"], name, placement.key, size, *self._dead_ids)
+        self._act("create", name=name, placement=placement.label(), size=size)
+        response = self.policy.call("CreateNodePool", self.clients.ce.create_node_pool, details, opc_retry_token=token)
+        try:
+            wr = self._wait(response, "CreateNodePool")
+        except WorkRequestFailed:
+            # A failed create still leaves the pool (with failed nodes): find it so it is shrunk, never duplicated.
+            self._last_pool_id = self._find(name)
+            raise
+        return work_request_resource(wr, "nodepool") or self._find(name)
+
+    def _find(self, name):
+        for state in self.read():
+            if state.name == name:
+                return state.id
+        return None
+
+    def _update(self, state, size=None, placement=None, reservation_id=None, labels=False):
+        node_cfg = UpdateNodePoolNodeConfigDetails(size=size if size is not None else state.size)
+        details = UpdateNodePoolDetails(node_config_details=node_cfg)
+        if placement is not None:
+            node_cfg.placement_configs = self._placement_details(placement, reservation_id)
+            details.node_shape = placement.shape
+            details.node_shape_config = CreateNodeShapeConfigDetails(ocpus=placement.ocpus, memory_in_gbs=placement.memory_in_gbs)
+        if labels:
+            details.initial_node_labels = [KeyValue(key=k, value=v) for k, v in sorted(self.labels.items())]
+        self._act("update", name=state.name, size=node_cfg.size, placement=placement.label() if placement else None, labels=labels)
+        response = self.policy.call("UpdateNodePool", self.clients.ce.update_node_pool, state.id, details)
+        return self._wait(response, "UpdateNodePool")
+
+    def _delete(self, state):
+        self._act("delete", name=state.name)
+        response = self.policy.call("DeleteNodePool", self.clients.ce.delete_node_pool, state.id,
+                                    override_eviction_grace_duration="PT0M", is_force_deletion_after_override_grace_duration=True)
+        self._wait(response, "DeleteNodePool")
+        if state.reservation_id:
+            release_reservation(self.clients, self.policy, state.reservation_id, self.p["deployment"])
+
+    def _shrink_failed(self, pools):
+        """Drop nodes that carry nodeError by shrinking their pool to what is healthy or still coming."""
+        out = []
+        for state in pools:
+            if not state.failed:
+                out.append(state)
+                continue
+            keep = len(state.healthy) + len(state.pending)
+            first = state.failed[0]
+            why = (first.node_error.message or "")[:80] if first.node_error else first.lifecycle_state
+            self.progress.line("shrink %s %s -> %d (%d node(s) failed: %s)" % (state.name, state.placement.label(), keep, len(state.failed), why))
+            self._update(state, size=keep)
+            out.append(self._get(state.id))
+        return out
+
+    def _settle(self, pools):
+        """Wait for nodes still being created by an earlier (interrupted) run before counting."""
+        out = []
+        for state in pools:
+            if state.pending:
+                out.append(wait_until(self.policy, "nodes of %s" % state.name, lambda sid=state.id: self._get(sid), lambda s: not s.pending))
+            else:
+                out.append(state)
+        return out
+
+    # --- present -----------------------------------------------------------------------------------
+    def _sibling_name(self, pools):
+        taken = set(s.name for s in pools)
+        if self.p["name"] not in taken:
+            return self.p["name"]
+        idx = 2
+        while "%s-%d" % (self.p["name"], idx) in taken:
+            idx += 1
+        return "%s-%d" % (self.p["name"], idx)
+
+    def _try(self, candidate, want, pools):
+        """Apply one candidate for `want` nodes. Returns how many healthy nodes it added."""
+        place = candidate.placement
+        reservation_id = None
+        if place.reservation:
+            reservation_id, reserved = reserve(self.clients, self.policy, self.p, place, min(want, candidate.count), self.p["role"])
+            if not reserved:
+                raise ApiError("CreateComputeCapacityReservation", classify(_OutOfCapacity()))
+            want = min(want, reserved)
+        same = [s for s in pools if s.placement == place and (not place.reservation or s.reservation_id == reservation_id)]
+        free = [s for s in pools if s.free and s not in same]
+        before = sum(len(s.healthy) for s in pools)
+        pool_id = None
+        try:
+            if same:
+                target = same[0]
+                pool_id = target.id
+                self._update(target, size=len(target.healthy) + len(target.pending) + want)
+            elif free:
+                target = sorted(free, key=lambda s: s.name != self.p["name"])[0]
+                pool_id = target.id
+                self._update(target, size=want, placement=place, reservation_id=reservation_id)
+            else:
+                self._last_pool_id = None
+                try:
+                    pool_id = self._create(self._sibling_name(pools), place, want, reservation_id)
+                except WorkRequestFailed:
+                    pool_id = self._last_pool_id
+                    raise
+        finally:
+            if pool_id:
+                refreshed = self._get(pool_id)
+                pools[:] = [s for s in pools if s.id != pool_id] + [refreshed]
+        return sum(len(s.healthy) for s in pools) - before
+
+    def ensure_present(self):
+        count = self.p["count"]
+        pools = self._settle(self.read())
+        healthy = sum(len(s.healthy) for s in pools)
+        failed = sum(len(s.failed) for s in pools)
+        stale_labels = [s for s in pools if s.labels != self.labels]
+        if self.check_mode:
+            if healthy != count or failed or stale_labels or sum(s.size for s in pools) != count:
+                self._act("plan", healthy=healthy, wanted=count, failed_nodes=failed)
+            return self._result(pools)
+        for state in stale_labels:
+            self._update(state, labels=True)
+        pools = self._shrink_failed(pools)
+        if healthy > count:
+            pools = self._scale_down(pools, healthy - count)
+        self.planner = Planner(self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
+                               allow_reservation=self.p.get("capacity_reservation", False))
+        rnd = 0
+        while sum(len(s.healthy) for s in pools) < count:
+            rnd += 1
+            deficit = count - sum(len(s.healthy) for s in pools)
+            report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"],
+                                  self.p["shapes"], self.p["fault_domains"])
+            skip = set()
+            tried = False
+            for cand in self.planner.plan(deficit, report, skip=skip, prefer=[s.placement for s in pools if s.healthy]):
+                deficit = count - sum(len(s.healthy) for s in pools)
+                if deficit <= 0:
+                    break
+                if cand.placement in skip:
+                    continue
+                tried = True
+                want = min(deficit, cand.count)
+                try:
+                    added = self._try(cand, want, pools)
+                except (ApiError, WorkRequestFailed) as exc:
+                    failure = exc.failure if isinstance(exc, ApiError) else classify(exc)
+                    if failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
+                        raise
+                    added = None
+                    reason = failure.short()
+                skip.add(cand.placement)
+                if added is not None and added >= want:
+                    self.progress.attempt(cand.placement.label(), "ok", "+%d node(s) (%s)" % (added, cand.tier), round=rnd, tier=cand.tier)
+                    continue
+                if added:
+                    reason = "only +%d of %d node(s)" % (added, want)
+                pools = self._shrink_failed(pools)
+                self.progress.attempt(cand.placement.label(), "failed", reason, next_wait=0,
+                                      round=rnd, tier=cand.tier)
+            if sum(len(s.healthy) for s in pools) >= count:
+                break
+            wait = self.policy.backoff(rnd)
+            if not tried:
+                self.progress.attempt("(%d placement(s) allowed)" % (len(self.p["shapes"]) * len(self.p["fault_domains"])), "no capacity",
+                                      "capacity report: %s" % (report.summary() or "empty"), next_wait=wait, round=rnd)
+            if not self.policy.fits(wait):
+                missing = count - sum(len(s.healthy) for s in pools)
+                raise CapacityExhausted(
+                    "node pool %s: %d of %d node(s) still missing and the next round (in %.0fs) would pass the %ss deadline; "
+                    "nothing is left half-created (failed nodes were shrunk away)." % (self.p["name"], missing, count, wait, self.p["wait_timeout"]),
+                    attempts_table=self.progress.table(), details={"pools": [s.summary() for s in pools]})
+            self.progress.line("round %d: %d node(s) still missing; next capacity check in %.0fs" % (rnd, count - sum(len(s.healthy) for s in pools), wait))
+            self.policy.sleep(wait)
+        # empty sibling pools (left by failed placements) are removed once the target is reached
+        for state in list(pools):
+            if state.free and state.name != self.p["name"] and state.size == 0:
+                self._delete(state)
+                pools.remove(state)
+        return self._result(pools)
+
+    def _scale_down(self, pools, surplus):
+        for state in sorted(pools, key=lambda s: (s.name == self.p["name"], s.name), reverse=False):
+            if surplus <= 0:
+                break
+            cut = min(surplus, len(state.healthy))
+            if cut:
+                self._update(state, size=state.size - cut)
+                surplus -= cut
+        return [self._get(s.id) for s in pools]
+
+    # --- absent ------------------------------------------------------------------------------------
+    def ensure_absent(self):
+        pools = self.read()
+        for state in pools:
+            if self.check_mode:
+                self._act("delete", name=state.name)
+            else:
+                self._delete(state)
+        return self._result([] if not self.check_mode else pools)
+
+    def _result(self, pools):
+        nodes_ready = sum(len(s.healthy) for s in pools)
+        return {
+            "changed": self.changed,
+            "pools": [s.summary() for s in sorted(pools, key=lambda x: x.name)],
+            "ready_nodes": nodes_ready,
+            "labels": self.labels,
+            "actions": self.actions,
+            "attempts": self.progress.attempts,
+            "progress": self.progress.lines,
+        }
+
+
+class _OutOfCapacity(Exception):
+    """Stand-in so a reservation that got nothing is classified like an out-of-capacity launch."""
+
+    status = 500
+    code = "InternalError"
+    message = "Out of host capacity (capacity reservation got 0 instances)."
+    request_id = None

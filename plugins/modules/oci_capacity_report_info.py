@@ -1,0 +1,113 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, openedx_scale maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: oci_capacity_report_info
+short_description: Compute capacity per availability domain, fault domain and shape configuration
+version_added: 0.1.0
+description:
+  - Runs one compute capacity report (C(CreateComputeCapacityReport)) for O(shape) and O(alternative_shapes) in
+    every fault domain of O(fault_domains), and returns one row per combination.
+  - With O(count), also returns the capacity planner's candidate placements for that many nodes, in the order
+    M(openedx_scale.oke.oke_node_pool) and M(openedx_scale.oke.oci_instance) would try them.
+  - The report is advisory (OCI may answer differently at launch time); it changes nothing.
+author: openedx_scale maintainers
+extends_documentation_fragment:
+  - openedx_scale.oke.oci
+  - openedx_scale.oke.oci.shapes
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.action_groups
+  - ansible.builtin.action_common_attributes.info_module
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action_group:
+    membership: [openedx_scale.oke.oci]
+options:
+  count:
+    description: When set, also return the planner's candidates for this many nodes/VMs.
+    type: int
+"""
+
+EXAMPLES = r"""
+- name: Where can 5 x E4.Flex 30/128 go in Jeddah?
+  openedx_scale.oke.oci_capacity_report_info:
+    deployment: jeddah-50k
+    shape: {shape: VM.Standard.E4.Flex, ocpus: 30, memory_in_gbs: 128}
+    alternative_shapes:
+      - {shape: VM.Standard.E5.Flex, ocpus: 30, memory_in_gbs: 128}
+    count: 5
+  register: capacity
+"""
+
+RETURN = r"""
+availability_domain:
+  description: The availability domain the report covers.
+  returned: always
+  type: str
+  sample: hxIl:ME-JEDDAH-1-AD-1
+availability:
+  description: One row per (fault domain, shape configuration).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"fault_domain": "FAULT-DOMAIN-1", "shape": "VM.Standard.E4.Flex", "ocpus": 30.0, "memory_in_gbs": 128.0,
+            "status": "AVAILABLE", "available_count": 3}]
+candidates:
+  description: Planner candidates for O(count), in trial order (empty without O(count)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"shape": "VM.Standard.E4.Flex", "fault_domains": ["FAULT-DOMAIN-1"], "count": 3, "tier": "extra_pool"}]
+api_calls:
+  description: Number of OCI API calls made.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_count
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Planner, fetch_report
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
+
+
+def validate(params):
+    if not params.get("shape"):
+        raise InputError("is required.", field="shape", fix="give {shape, ocpus, memory_in_gbs} of the shape to report on.")
+    params = check_placement(params)
+    if params.get("count") is not None:
+        params["count"] = check_count(params["count"], "count")
+    return params
+
+
+def main():
+    spec = argument_spec(count=dict(type="int"), **placement_args())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+
+    def work(clients, policy, params):
+        resolve_placement_scope(clients, policy, params)
+        report = fetch_report(clients, policy, params["tenancy_id"], params["availability_domain"], params["shapes"], params["fault_domains"])
+        candidates = []
+        if params.get("count"):
+            planner = Planner(params["availability_domain"], params["shapes"], params["fault_domains"],
+                              allow_reservation=params["capacity_reservation"])
+            candidates = [c.as_dict() for c in planner.plan(params["count"], report)]
+        return {"changed": False, "availability_domain": params["availability_domain"],
+                "availability": [row.as_dict() for row in report.rows], "candidates": candidates}
+
+    run_module(module, "capacity", validate, work)
+
+
+if __name__ == "__main__":
+    main()

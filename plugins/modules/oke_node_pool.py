@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, openedx_scale maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: oke_node_pool
+short_description: Ensure N ready, labelled OKE nodes for one role, surviving "Out of host capacity"
+version_added: 0.1.0
+description:
+  - Ensures O(count) ACTIVE nodes labelled O(label_key)=O(role) in the node pools of one role of an OKE cluster.
+  - Each round reads a compute capacity report, asks the planner for candidate placements (fault domains, then
+    O(alternative_shapes), then partial fills in extra pools, then capacity reservations if allowed) and tries them
+    in order. A pool with healthy nodes is only ever grown in its own placement; any other placement gets a
+    sibling pool (C(<name>-2), ...) or re-uses an empty one, because changing a pool's placement recycles its nodes.
+  - Nodes that fail with C(nodeError) (out of capacity) are removed by shrinking their pool.
+  - Rounds are separated by exponential backoff with jitter; the module fails before O(wait_timeout) with a table of
+    every attempt when the next round would not fit.
+  - Lookups by name and ownership tags before every create and deterministic C(opc-retry-token)s mean a re-run after
+    any failure never creates a duplicate pool.
+author: openedx_scale maintainers
+extends_documentation_fragment:
+  - openedx_scale.oke.oci
+  - openedx_scale.oke.oci.shapes
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.action_groups
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action_group:
+    membership: [openedx_scale.oke.oci]
+options:
+  name:
+    description: Name of the role's first pool; sibling pools are named C(<name>-2), C(<name>-3), ...
+    type: str
+    required: true
+  role:
+    description: Role of the nodes (for example V(lms) or V(services)); the node label value and the C(openedx_scale_role) tag.
+    type: str
+    required: true
+  label_key:
+    description: Kubernetes label key set to O(role) on every node.
+    type: str
+    default: openedx-scale/pool
+  node_labels:
+    description: Extra Kubernetes labels for the nodes.
+    type: dict
+    default: {}
+  count:
+    description: Number of ready nodes wanted. V(0) keeps the pools but with no node. Required when O(state=present).
+    type: int
+  cluster_id:
+    description: OCID of the OKE cluster.
+    type: str
+    required: true
+  compartment_id:
+    description: OCID of the compartment of the node pools.
+    type: str
+    required: true
+  subnet_id:
+    description: OCID of the worker subnet. Required when O(state=present).
+    type: str
+  image_id:
+    description: OCID of the node image. Required when O(state=present).
+    type: str
+  kubernetes_version:
+    description: Kubernetes version of the nodes, for example V(v1.35.4). Required when O(state=present).
+    type: str
+  boot_volume_size_in_gbs:
+    description: Boot volume size of each node.
+    type: int
+  ssh_public_key:
+    description: SSH public key installed on the nodes.
+    type: str
+  freeform_tags:
+    description: Extra freeform tags (keys without dots or spaces); the ownership tags are always added.
+    type: dict
+    default: {}
+  state:
+    description: V(absent) deletes every pool of this role that carries the ownership tags.
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: openedx_scale.oke.oci_capacity_report_info
+  - module: openedx_scale.oke.oke_cluster
+"""
+
+EXAMPLES = r"""
+- name: Ensure 5 LMS nodes, falling back to other fault domains and to E5.Flex
+  openedx_scale.oke.oke_node_pool:
+    deployment: jeddah-50k
+    name: openedx-lms
+    role: lms
+    count: 5
+    cluster_id: "{{ cluster.cluster.id }}"
+    compartment_id: ocid1.compartment.oc1..aaaaexample
+    subnet_id: ocid1.subnet.oc1.me-jeddah-1.aaaaexample
+    image_id: ocid1.image.oc1.me-jeddah-1.aaaaexample
+    kubernetes_version: v1.35.4
+    shape: {shape: VM.Standard.E4.Flex, ocpus: 30, memory_in_gbs: 128}
+    alternative_shapes:
+      - {shape: VM.Standard.E5.Flex, ocpus: 30, memory_in_gbs: 128}
+    fault_domains: [FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3]
+    progress_log: /tmp/openedx-lms.progress
+  register: lms_pool
+
+- name: Delete the LMS pools of this deployment
+  openedx_scale.oke.oke_node_pool:
+    deployment: jeddah-50k
+    name: openedx-lms
+    role: lms
+    cluster_id: "{{ cluster.cluster.id }}"
+    compartment_id: ocid1.compartment.oc1..aaaaexample
+    state: absent
+"""
+
+RETURN = r"""
+ready_nodes:
+  description: ACTIVE nodes without error in the role's pools at the end.
+  returned: always
+  type: int
+  sample: 5
+pools:
+  description: The role's pools with placement, size, node counts and nodes.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "openedx-lms", "size": 3, "healthy_nodes": 3, "placement": {"shape": "VM.Standard.E4.Flex", "fault_domains": ["FAULT-DOMAIN-1"]}}]
+labels:
+  description: Kubernetes labels every node of the role carries.
+  returned: always
+  type: dict
+  sample: {"openedx-scale/pool": "lms"}
+actions:
+  description: Mutations made (or, in check mode, planned).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"action": "create", "name": "openedx-lms", "placement": "VM.Standard.E4.Flex 30/128 @ FD-1", "size": 3}]
+attempts:
+  description: One entry per placement tried or capacity round, with outcome, reason and the wait that followed.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"attempt": 1, "placement": "VM.Standard.E4.Flex 30/128 @ FD-1", "outcome": "ok", "reason": "+3 node(s) (extra_pool)"}]
+progress:
+  description: The progress lines (also appended to O(progress_log) while running).
+  returned: always
+  type: list
+  elements: str
+attempts_table:
+  description: On failure, the attempts as a text table (one line per element).
+  returned: failure
+  type: list
+  elements: str
+api_calls:
+  description: Number of OCI API calls made.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_count, check_kubernetes_version, check_labels, check_ocid
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler
+
+
+def validate(params):
+    check_ocid(params["cluster_id"], "cluster_id", ("cluster",))
+    check_ocid(params["compartment_id"], "compartment_id", ("compartment", "tenancy"))
+    if params["state"] == "absent":
+        return params
+    params = check_placement(params)
+    params["count"] = check_count(params["count"], "count")
+    check_ocid(params["subnet_id"], "subnet_id", ("subnet",))
+    check_ocid(params["image_id"], "image_id", ("image",))
+    check_kubernetes_version(params["kubernetes_version"], "kubernetes_version")
+    check_labels(dict(params["node_labels"], **{params["label_key"]: params["role"]}), "node_labels")
+    return params
+
+
+def main():
+    spec = argument_spec(
+        name=dict(type="str", required=True),
+        role=dict(type="str", required=True),
+        label_key=dict(type="str", default="openedx-scale/pool"),
+        node_labels=dict(type="dict", default={}),
+        count=dict(type="int"),
+        cluster_id=dict(type="str", required=True),
+        compartment_id=dict(type="str", required=True),
+        subnet_id=dict(type="str"),
+        image_id=dict(type="str"),
+        kubernetes_version=dict(type="str"),
+        boot_volume_size_in_gbs=dict(type="int"),
+        ssh_public_key=dict(type="str"),
+        freeform_tags=dict(type="dict", default={}),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        **placement_args()
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           required_if=[("state", "present", ["count", "subnet_id", "image_id", "kubernetes_version", "shape"])])
+
+    def work(clients, policy, params):
+        reconciler = NodePoolReconciler(clients, policy, params, check_mode=module.check_mode)
+        if params["state"] == "absent":
+            return reconciler.ensure_absent()
+        resolve_placement_scope(clients, policy, params)
+        return reconciler.ensure_present()
+
+    run_module(module, module.params["name"], validate, work)
+
+
+if __name__ == "__main__":
+    main()
