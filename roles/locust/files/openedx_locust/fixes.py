@@ -1,0 +1,98 @@
+"""Workarounds for three load-generator defects of Locust 2.47 / geventhttpclient 2.6 at 50k-user scale.
+
+Each is small, applied once per process by ``apply()`` (the locustfile imports this before any user exists),
+and covered by tests/unit/locust/test_fixes.py, which shows the defect on the stock code and its absence here.
+"""
+
+import functools
+import select
+import threading
+
+import gevent.ssl
+from gevent import monkey
+from geventhttpclient import connectionpool
+from locust import argument_parser
+
+_state = {"applied": False}
+_lock = threading.Lock()
+
+
+# --- (a) Defect: FastHttpUser loses keep-alive for every socket with fd >= 1024. ------------------------------------
+# geventhttpclient checks a pooled socket with select.select(), which raises ValueError for fd >= FD_SETSIZE (1024);
+# the error is swallowed, the socket is called dead and every request from then on opens a new TCP/TLS connection.
+# poll() has no fd limit. We use the unpatched poll (timeout 0 never blocks) so the check costs no greenlet switch.
+_original_poll = monkey.get_original("select", "poll")
+_POLL_MASK = select.POLLIN | select.POLLPRI
+
+
+def is_socket_alive(self, sock) -> bool:
+    """An idle keep-alive socket is alive when it has nothing to read and no error/hang-up (any fd number)."""
+    if sock is None:
+        return False
+    try:
+        fd = sock.fileno()
+        if fd < 0:
+            return False
+        poller = _original_poll()
+        poller.register(fd, _POLL_MASK)
+        return not poller.poll(0)
+    except (OSError, ValueError):
+        return False
+
+
+# --- (b) Defect: one SSLContext + CA bundle per HTTPS user. ------------------------------------------------------------
+# FastHttpSession gives every user its own connection pool, and geventhttpclient's init_ssl_context() calls the
+# factory then load_verify_locations(certifi) for each: ~16 ms CPU and ~685 KB RSS per user (1.8 GB at 2,000 users).
+# A factory that accepts ``cafile`` returns one context per process (per verification mode and CA file) instead.
+_contexts: dict[tuple[bool, str | None], gevent.ssl.SSLContext] = {}
+
+
+def _shared_context(verify: bool, cafile: str | None) -> gevent.ssl.SSLContext:
+    key = (verify, cafile if verify else None)
+    ctx = _contexts.get(key)
+    if ctx is None:
+        with _lock:
+            ctx = _contexts.get(key)
+            if ctx is None:
+                # The unverified context never loads the CA bundle: it would not be used.
+                ctx = gevent.ssl.create_default_context(cafile=cafile) if verify else gevent.ssl._create_unverified_context()
+                _contexts[key] = ctx
+    return ctx
+
+
+def shared_insecure_context(cafile=None, **_ignored) -> gevent.ssl.SSLContext:
+    """ssl_context_factory for FastHttpUser with ``insecure = True`` (Locust's default): one context per process."""
+    return _shared_context(False, None)
+
+
+def shared_verified_context(cafile=None, **_ignored) -> gevent.ssl.SSLContext:
+    """ssl_context_factory for FastHttpUser with ``insecure = False``: one verifying context per CA file."""
+    return _shared_context(True, cafile)
+
+
+# --- (c) Defect: every spawn message costs a worker ~0.1 CPU-second. ----------------------------------------------------
+# WorkerRunner handles "spawn" with a dict comprehension that calls argument_parser.default_args_dict() once per
+# option (~80 calls, each building a full argparse parser). The master sends ~1 spawn message per worker per second
+# while ramping; with 50 workers the CPU burn starves heartbeats, workers turn "missing", and the master over-spawns
+# (59,200 users for a 50,000 target). The defaults never change within a process, so compute them once; callers get
+# a copy so nobody can alter the cached dict.
+_stock_default_args_dict = argument_parser.default_args_dict
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_default_args() -> dict:
+    return _stock_default_args_dict()
+
+
+def cached_default_args_dict() -> dict:
+    return dict(_cached_default_args())
+
+
+def apply() -> None:
+    """Install (a) and (c) process-wide; (b) is installed by the user class's ``ssl_context_factory``. Idempotent."""
+    with _lock:
+        if _state["applied"]:
+            return
+        connectionpool.ConnectionPool._is_socket_alive = is_socket_alive
+        argument_parser.default_args_dict = cached_default_args_dict
+        _state["applied"] = True
