@@ -1,0 +1,71 @@
+"""python -m tests.sandbox.oci {serve,validate,list} -- see docs/sandbox-oci.md."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .scenario import ScenarioError, load, shipped
+from .server import SandboxServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.sandbox.oci", description="OCI API sandbox")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve a scenario until SIGINT/SIGTERM")
+    serve.add_argument("--scenario", default="ample", help="shipped scenario name or path to a YAML file")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port (see DIR/endpoint)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--state-dir", required=True, type=Path, help="config, key, endpoint and state.json go here")
+    serve.add_argument("--clock", choices=("real", "fast"), help="override the scenario's clock mode")
+    serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    validate = sub.add_parser("validate", help="check scenario files and exit")
+    validate.add_argument("scenarios", nargs="*", help="names or paths (default: every shipped scenario)")
+    sub.add_parser("list", help="list shipped scenarios")
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for name in shipped():
+            sys.stdout.write(f"{name}: {load(name).description.strip().splitlines()[0] if load(name).description else ''}\n")
+        return 0
+    if args.command == "validate":
+        failed = 0
+        for name in args.scenarios or shipped():
+            try:
+                load(name)
+                sys.stdout.write(f"ok   {name}\n")
+            except ScenarioError as exc:
+                failed += 1
+                sys.stdout.write(f"FAIL {exc}\n")
+        return 1 if failed else 0
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(asctime)s %(message)s")
+    try:
+        scenario = load(args.scenario)
+    except ScenarioError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    server = SandboxServer(scenario, args.state_dir, host=args.host, port=args.port, clock_mode=args.clock)
+    server.write_files()
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    sys.stdout.write(f"{server.url}\n")
+    sys.stdout.flush()
+    try:
+        server.serve_forever(poll_interval=0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.dump_state()
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
