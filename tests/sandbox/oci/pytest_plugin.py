@@ -15,9 +15,13 @@ Enable with ``pytest_plugins = ["tests.sandbox.oci.pytest_plugin"]`` in a confte
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from . import OciSandbox
+from .signing import ensure_credentials
 
 
 def pytest_configure(config):
@@ -42,13 +46,24 @@ def oci_test_client_kwargs() -> dict:
     return {"circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(), "retry_strategy": strategy}
 
 
+@pytest.fixture(scope="session")
+def oci_sandbox_key(tmp_path_factory) -> Path:
+    """One API key for the whole session: generating an RSA key per sandbox costs ~0.1-0.5 s."""
+    state_dir = tmp_path_factory.mktemp("oci-key")
+    ensure_credentials(state_dir, "me-jeddah-1")
+    return state_dir / "key.pem"
+
+
 @pytest.fixture
-def oci_sandbox_factory(tmp_path):
+def oci_sandbox_factory(tmp_path, oci_sandbox_key):
     started: list[OciSandbox] = []
 
     def start(scenario="ample", **kwargs) -> OciSandbox:
         name = scenario if isinstance(scenario, str) else "inline"
-        sandbox = OciSandbox(scenario, tmp_path / f"oci-{len(started)}-{name.replace('/', '_')}", **kwargs).start()
+        state_dir = tmp_path / f"oci-{len(started)}-{Path(str(name)).stem}"
+        state_dir.mkdir(parents=True)
+        shutil.copy2(oci_sandbox_key, state_dir / "key.pem")
+        sandbox = OciSandbox(scenario, state_dir, **kwargs).start()
         started.append(sandbox)
         return sandbox
 

@@ -31,7 +31,7 @@ from .errors import ApiError, not_found, too_many_requests
 from .hooks import Hooks
 from .router import Context, Reply, match
 from .scenario import Scenario
-from .signing import Credentials, ensure_credentials, verify_request
+from .signing import Credentials, add_service_endpoint, ensure_credentials, verify_request
 from .state import Store
 
 LOG = logging.getLogger("tests.sandbox.oci")
@@ -84,8 +84,12 @@ class SandboxServer(ThreadingHTTPServer):
     def write_files(self) -> None:
         """DIR/endpoint (the URL), DIR/env (shell-sourceable), DIR/sandbox.json (everything)."""
         (self.state_dir / "endpoint").write_text(self.url + "\n", encoding="utf-8")
+        # The SDK ignores unknown profile keys; our client factory reads `service_endpoint` from it.
+        add_service_endpoint(self.state_dir / "config", self.url)
         env = {
             "OCI_SANDBOX_ENDPOINT": self.url,
+            "OPENEDX_SCALE_OCI_SERVICE_ENDPOINT": self.url,
+            "OPENEDX_SCALE_OCI_SANDBOX_CLOCK": self.url,
             "OCI_CONFIG_FILE": str(self.state_dir / "config"),
             "OCI_CLI_PROFILE": "DEFAULT",
             "OCI_SDK_DEFAULT_CIRCUITBREAKER_ENABLED": "false",

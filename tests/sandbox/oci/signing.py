@@ -86,6 +86,14 @@ def ensure_credentials(state_dir: Path, region: str, profile: str = PROFILE) -> 
     return creds
 
 
+def add_service_endpoint(config_file: Path, url: str, profile: str = PROFILE) -> None:
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(config_file)
+    config[profile]["service_endpoint"] = url
+    with open(config_file, "w", encoding="utf-8") as handle:
+        config.write(handle)
+
+
 def parse_authorization(value: str) -> dict:
     if not value.startswith("Signature "):
         raise not_authenticated("authorization header is not an HTTP signature")
