@@ -12,7 +12,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Inventory for `make rehearsal`; any other inventory works with `make rehearsal INVENTORY=...`.
 INVENTORY ?= inventories/sandbox
 
-.PHONY: help bootstrap test lint sanity units integration molecule bench rehearsal testbed clean
+.PHONY: help bootstrap test lint sanity units integration molecule bench rehearsal testbed ee-context clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,11 @@ testbed: bootstrap ## Build (cached) and start the Kubernetes control-plane test
 
 rehearsal: bootstrap ## The whole pipeline on the local sandbox inventory
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/rehearsal.yml
+
+ee-context: bootstrap ## AWX execution-environment build context in build/ee/context (build it with podman/docker)
+	rm -rf build/ee && mkdir -p build/ee
+	$(BIN)/ansible-galaxy collection build --force --output-path build/ee .
+	$(BIN)/ansible-builder create -f execution-environment.yml -c build/ee/context --output-filename Containerfile
 
 clean: ## Remove build outputs (keeps the .venv)
 	rm -rf build/collections tests/output

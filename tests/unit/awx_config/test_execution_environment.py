@@ -1,0 +1,109 @@
+"""execution-environment.yml: `ansible-builder create` yields a build context carrying exactly our pins.
+
+No container engine here, so the image is not built; the context (Containerfile + _build/) is what a build
+would consume, and that is what these tests read."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+BIN = Path(sys.executable).parent
+EE_FILE = REPO / "execution-environment.yml"
+
+
+def _pins(text: str) -> dict[str, str]:
+    """name -> version of every `name==version` line; anything else (ranges, URLs) is an error."""
+    pins = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)==([A-Za-z0-9_.+\-]+)", line)
+        assert match, f"not an exact pin: {line!r}"
+        pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory) -> Path:
+    """Run what `make ee-context` runs, into a temporary directory."""
+    out = tmp_path_factory.mktemp("ee")
+    tarball_dir = REPO / "build" / "ee"
+    shutil.rmtree(tarball_dir, ignore_errors=True)
+    tarball_dir.mkdir(parents=True)
+    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(tarball_dir), str(REPO)],
+                   check=True, capture_output=True, text=True, cwd=REPO)
+    res = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", str(EE_FILE), "-c", str(out / "context"), "--output-filename", "Containerfile"],
+                         capture_output=True, text=True, cwd=REPO, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return out / "context"
+
+
+def test_definition_is_v3_and_points_at_our_files():
+    ee = yaml.safe_load(EE_FILE.read_text())
+    assert ee["version"] == 3
+    deps = ee["dependencies"]
+    assert (deps["python"], deps["galaxy"], deps["system"]) == ("requirements.txt", "requirements.yml", "bindep.txt")
+
+
+def test_python_requirements_are_our_pins(context):
+    shipped = (context / "_build" / "requirements.txt").read_text()
+    assert _pins(shipped) == _pins((REPO / "requirements.txt").read_text())
+    assert shipped == (REPO / "requirements.txt").read_text()
+
+
+def test_ansible_core_and_runner_match_requirements(context):
+    pins = _pins((REPO / "requirements.txt").read_text())
+    containerfile = (context / "Containerfile").read_text()
+    refs = re.search(r'ARG ANSIBLE_INSTALL_REFS="([^"]+)"', containerfile).group(1).split()
+    assert sorted(refs) == sorted([f"ansible-core=={pins['ansible-core']}", f"ansible-runner=={pins['ansible-runner']}"])
+
+
+def test_collections_are_our_pins(context):
+    shipped = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    ours = yaml.safe_load((REPO / "requirements.yml").read_text())
+    assert shipped == ours
+    versions = {c["name"]: c["version"] for c in shipped["collections"]}
+    assert all(re.fullmatch(r"\d+\.\d+\.\d+", v) for v in versions.values()), versions
+    # galaxy.yml's dependencies must be satisfiable by the pinned versions (same major, at least the floor).
+    galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
+    for name, spec in galaxy["dependencies"].items():
+        floor = spec.lstrip(">=")
+        assert name in versions, f"{name} is a galaxy.yml dependency but not pinned in requirements.yml"
+        assert tuple(map(int, versions[name].split("."))) >= tuple(map(int, floor.split("."))), (name, versions[name], spec)
+
+
+def test_system_packages_are_bindep(context):
+    assert (context / "_build" / "bindep.txt").read_text() == (REPO / "bindep.txt").read_text()
+    containerfile = (context / "Containerfile").read_text()
+    assert "--user-bindep=bindep.txt" in containerfile and "--user-pip=requirements.txt" in containerfile
+
+
+def test_this_collection_is_installed_from_the_checkout(context):
+    galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
+    tarballs = list((context / "_build" / "collection").glob("openedx_scale-oke-*.tar.gz"))
+    assert [t.name for t in tarballs] == [f"openedx_scale-oke-{galaxy['version']}.tar.gz"]
+    with tarfile.open(tarballs[0]) as tar:
+        names = set(tar.getnames())
+    for needed in ("MANIFEST.json", "roles/awx_config/tasks/main.yml", "playbooks/awx_configure.yml", "requirements.txt"):
+        assert needed in names, f"{needed} missing from the collection tarball"
+    containerfile = (context / "Containerfile").read_text()
+    # The galaxy stage copies _build to /build; the install step must read the tarball from there.
+    assert "COPY _build /build" in containerfile
+    step = next(line for line in containerfile.splitlines() if "--no-deps" in line)
+    assert "/build/collection/openedx_scale-oke-" in step and "--offline" in step
+
+
+def test_role_default_image_is_the_ee_tag():
+    ee = yaml.safe_load(EE_FILE.read_text())
+    defaults = yaml.safe_load((REPO / "roles" / "awx_config" / "defaults" / "main.yml").read_text())
+    assert defaults["awx_config_execution_environment"]["image"] in ee["options"]["tags"]
