@@ -103,7 +103,7 @@ class ClusterReconciler(object):
 
 def kubeconfig_content(clients, policy, cluster_id, endpoint, token_version):
     details = CreateClusterKubeconfigContentDetails(token_version=token_version, endpoint=endpoint)
-    response = policy.call("CreateKubeconfig", clients.ce.create_kubeconfig, cluster_id, details)
+    response = policy.call("CreateKubeconfig", clients.ce.create_kubeconfig, cluster_id, create_cluster_kubeconfig_content_details=details)
     data = response.data
     content = getattr(data, "content", None)
     if content is None and hasattr(data, "text"):
