@@ -209,10 +209,12 @@ def parse_reasons(message):
     """Per-node reasons of a FailedScheduling message: {"Insufficient cpu": 2, ...}."""
     if not message:
         return {}
-    m = re.search(r"nodes are available: (.*?)(?:\. preemption:|$)", message, re.S)
+    # "0/3 nodes are available: 1 <reason>, 2 <reason>. <what preemption/DRA tried>": the filter verdict is
+    # the first sentence.
+    m = re.search(r"nodes are available: (.*?)(?:\.\s|\.?$)", message, re.S)
     if not m:
         return {}
-    body = m.group(1).strip().rstrip(".")
+    body = m.group(1).strip()
     reasons = {}
     for part in re.split(r", (?=\d+ )", body):
         n = re.match(r"(\d+) (.+)", part.strip())
