@@ -23,8 +23,8 @@ EE_FILE = REPO / "execution-environment.yml"
 def _pins(text: str) -> dict[str, str]:
     """name -> version of every `name==version` line; anything else (ranges, URLs) is an error."""
     pins = {}
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)==([A-Za-z0-9_.+\-]+)", line)
