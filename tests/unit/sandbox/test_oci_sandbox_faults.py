@@ -1,0 +1,214 @@
+"""Fault injection, throttling, the sandbox clock and capacity reservations, seen through the SDK."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import oci
+import pytest
+import requests
+
+from tests.sandbox.oci import SLEPT_HEADER
+from tests.sandbox.oci.pytest_plugin import oci_test_client_kwargs
+from tests.sandbox.oci.testing import create_cluster, launch_details, make_clients, node_pool_details, wait_work_request
+
+AD = "hxIl:ME-JEDDAH-1-AD-1"
+E4_FD1 = {"fault_domain": "FAULT-DOMAIN-1", "shape": "VM.Standard.E4.Flex", "ocpus": 100, "memory_gbs": 800}
+
+
+def fast_retry():
+    return oci_test_client_kwargs()["retry_strategy"]
+
+
+def test_throttling_429_and_sdk_retry(oci_sandbox_factory):
+    sandbox = oci_sandbox_factory({"name": "throttled", "capacity": [E4_FD1], "throttle": {"per_minute": 30, "burst": 2}})
+    plain = make_clients(sandbox)
+    # Burst of 2, then 30/min = one call per 2 sandbox-seconds; a fast-clock call costs 0.5 s.
+    outcomes = []
+    for _ in range(6):
+        try:
+            plain.identity.list_availability_domains(plain.tenancy)
+            outcomes.append(200)
+        except oci.exceptions.ServiceError as err:
+            assert (err.code, err.message) == ("TooManyRequests", "Too many requests for the user")
+            outcomes.append(err.status)
+    assert outcomes == [200, 200, 429, 429, 200, 429]
+    # The SDK's retry (429 is retryable) gets through; each retry is a counted call.
+    retrying = make_clients(sandbox, retry=fast_retry())
+    assert retrying.identity.list_availability_domains(retrying.tenancy).data
+    statuses = sandbox.state()["counters"]["by_operation_status"]["identity.ListAvailabilityDomains"]
+    assert statuses["429"] >= 3 and statuses["200"] == 4
+
+
+def test_throttle_window_and_client_reported_sleep(oci_sandbox_factory):
+    sandbox = oci_sandbox_factory({"name": "burst", "capacity": [E4_FD1], "throttle": {"windows": [{"start_seconds": 100, "duration_seconds": 50}]}})
+    clients = make_clients(sandbox)
+    clients.identity.list_availability_domains(clients.tenancy)
+    sandbox.advance(100)
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        clients.identity.list_availability_domains(clients.tenancy)
+    assert err.value.status == 429
+    # A client that slept 60 s says so in a header; the clock moves before the request is judged.
+    config = clients.config
+    signer = oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"], config["key_file"])
+    response = requests.get(
+        f"{sandbox.url}/20160918/availabilityDomains?compartmentId={config['tenancy']}", auth=signer, headers={SLEPT_HEADER: "60"}, timeout=10
+    )
+    assert response.status_code == 200
+    clock = sandbox.state()["clock"]
+    assert clock["advanced_by_clients_seconds"] == 160 and clock["elapsed_seconds"] >= 160
+
+
+def test_transient_500_retried_by_the_sdk(oci_sandbox_factory):
+    scenario = {"name": "five-hundreds", "capacity": [E4_FD1], "faults": [{"operations": ["ce.ListClusters"], "first": 2}]}
+    sandbox = oci_sandbox_factory(scenario)
+    plain = make_clients(sandbox)
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        plain.ce.list_clusters(plain.tenancy)
+    assert (err.value.status, err.value.code) == (500, "InternalError")
+    retrying = make_clients(sandbox, retry=fast_retry())
+    assert retrying.ce.list_clusters(retrying.tenancy).data == []
+    state = sandbox.state()
+    assert state["counters"]["by_operation_status"]["ce.ListClusters"] == {"500": 2, "200": 1}
+    assert [(f["operation"], f["call"]) for f in state["counters"]["faults_fired"]] == [("ce.ListClusters", 1), ("ce.ListClusters", 2)]
+
+
+@pytest.mark.oci_scenario("jeddah-tight")
+def test_false_limit_exceeded_after_the_instance_was_created(oci_sandbox, clients):
+    # jeddah-tight: the 3rd LaunchInstance answers LimitExceeded although the instance exists.
+    clients.compute.launch_instance(launch_details(AD, clients.tenancy, display_name="lg-1"))
+    clients.compute.launch_instance(launch_details(AD, clients.tenancy, display_name="lg-2"))
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        clients.compute.launch_instance(launch_details(AD, clients.tenancy, display_name="lg-3"), opc_retry_token="lg-3")
+    assert (err.value.status, err.value.code) == (400, "LimitExceeded")
+    listed = clients.compute.list_instances(clients.tenancy, display_name="lg-3").data
+    assert len(listed) == 1
+    # Retrying with the same token returns that instance instead of creating another.
+    again = clients.compute.launch_instance(launch_details(AD, clients.tenancy, display_name="lg-3"), opc_retry_token="lg-3").data
+    assert again.id == listed[0].id and oci_sandbox.state()["live_counts"]["instances"] == 3
+
+
+def test_false_limit_exceeded_with_room_left(oci_sandbox_factory):
+    scenario = {
+        "name": "false-limit",
+        "capacity": [E4_FD1],
+        "faults": [{"operations": ["LaunchInstance"], "calls": [1], "status": 400, "code": "LimitExceeded", "message": "standard-e4-core-count"}],
+    }
+    sandbox = oci_sandbox_factory(scenario)
+    clients = make_clients(sandbox)
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        clients.compute.launch_instance(launch_details(AD, clients.tenancy))
+    assert err.value.code == "LimitExceeded"
+    assert clients.compute.list_instances(clients.tenancy).data == []
+    assert clients.compute.launch_instance(launch_details(AD, clients.tenancy)).data.lifecycle_state == "PROVISIONING"
+
+
+def test_stall_past_the_client_read_timeout(oci_sandbox_factory):
+    scenario = {
+        "name": "stall",
+        "capacity": [E4_FD1],
+        "faults": [{"operations": ["LaunchInstance"], "calls": [1], "status": 504, "code": "GatewayTimeout", "applied": True, "stall_seconds": 1.0}],
+    }
+    sandbox = oci_sandbox_factory(scenario)
+    config = oci.config.from_file(sandbox.config_file)
+    compute = oci.core.ComputeClient(config, service_endpoint=sandbox.url, timeout=(2, 0.3), retry_strategy=oci.retry.NoneRetryStrategy())
+    started = time.monotonic()
+    with pytest.raises(oci.exceptions.RequestException):
+        compute.launch_instance(launch_details(AD, config["tenancy"]), opc_retry_token="stalled-1")
+    assert time.monotonic() - started < 0.9
+    time.sleep(0.8)  # let the stalled answer finish so the state is settled
+    # The launch happened although the client never heard back; the same token finds it.
+    compute = oci.core.ComputeClient(config, service_endpoint=sandbox.url, retry_strategy=oci.retry.NoneRetryStrategy())
+    replay = compute.launch_instance(launch_details(AD, config["tenancy"]), opc_retry_token="stalled-1").data
+    state = sandbox.state()
+    assert list(state["resources"]["instances"]) == [replay.id]
+
+
+def test_recovering_capacity_follows_the_clock_and_failures(oci_sandbox_factory):
+    sandbox = oci_sandbox_factory("recovering")
+    clients = make_clients(sandbox)
+
+    def e4(fd):
+        models = oci.core.models
+        wanted = [
+            models.CreateCapacityReportShapeAvailabilityDetails(
+                instance_shape="VM.Standard.E4.Flex",
+                fault_domain=fd,
+                instance_shape_config=models.CapacityReportInstanceShapeConfig(ocpus=30, memory_in_gbs=128),
+            )
+        ]
+        details = models.CreateComputeCapacityReportDetails(compartment_id=clients.tenancy, availability_domain=AD, shape_availabilities=wanted)
+        return clients.compute.create_compute_capacity_report(details).data.shape_availabilities[0].available_count
+
+    assert (e4("FAULT-DOMAIN-1"), e4("FAULT-DOMAIN-2"), e4("FAULT-DOMAIN-3")) == (0, 0, 1)
+    # FD-1 recovers after 4 failed placements there...
+    shape_config = oci.core.models.LaunchInstanceShapeConfigDetails(ocpus=30, memory_in_gbs=128)
+    for _ in range(4):
+        with pytest.raises(oci.exceptions.ServiceError):
+            clients.compute.launch_instance(launch_details(AD, clients.tenancy, fault_domain="FAULT-DOMAIN-1", shape_config=shape_config))
+    assert e4("FAULT-DOMAIN-1") == 10
+    # ...FD-2 after 30 sandbox-minutes (POST /_sandbox/clock/advance, as a sleeping client would).
+    request = urllib.request.Request(f"{sandbox.url}/_sandbox/clock/advance?seconds=1800", data=b"", method="POST")
+    with urllib.request.urlopen(request) as response:
+        assert json.load(response)["elapsed_seconds"] >= 1800
+    assert e4("FAULT-DOMAIN-2") == 10
+    applied = {(p["fault_domain"], p["shape"]): p["applied_changes"] for p in sandbox.state()["capacity"]}
+    assert applied[("FAULT-DOMAIN-1", "VM.Standard.E4.Flex")] == [0] and applied[("FAULT-DOMAIN-2", "VM.Standard.E5.Flex")] == [0]
+
+
+@pytest.mark.oci_scenario("jeddah-tight")
+def test_capacity_reservation_partial_and_used(oci_sandbox, clients):
+    models = oci.core.models
+    config = models.InstanceReservationConfigDetails(
+        instance_shape="VM.Standard.E4.Flex",
+        fault_domain="FAULT-DOMAIN-1",
+        instance_shape_config=models.InstanceReservationShapeConfigDetails(ocpus=30, memory_in_gbs=128),
+        reserved_count=10,
+    )
+    details = models.CreateComputeCapacityReservationDetails(
+        compartment_id=clients.tenancy, availability_domain=AD, display_name="lms", instance_reservation_configs=[config], freeform_tags={"owner": "t"}
+    )
+    response = clients.compute.create_compute_capacity_reservation(details)
+    reservation = response.data
+    assert reservation.lifecycle_state == "CREATING" and reservation.reserved_instance_count == 4  # only 4 fit in FD-1
+    wait_work_request(clients.work_requests, response.headers["opc-work-request-id"])
+    assert clients.compute.get_compute_capacity_reservation(reservation.id).data.lifecycle_state == "ACTIVE"
+    # The reserved capacity is gone from the on-demand pool...
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        clients.compute.launch_instance(
+            launch_details(AD, clients.tenancy, fault_domain="FAULT-DOMAIN-1", shape_config=models.LaunchInstanceShapeConfigDetails(ocpus=2, memory_in_gbs=16))
+        )
+    assert err.value.message == "Out of host capacity."
+    # ...but launching into the reservation works.
+    launch = launch_details(
+        AD, clients.tenancy, capacity_reservation_id=reservation.id, shape_config=models.LaunchInstanceShapeConfigDetails(ocpus=30, memory_in_gbs=128)
+    )
+    instance = clients.compute.launch_instance(launch).data
+    listed = clients.compute.list_compute_capacity_reservations(clients.tenancy, display_name="lms").data
+    assert [(r.reserved_instance_count, r.used_instance_count) for r in listed] == [(4, 1)]
+    assert instance.capacity_reservation_id == reservation.id
+    # Shrinking keeps what is used; deleting returns the unused slots to the pool.
+    config.reserved_count = 1
+    update = clients.compute.update_compute_capacity_reservation(
+        reservation.id, models.UpdateComputeCapacityReservationDetails(instance_reservation_configs=[config])
+    )
+    wait_work_request(clients.work_requests, update.headers["opc-work-request-id"])
+    assert clients.compute.get_compute_capacity_reservation(reservation.id).data.reserved_instance_count == 1
+    wait_work_request(clients.work_requests, clients.compute.delete_compute_capacity_reservation(reservation.id).headers["opc-work-request-id"])
+    fd1 = next(p for p in oci_sandbox.state()["capacity"] if p["fault_domain"] == "FAULT-DOMAIN-1" and p["shape"] == "VM.Standard.E4.Flex")
+    assert fd1["free_ocpus"] == 120 - 30
+
+
+@pytest.mark.oci_scenario("exhausted")
+def test_exhausted_node_pool_fails_every_node(oci_sandbox, clients):
+    cluster_id = create_cluster(clients)
+    response = clients.ce.create_node_pool(node_pool_details(clients, cluster_id, AD, size=2))
+    wr, _ = wait_work_request(clients.ce, response.headers["opc-work-request-id"])
+    errors = clients.ce.list_work_request_errors(clients.tenancy, wr.id).data
+    assert wr.status == "FAILED" and errors[0].message.startswith("2 node(s) launch failure.")
+    state = oci_sandbox.state()
+    (pool,) = state["resources"]["node_pools"].values()
+    assert [n["nodeError"]["message"] for n in pool["nodes"]] == ["Out of host capacity."] * 2
+    assert state["live_counts"]["instances"] == 0
