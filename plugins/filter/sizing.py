@@ -1,0 +1,293 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, openedx_scale maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Deploy-stage filters: LMS capacity sizing, the neutral edge (ingress) tuning and its translations."""
+
+from __future__ import (absolute_import, division, print_function)
+
+__metaclass__ = type
+
+import math
+import re
+
+from ansible.errors import AnsibleFilterError
+
+# The edge tuning, expressed once and controller-neutral. Defaults are the case study's ingress
+# annotations (which held 50k users) plus the controller settings that go with them; each controller
+# gets a translation below (ingress-nginx today; a Traefik translation reads the same keys).
+EDGE_TUNING_DEFAULTS = {
+    "keepalive_requests": 5000,          # requests per client keep-alive connection
+    "keepalive_timeout_seconds": 75,     # idle client keep-alive
+    "max_connections_per_client": 5000,  # concurrent connections per client IP (0 = unlimited)
+    "max_body_size": "500M",             # request body limit (Studio uploads)
+    "connect_timeout_seconds": 3600,
+    "read_timeout_seconds": 3600,
+    "send_timeout_seconds": 3600,
+    "socket_timeout_seconds": 120,       # the case study's timeout-socket
+    "route_to_service_ip": True,         # one upstream (the Service VIP) instead of pod endpoints
+    "force_https": True,
+    "upstream_keepalive_connections": 1000,
+    "upstream_keepalive_requests": 10000,
+    "upstream_keepalive_timeout_seconds": 60,
+    "client_header_buffer_size": "16k",
+    "large_client_header_buffers": "8 16k",  # big cookies / JWT headers (uWSGI buffer-size 16000 behind)
+    "proxy_buffer_size": "128k",         # large Set-Cookie at login ("upstream sent too big header")
+    "worker_connections": 65536,
+    "client_ip_from_proxy_protocol": True,  # the OCI load balancer forwards client IPs by proxy protocol
+}
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_SIZE = re.compile(r"^[0-9]+[kKmMgG]?$")
+
+
+def _number(value, name, minimum=0.0, integer=False):
+    if isinstance(value, bool):
+        raise AnsibleFilterError("{0} must be a number, got {1!r}".format(name, value))
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("{0} must be a number, got {1!r}".format(name, value))
+    if integer and number != float(value):
+        raise AnsibleFilterError("{0} must be a whole number, got {1!r}".format(name, value))
+    if number < minimum or (minimum == 0.0 and not integer and number <= 0):
+        raise AnsibleFilterError("{0} must be greater than {1}, got {2!r}".format(name, minimum, value))
+    return number
+
+
+def edge_tuning(overrides=None):
+    """The neutral edge tuning: defaults updated with `overrides`; unknown keys are an error."""
+    overrides = overrides or {}
+    if not isinstance(overrides, dict):
+        raise AnsibleFilterError("edge tuning must be a mapping of {0}, got {1!r}".format(sorted(EDGE_TUNING_DEFAULTS), overrides))
+    unknown = sorted(set(overrides) - set(EDGE_TUNING_DEFAULTS))
+    if unknown:
+        raise AnsibleFilterError("unknown edge tuning keys {0}: use {1}".format(unknown, sorted(EDGE_TUNING_DEFAULTS)))
+    tuning = dict(EDGE_TUNING_DEFAULTS)
+    tuning.update(overrides)
+    for key in ("max_body_size", "client_header_buffer_size", "proxy_buffer_size"):
+        if not _SIZE.match(str(tuning[key])):
+            raise AnsibleFilterError("edge tuning {0} must be a size like 500M or 16k, got {1!r}".format(key, tuning[key]))
+    for key, value in tuning.items():
+        if key.endswith(("_seconds", "_requests", "_connections", "_per_client")):
+            _number(value, "edge tuning " + key, minimum=0, integer=True)
+    return tuning
+
+
+def _bool(value):
+    return "true" if value else "false"
+
+
+def edge_nginx_annotations(overrides=None):
+    """Per-Ingress annotations for ingress-nginx (the case study's set) from the neutral tuning."""
+    t = edge_tuning(overrides)
+    annotations = {
+        "nginx.ingress.kubernetes.io/keep-alive-requests": str(t["keepalive_requests"]),
+        "nginx.ingress.kubernetes.io/proxy-body-size": str(t["max_body_size"]),
+        "nginx.ingress.kubernetes.io/proxy-connect-timeout": "{0}s".format(t["connect_timeout_seconds"]),
+        "nginx.ingress.kubernetes.io/proxy-read-timeout": "{0}s".format(t["read_timeout_seconds"]),
+        "nginx.ingress.kubernetes.io/proxy-send-timeout": "{0}s".format(t["send_timeout_seconds"]),
+        "nginx.ingress.kubernetes.io/service-upstream": _bool(t["route_to_service_ip"]),
+        "nginx.ingress.kubernetes.io/ssl-redirect": _bool(t["force_https"]),
+        "nginx.ingress.kubernetes.io/timeout-socket": "{0}s".format(t["socket_timeout_seconds"]),
+        "nginx.ingress.kubernetes.io/proxy-buffer-size": str(t["proxy_buffer_size"]),
+    }
+    if int(t["max_connections_per_client"]) > 0:
+        annotations["nginx.ingress.kubernetes.io/limit-connections"] = str(t["max_connections_per_client"])
+    return annotations
+
+
+def edge_nginx_configmap(overrides=None):
+    """The ingress-nginx controller ConfigMap data matching the same tuning (all values strings)."""
+    t = edge_tuning(overrides)
+    return {
+        "keep-alive": str(t["keepalive_timeout_seconds"]),
+        "keep-alive-requests": str(t["keepalive_requests"]),
+        "upstream-keepalive-connections": str(t["upstream_keepalive_connections"]),
+        "upstream-keepalive-requests": str(t["upstream_keepalive_requests"]),
+        "upstream-keepalive-timeout": str(t["upstream_keepalive_timeout_seconds"]),
+        "client-header-buffer-size": str(t["client_header_buffer_size"]),
+        "large-client-header-buffers": str(t["large_client_header_buffers"]),
+        "proxy-buffer-size": str(t["proxy_buffer_size"]),
+        "proxy-body-size": str(t["max_body_size"]),
+        "proxy-connect-timeout": str(t["connect_timeout_seconds"]),
+        "proxy-read-timeout": str(t["read_timeout_seconds"]),
+        "proxy-send-timeout": str(t["send_timeout_seconds"]),
+        "max-worker-connections": str(t["worker_connections"]),
+        "ssl-redirect": _bool(t["force_https"]),
+        "use-proxy-protocol": _bool(t["client_ip_from_proxy_protocol"]),
+        "use-forwarded-headers": "false",
+        "enable-underscores-in-headers": "false",
+    }
+
+
+def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_fraction=0.5,
+               node_ocpus=30, node_memory_gib=128, vcpus_per_ocpu=2, node_reserved_fraction=0.1, node_memory_reserved_fraction=0.15,
+               process_memory_gib=0.75, target_utilization=0.7, threads_per_process=0,
+               provided_pods=0, provided_processes_per_pod=0, provided_threads=0, services_nodes=0,
+               mongodb_members=3):
+    """LMS capacity for `target_users` concurrent users (closed model: each user thinks, then requests).
+
+    request rate   = users / (think time + service time)
+    in flight      = request rate x service time                     (Little's law)
+    CPU cores      = request rate x service time x cpu_fraction / target utilisation
+    threads        = ceil(1 / cpu_fraction) per process: enough to keep one core busy while the
+                     others wait on MySQL/MongoDB/Redis (one process uses at most one core: the GIL)
+    processes      = max(in flight / (threads x utilisation), CPU cores)
+    per pod        = one pod per node, sized to the node minus the reserved shares (system daemons,
+                     kubelet reservations, DaemonSets): processes bounded
+                     by vCPUs and by memory / process memory
+    pods = nodes   = ceil(processes / processes per pod)
+
+    With provided_* (the inventory's values) the result says what they carry and `shortfall` is
+    true when they carry less than the target.
+    """
+    users = _number(target_users, "target users", minimum=1, integer=True)
+    if isinstance(think_time_seconds, (list, tuple)):
+        if len(think_time_seconds) != 2:
+            raise AnsibleFilterError("think time must be a number or [min, max], got {0!r}".format(think_time_seconds))
+        low, high = (_number(v, "think time", minimum=0) for v in think_time_seconds)
+        if low > high:
+            raise AnsibleFilterError("think time [min, max] has min > max: {0!r}".format(think_time_seconds))
+        think = (low + high) / 2.0
+    else:
+        think = _number(think_time_seconds, "think time", minimum=0)
+    service = _number(service_time_seconds, "service time")
+    cpu_share = _number(cpu_fraction, "cpu fraction")
+    if cpu_share > 1:
+        raise AnsibleFilterError("cpu fraction is the share of the service time spent on CPU (0-1], got {0!r}".format(cpu_fraction))
+    utilization = _number(target_utilization, "target utilization")
+    if utilization > 1:
+        raise AnsibleFilterError("target utilization must be in (0, 1], got {0!r}".format(target_utilization))
+    ocpus = _number(node_ocpus, "node OCPUs")
+    memory = _number(node_memory_gib, "node memory GiB")
+    per_process = _number(process_memory_gib, "process memory GiB")
+    reserved = _number(node_reserved_fraction, "node reserved fraction")
+    memory_reserved = _number(node_memory_reserved_fraction, "node memory reserved fraction")
+    if reserved >= 1 or memory_reserved >= 1:
+        raise AnsibleFilterError("node reserved fractions must be below 1, got {0!r} / {1!r}".format(reserved, memory_reserved))
+    threads = int(threads_per_process) or max(1, int(math.ceil(1.0 / cpu_share - 1e-9)))
+
+    rate = users / (think + service)
+    in_flight = rate * service
+    cores = rate * service * cpu_share / utilization
+    processes = int(math.ceil(max(in_flight / (threads * utilization), cores) - 1e-9))
+
+    node_vcpus = ocpus * _number(vcpus_per_ocpu, "vCPUs per OCPU")
+    pod_cpu = int(math.floor(node_vcpus * (1 - reserved)))
+    pod_memory_gib = int(math.floor(memory * (1 - memory_reserved)))
+    if pod_cpu < 1 or pod_memory_gib < per_process:
+        raise AnsibleFilterError("an LMS node of {0} OCPUs / {1} GiB leaves no room for one uWSGI process".format(ocpus, memory))
+    per_pod = int(min(pod_cpu, math.floor(pod_memory_gib / per_process)))
+    pods = int(math.ceil(processes / float(per_pod)))
+
+    def capacity(pods_, processes_per_pod, threads_):
+        slots = pods_ * processes_per_pod * threads_
+        # A pod serves at most its cores' worth of CPU and its slots' worth of in-flight requests.
+        cpu_rate = pods_ * min(processes_per_pod, pod_cpu) * utilization / (service * cpu_share)
+        slot_rate = slots * utilization / service
+        max_rate = min(cpu_rate, slot_rate)
+        return {
+            "pods": pods_, "processes_per_pod": processes_per_pod, "threads": threads_,
+            "processes": pods_ * processes_per_pod, "slots": slots,
+            "max_request_rate": round(max_rate, 1),
+            "max_users": int(max_rate * (think + service)),
+        }
+
+    result = {
+        "target_users": users,
+        "think_time_seconds": think,
+        "service_time_seconds": service,
+        "request_rate": round(rate, 1),
+        "in_flight_requests": round(in_flight, 1),
+        "cpu_cores": round(cores, 1),
+        "threads_per_process": threads,
+        "processes": processes,
+        "node_vcpus": node_vcpus,
+        "pod_cpu_request": pod_cpu,
+        "pod_memory_request_gib": pod_memory_gib,
+        "processes_per_pod": per_pod,
+        "pods": pods,
+        "lms_nodes": pods,
+        "recommended": capacity(pods, per_pod, threads),
+    }
+    if provided_pods:
+        provided = capacity(int(provided_pods), int(provided_processes_per_pod or per_pod), int(provided_threads or threads))
+        provided["shortfall"] = provided["max_users"] < users
+        provided["coverage"] = round(provided["max_users"] / float(users), 3)
+        result["provided"] = provided
+    if services_nodes:
+        result["mongodb"] = mongodb_placement(mongodb_members, services_nodes)
+    return result
+
+
+def mongodb_placement(members, services_nodes):
+    """How many services-node losses the replica set survives with members spread evenly."""
+    members = _number(members, "MongoDB members", minimum=1, integer=True)
+    nodes = _number(services_nodes, "services nodes", minimum=1, integer=True)
+    majority = members // 2 + 1
+    # Spread as topologySpreadConstraints(maxSkew 1) does; losing the fullest nodes first.
+    per_node = sorted((members // nodes + (1 if i < members % nodes else 0) for i in range(nodes)), reverse=True)
+    survives, lost = 0, 0
+    for count in per_node:
+        lost += count
+        if members - lost >= majority:
+            survives += 1
+        else:
+            break
+    return {"members": members, "services_nodes": nodes, "members_per_node": per_node,
+            "majority": majority, "node_losses_survived": survives}
+
+
+def sizing_table(sizing):
+    """The sizing as printable lines (for a debug task)."""
+    lines = [
+        "LMS sizing for {0} concurrent users (think {1}s, service {2}s):".format(
+            sizing["target_users"], sizing["think_time_seconds"], sizing["service_time_seconds"]),
+        "  request rate            {0} req/s".format(sizing["request_rate"]),
+        "  requests in flight      {0}".format(sizing["in_flight_requests"]),
+        "  CPU cores (at target)   {0}".format(sizing["cpu_cores"]),
+        "  uWSGI processes needed  {0} x {1} threads".format(sizing["processes"], sizing["threads_per_process"]),
+        "  per pod (= per node)    {0} processes, requests {1} CPU / {2} GiB".format(
+            sizing["processes_per_pod"], sizing["pod_cpu_request"], sizing["pod_memory_request_gib"]),
+        "  LMS pods = LMS nodes    {0}".format(sizing["pods"]),
+    ]
+    provided = sizing.get("provided")
+    if provided:
+        lines.append("  inventory provides      {0} pods x {1} processes x {2} threads = {3} slots, ~{4} req/s, ~{5} users ({6:.0%})".format(
+            provided["pods"], provided["processes_per_pod"], provided["threads"], provided["slots"],
+            provided["max_request_rate"], provided["max_users"], provided["coverage"]))
+        if provided["shortfall"]:
+            lines.append("  WARNING: the inventory carries about {0} users, below the {1} targeted: use {2} LMS nodes x {3} processes".format(
+                provided["max_users"], sizing["target_users"], sizing["pods"], sizing["processes_per_pod"]))
+    mongo = sizing.get("mongodb")
+    if mongo:
+        lines.append("  MongoDB                 {0} members on {1} services nodes {2}: survives {3} node loss(es){4}".format(
+            mongo["members"], mongo["services_nodes"], mongo["members_per_node"], mongo["node_losses_survived"],
+            " - NO node loss: add services nodes" if mongo["node_losses_survived"] == 0 else ""))
+    return lines
+
+
+def dns_name_errors(hosts):
+    """Hostnames in `hosts` that are not DNS names (lowercase labels, dots, no scheme/port/path)."""
+    bad = []
+    for host in hosts or []:
+        name = str(host)
+        labels = name.split(".")
+        if len(name) > 253 or len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+            bad.append(name)
+    return bad
+
+
+class FilterModule(object):
+    """Deploy-stage filters."""
+
+    def filters(self):
+        return {
+            "lms_sizing": lms_sizing,
+            "sizing_table": sizing_table,
+            "mongodb_placement": mongodb_placement,
+            "edge_tuning": edge_tuning,
+            "edge_nginx_annotations": edge_nginx_annotations,
+            "edge_nginx_configmap": edge_nginx_configmap,
+            "dns_name_errors": dns_name_errors,
+        }
