@@ -345,6 +345,8 @@ class LmsHttpUser(LmsBehaviour, HttpUser):
     abstract = True
 
     def on_start(self):
+        # Like FastHttpUser's default (insecure). trust_env off: REQUESTS_CA_BUNDLE would otherwise override verify.
+        self.client.trust_env = False
         self.client.verify = False
         super().on_start()
 
