@@ -92,7 +92,6 @@ class SandboxServer(ThreadingHTTPServer):
             "OPENEDX_SCALE_OCI_SANDBOX_CLOCK": self.url,
             "OCI_CONFIG_FILE": str(self.state_dir / "config"),
             "OCI_CLI_PROFILE": "DEFAULT",
-            "OCI_SDK_DEFAULT_CIRCUITBREAKER_ENABLED": "false",
         }
         (self.state_dir / "env").write_text("".join(f"export {k}={v}\n" for k, v in env.items()), encoding="utf-8")
         info = {
@@ -238,8 +237,6 @@ class Handler(BaseHTTPRequestHandler):
                 ctx = Context(store, self.command, parts.path, parts.query, self.headers, body, params)
                 ctx.server = self.server
                 reply = found.handler(ctx)
-                if found.operation == "_sandbox.State":
-                    self.server.dump_state()
         except ApiError as exc:
             reply = self._error_reply(exc)
         self._send(reply, request_id)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
+import time
+import urllib.request
 
 import oci
 
@@ -101,3 +105,51 @@ def node_pool_details(clients, cluster_id: str, ad: str, *, size: int, fault_dom
             placement_configs=[models.NodePoolPlacementConfigDetails(availability_domain=ad, subnet_id=SUBNET, fault_domains=fault_domains)],
         ),
     )
+
+
+class SandboxTime:
+    """A stand-in for the `time` module whose clock is the sandbox clock: sleep(N) advances it.
+
+    `sdk_on_sandbox_clock(sandbox)` installs it in the SDK's retry and waiter modules, so the SDK's
+    own back-off (e.g. the default retry strategy's up-to-30-s sleeps) and `oci.wait_until` cost
+    sandbox time instead of real time, and their time limits follow the same clock.
+    """
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.slept = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.slept += seconds
+            self.sandbox.advance(seconds)
+
+    def time(self) -> float:
+        return self._now()
+
+    def monotonic(self) -> float:
+        return self._now()
+
+    def _now(self) -> float:
+        if hasattr(self.sandbox, "store"):
+            return self.sandbox.store.clock.now()
+        with urllib.request.urlopen(f"{self.sandbox.url}/_sandbox/clock", timeout=10) as response:
+            return json.load(response)["now"]
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+@contextlib.contextmanager
+def sdk_on_sandbox_clock(sandbox):
+    """Within the block, the oci SDK's retry sleeps and waiters run on the sandbox clock."""
+    import oci.retry.retry as sdk_retry
+    import oci.waiter as sdk_waiter
+
+    shim = SandboxTime(sandbox)
+    saved = (sdk_retry.time, sdk_waiter.time)
+    sdk_retry.time = sdk_waiter.time = shim
+    try:
+        yield shim
+    finally:
+        sdk_retry.time, sdk_waiter.time = saved

@@ -12,7 +12,7 @@ import requests
 
 from tests.sandbox.oci import SLEPT_HEADER
 from tests.sandbox.oci.pytest_plugin import oci_test_client_kwargs
-from tests.sandbox.oci.testing import create_cluster, launch_details, make_clients, node_pool_details, wait_work_request
+from tests.sandbox.oci.testing import create_cluster, launch_details, make_clients, node_pool_details, sdk_on_sandbox_clock, wait_work_request
 
 AD = "hxIl:ME-JEDDAH-1-AD-1"
 E4_FD1 = {"fault_domain": "FAULT-DOMAIN-1", "shape": "VM.Standard.E4.Flex", "ocpus": 100, "memory_gbs": 800}
@@ -212,3 +212,19 @@ def test_exhausted_node_pool_fails_every_node(oci_sandbox, clients):
     (pool,) = state["resources"]["node_pools"].values()
     assert [n["nodeError"]["message"] for n in pool["nodes"]] == ["Out of host capacity."] * 2
     assert state["live_counts"]["instances"] == 0
+
+
+def test_sdk_default_retry_sleeps_on_the_sandbox_clock(oci_sandbox_factory):
+    sandbox = oci_sandbox_factory({"name": "sdk-retry", "capacity": [E4_FD1], "faults": [{"operations": ["ce.ListClusters"], "first": 3}]})
+    config = oci.config.from_file(sandbox.config_file)
+    # The CE client's defaults: DEFAULT_RETRY_STRATEGY (exponential back-off, seconds apart).
+    ce = oci.container_engine.ContainerEngineClient(
+        config, service_endpoint=sandbox.url, circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy()
+    )
+    started = time.monotonic()
+    with sdk_on_sandbox_clock(sandbox) as shim:
+        assert ce.list_clusters(config["tenancy"]).data == []
+    assert time.monotonic() - started < 2 and shim.slept > 0
+    clock = sandbox.state()["clock"]
+    assert clock["advanced_by_clients_seconds"] == pytest.approx(shim.slept)
+    assert sandbox.state()["counters"]["by_operation_status"]["ce.ListClusters"] == {"500": 3, "200": 1}

@@ -17,7 +17,7 @@ from ..state import Pool
 
 @route("GET", "/_sandbox/state", "_sandbox.State")
 def state(ctx: Context) -> Reply:
-    return Reply(200, ctx.store.dump())
+    return Reply(200, ctx.server.dump_state())
 
 
 @route("GET", "/_sandbox/health", "_sandbox.Health")
