@@ -31,7 +31,7 @@ class HookError(RuntimeError):
 
 
 def load_callable(spec: str) -> Callable:
-    module, _, attr = spec.partition(":")
+    module, _sep, attr = spec.partition(":")
     if not attr:
         raise HookError(f"boot hook {spec!r}: expected 'package.module:function'")
     try:

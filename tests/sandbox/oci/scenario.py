@@ -198,7 +198,7 @@ def _convert(tp, value, where: str):
     if origin is dict:
         if not isinstance(value, dict):
             _fail(where, f"must be a mapping, got {type(value).__name__}")
-        _, item = typing.get_args(tp)
+        item = typing.get_args(tp)[1]
         return {str(k): _convert(item, v, f"{where}.{k}") for k, v in value.items()}
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from . import api  # noqa: F401 - registers the routes
+from .api import SERVICES
 from .clock import VirtualClock
 from .errors import ApiError, not_found, too_many_requests
 from .hooks import Hooks
@@ -53,6 +53,7 @@ class SandboxServer(ThreadingHTTPServer):
         hooks = Hooks(scenario.boot_hook, settings["private_ip_range"], settings["node_ip_range"], python_callable=boot_hook)
         self.store = Store(scenario, clock, hooks, self.settings)
         super().__init__((host, port), Handler)
+        LOG.debug("serving %s on %s", ", ".join(m.__name__.rsplit(".", 1)[-1] for m in SERVICES), self.url)
 
     @property
     def url(self) -> str:
@@ -157,7 +158,7 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             with store.lock:
                 store.auth_failures.append({"operation": operation, "path": parts.path, "reason": getattr(exc, "reason", exc.message)})
-                store.count_status(operation, exc.status)
+                store.count_status(operation, exc.status, self.command, parts.path)
             self._send(self._error_reply(exc), request_id)
             return
         try:
@@ -169,7 +170,7 @@ class Handler(BaseHTTPRequestHandler):
             LOG.exception("sandbox bug on %s %s", self.command, self.path)
             reply = self._error_reply(ApiError(500, "InternalServerError", f"Sandbox bug: {type(exc).__name__}: {exc}"))
         with store.lock:
-            store.count_status(operation, reply.status)
+            store.count_status(operation, reply.status, self.command, parts.path)
         if stall:
             time.sleep(stall)  # real time: the client's read timeout must fire
         self._send(reply, request_id)

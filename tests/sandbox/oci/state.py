@@ -13,7 +13,7 @@ import heapq
 import itertools
 import secrets
 import threading
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -139,6 +139,8 @@ class Store:
         self.status_totals = Counter()
         self.faults_fired: list[dict] = []
         self.auth_failures: list[dict] = []
+        # The last calls, oldest first: what a failing test or a benchmark prints to explain itself.
+        self.request_log: deque = deque(maxlen=500)
         self.start = clock.now()
         self.throttler = Throttler(scenario.throttle, self.start)
         self.faults = FaultPlan(scenario.faults, scenario.seed)
@@ -166,7 +168,7 @@ class Store:
     def tick(self) -> None:
         """Run every event that is due on the sandbox clock (events may schedule more)."""
         while self.events and self.events[0][0] <= self.now():
-            _, _, fn = heapq.heappop(self.events)
+            fn = heapq.heappop(self.events)[2]
             fn()
 
     # -- capacity ------------------------------------------------------------------------------
@@ -313,9 +315,10 @@ class Store:
         self.calls[operation] += 1
         return self.calls[operation]
 
-    def count_status(self, operation: str, status: int) -> None:
+    def count_status(self, operation: str, status: int, method: str = "", path: str = "") -> None:
         self.statuses[operation][str(status)] += 1
         self.status_totals[str(status)] += 1
+        self.request_log.append({"t": round(self.clock.elapsed(), 3), "operation": operation, "status": status, "method": method, "path": path})
 
     # -- dump ------------------------------------------------------------------------------------
     def dump(self) -> dict:
@@ -347,4 +350,5 @@ class Store:
                     "faults_fired": self.faults_fired,
                     "auth_failures": self.auth_failures,
                 },
+                "request_log": list(self.request_log),
             }

@@ -56,7 +56,7 @@ def wait_work_request(client, wr_id: str, limit: int = 20):
     """Poll a work request to its end. The fast sandbox clock jumps to the next transition on each
     poll, so no sleeping is needed; `limit` guards against a work request that never finishes."""
     seen = []
-    for _ in range(limit):
+    for _attempt in range(limit):
         wr = client.get_work_request(wr_id).data
         seen.append(wr.status)
         if wr.status in ("SUCCEEDED", "FAILED", "CANCELED"):
@@ -84,7 +84,7 @@ def create_cluster(clients) -> str:
             name="openedx", compartment_id=clients.tenancy, vcn_id=VCN, kubernetes_version="v1.35.4", freeform_tags={"owner": "t"}
         )
     )
-    wr, _ = wait_work_request(clients.ce, response.headers["opc-work-request-id"])
+    wr, _seen = wait_work_request(clients.ce, response.headers["opc-work-request-id"])
     assert wr.status == "SUCCEEDED"
     return wr.resources[0].identifier
 

@@ -1,16 +1,18 @@
-"""Fixtures for the OCI sandbox's own tests: the sandbox fixtures plus SDK clients aimed at it."""
+"""Fixtures for the OCI sandbox's own tests: the sandbox plugin's fixtures plus SDK clients."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.oci.pytest_plugin import oci_sandbox, oci_sandbox_factory, oci_sandbox_key  # noqa: F401 - fixtures
-from tests.sandbox.oci.pytest_plugin import pytest_configure as _register_marker
+from tests.sandbox.oci import pytest_plugin
 from tests.sandbox.oci.testing import make_clients
 
 
 def pytest_configure(config):
-    _register_marker(config)
+    # A nested conftest may not set pytest_plugins; registering the module does the same
+    # (its fixtures, and its pytest_configure registering the oci_scenario marker).
+    if not config.pluginmanager.is_registered(pytest_plugin):
+        config.pluginmanager.register(pytest_plugin, "tests.sandbox.oci.pytest_plugin")
 
 
 @pytest.fixture

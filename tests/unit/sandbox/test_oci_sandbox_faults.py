@@ -27,7 +27,7 @@ def test_throttling_429_and_sdk_retry(oci_sandbox_factory):
     plain = make_clients(sandbox)
     # Burst of 2, then 30/min = one call per 2 sandbox-seconds; a fast-clock call costs 0.5 s.
     outcomes = []
-    for _ in range(6):
+    for _attempt in range(6):
         try:
             plain.identity.list_availability_domains(plain.tenancy)
             outcomes.append(200)
@@ -145,7 +145,7 @@ def test_recovering_capacity_follows_the_clock_and_failures(oci_sandbox_factory)
     assert (e4("FAULT-DOMAIN-1"), e4("FAULT-DOMAIN-2"), e4("FAULT-DOMAIN-3")) == (0, 0, 1)
     # FD-1 recovers after 4 failed placements there...
     shape_config = oci.core.models.LaunchInstanceShapeConfigDetails(ocpus=30, memory_in_gbs=128)
-    for _ in range(4):
+    for _attempt in range(4):
         with pytest.raises(oci.exceptions.ServiceError):
             clients.compute.launch_instance(launch_details(AD, clients.tenancy, fault_domain="FAULT-DOMAIN-1", shape_config=shape_config))
     assert e4("FAULT-DOMAIN-1") == 10
@@ -205,7 +205,7 @@ def test_capacity_reservation_partial_and_used(oci_sandbox, clients):
 def test_exhausted_node_pool_fails_every_node(oci_sandbox, clients):
     cluster_id = create_cluster(clients)
     response = clients.ce.create_node_pool(node_pool_details(clients, cluster_id, AD, size=2))
-    wr, _ = wait_work_request(clients.ce, response.headers["opc-work-request-id"])
+    wr, _seen = wait_work_request(clients.ce, response.headers["opc-work-request-id"])
     errors = clients.ce.list_work_request_errors(clients.tenancy, wr.id).data
     assert wr.status == "FAILED" and errors[0].message.startswith("2 node(s) launch failure.")
     state = oci_sandbox.state()
@@ -228,3 +228,22 @@ def test_sdk_default_retry_sleeps_on_the_sandbox_clock(oci_sandbox_factory):
     clock = sandbox.state()["clock"]
     assert clock["advanced_by_clients_seconds"] == pytest.approx(shim.slept)
     assert sandbox.state()["counters"]["by_operation_status"]["ce.ListClusters"] == {"500": 3, "200": 1}
+
+
+def test_service_limit_is_a_real_limit_exceeded(oci_sandbox_factory):
+    sandbox = oci_sandbox_factory({"name": "limited", "capacity": [E4_FD1], "limits": {"VM.Standard.E4.Flex": 40}})
+    clients = make_clients(sandbox)
+    shape = oci.core.models.LaunchInstanceShapeConfigDetails(ocpus=30, memory_in_gbs=128)
+    clients.compute.launch_instance(launch_details(AD, clients.tenancy, shape_config=shape))
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        clients.compute.launch_instance(launch_details(AD, clients.tenancy, shape_config=shape))
+    assert (err.value.status, err.value.code) == (400, "LimitExceeded") and "standard-e4-core-count" in err.value.message
+    # Node pools meet the same limit per node: the node carries the LimitExceeded error.
+    cluster_id = create_cluster(clients)
+    wr, _seen = wait_work_request(clients.ce, clients.ce.create_node_pool(node_pool_details(clients, cluster_id, AD, size=1)).headers["opc-work-request-id"])
+    errors = clients.ce.list_work_request_errors(clients.tenancy, wr.id).data
+    assert wr.status == "FAILED" and "(400, LimitExceeded, false)" in errors[0].message
+    node = clients.ce.get_node_pool(wr.resources[0].identifier).data.nodes[0]
+    assert node.node_error.code == "LimitExceeded"
+    log = sandbox.state()["request_log"]
+    assert [e["status"] for e in log if e["operation"] == "compute.LaunchInstance"] == [200, 400]

@@ -89,7 +89,7 @@ def test_node_pool_out_of_host_capacity(oci_sandbox, clients):
     with pytest.raises(oci.exceptions.ServiceError) as err:
         clients.ce.update_node_pool(pool.id, models.UpdateNodePoolDetails(node_config_details=models.UpdateNodePoolNodeConfigDetails(size=3)))
     assert err.value.status == 409
-    wr, _ = wait_work_request(clients.ce, update.headers["opc-work-request-id"])
+    wr, _seen = wait_work_request(clients.ce, update.headers["opc-work-request-id"])
     assert wr.status == "SUCCEEDED"
     pool = clients.ce.get_node_pool(pool.id).data
     assert pool.lifecycle_state == "ACTIVE" and [n.id for n in pool.nodes] == [n.id for n in healthy]
@@ -100,7 +100,7 @@ def test_placement_change_replaces_nodes_and_delete_frees_capacity(oci_sandbox, 
     models = oci.container_engine.models
     cluster_id = create_cluster(clients)
     response = clients.ce.create_node_pool(node_pool_details(clients, cluster_id, AD, size=2, fault_domains=["FAULT-DOMAIN-1"], name="services"))
-    wr, _ = wait_work_request(clients.ce, response.headers["opc-work-request-id"])
+    wr, _seen = wait_work_request(clients.ce, response.headers["opc-work-request-id"])
     pool_id = wr.resources[0].identifier
     before = [n.id for n in clients.ce.get_node_pool(pool_id).data.nodes]
     assert wr.status == "SUCCEEDED" and len(before) == 2
@@ -109,14 +109,14 @@ def test_placement_change_replaces_nodes_and_delete_frees_capacity(oci_sandbox, 
     details = models.UpdateNodePoolDetails(
         node_shape="VM.Standard.E5.Flex", node_config_details=models.UpdateNodePoolNodeConfigDetails(size=2, placement_configs=[placement])
     )
-    wr, _ = wait_work_request(clients.ce, clients.ce.update_node_pool(pool_id, details).headers["opc-work-request-id"])
+    wr, _seen = wait_work_request(clients.ce, clients.ce.update_node_pool(pool_id, details).headers["opc-work-request-id"])
     assert wr.status == "SUCCEEDED" and wr.operation_type == "NODEPOOL_UPDATE"
     nodes = clients.ce.get_node_pool(pool_id).data.nodes
     assert {n.fault_domain for n in nodes} == {"FAULT-DOMAIN-3"} and not {n.id for n in nodes} & set(before)
     oci_sandbox.advance(60)
     assert {clients.compute.get_instance(i).data.lifecycle_state for i in before} == {"TERMINATED"}
     # Deleting the pool terminates its nodes and returns every OCPU.
-    wr, _ = wait_work_request(clients.ce, clients.ce.delete_node_pool(pool_id).headers["opc-work-request-id"])
+    wr, _seen = wait_work_request(clients.ce, clients.ce.delete_node_pool(pool_id).headers["opc-work-request-id"])
     assert wr.status == "SUCCEEDED" and clients.ce.get_node_pool(pool_id).data.lifecycle_state == "DELETED"
     state = oci_sandbox.state()
     assert all(p["free_ocpus"] == p["initial_ocpus"] for p in state["capacity"])
@@ -168,7 +168,7 @@ def test_reconcile_retries_failed_nodes_when_capacity_returns(oci_sandbox_factor
     clients = make_clients(sandbox)
     cluster_id = create_cluster(clients)
     response = clients.ce.create_node_pool(node_pool_details(clients, cluster_id, AD, size=3, fault_domains=["FAULT-DOMAIN-1"]))
-    wr, _ = wait_work_request(clients.ce, response.headers["opc-work-request-id"])
+    wr, _seen = wait_work_request(clients.ce, response.headers["opc-work-request-id"])
     assert wr.status == "FAILED"
     sandbox.advance(1200)  # capacity is back at 600 s; OKE's reconcile retries the failed nodes
     reconciles = [

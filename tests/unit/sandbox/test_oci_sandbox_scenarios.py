@@ -124,7 +124,7 @@ def test_command_boot_hook_failure_fails_the_launch(oci_sandbox_factory, tmp_pat
     good = clients.compute.launch_instance(launch_details(AD, clients.tenancy, display_name="good"))
     bad = clients.compute.launch_instance(launch_details(AD, clients.tenancy, display_name="broken"))
     assert wait_work_request(clients.work_requests, good.headers["opc-work-request-id"], limit=200)[0].status == "SUCCEEDED"
-    wr, _ = wait_work_request(clients.work_requests, bad.headers["opc-work-request-id"], limit=200)
+    wr, _seen = wait_work_request(clients.work_requests, bad.headers["opc-work-request-id"], limit=200)
     assert wr.status == "FAILED"
     errors = clients.work_requests.list_work_request_errors(wr.id).data
     assert "no machine image" in errors[0].message

@@ -232,7 +232,7 @@ def _launch_nodes(store: Store, pool: dict, count: int, wr: WorkRequest) -> list
     shape, ocpus, memory = meta["shape"], meta["ocpus"], meta["memory"]
     slots = meta["slots"]
     created = []
-    for _ in range(count):
+    for _attempt in range(count):
         index = meta["next_node"]
         meta["next_node"] += 1
         placement, short, fd = slots[index % len(slots)]
