@@ -10,9 +10,9 @@ module: k8s_fit_check
 short_description: Fail with the scheduler's own reasons when pods do not fit on the cluster's nodes
 version_added: 0.1.0
 description:
-  - Asks the real kube-scheduler whether pods fit on the nodes of a cluster and turns its verdict into a clear
+  - "Asks the real kube-scheduler whether pods fit on the nodes of a cluster and turns its verdict into a clear
     result, or a failure listing every pod that did not fit with the scheduler's reasons
-    (C(0/7 nodes are available: 2 Insufficient cpu, 5 node(s) didn't match pod anti-affinity rules)).
+    (C(0/7 nodes are available: 2 Insufficient cpu, 5 node(s\\) didn't match pod anti-affinity rules))."
   - Without O(workloads) it inspects the live cluster - pods that are Pending in O(namespaces) - and waits up to
     O(timeout) seconds for the scheduler to decide about each of them.
   - With O(workloads) it probes a plan - for example the planned node set before deploying, or the live
@@ -20,7 +20,7 @@ description:
     parts of their templates (resources, node selectors, affinity, tolerations, topology spread, priority) and
     O(probe_image) as every container's image, reading the scheduler's verdict and deleting them again.
   - Volumes are not probed; a claim's zone constraint is not part of the plan.
-author: openedx_scale maintainers
+author: openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

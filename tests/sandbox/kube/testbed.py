@@ -112,7 +112,7 @@ def build_key() -> str:
     go_version = subprocess.run([go_binary(), "version"], capture_output=True, text=True, check=True).stdout.strip()
     h.update(go_version.encode())
     h.update(_ldflags().encode())
-    for module in sorted({m for m, _ in BINARIES.values()}):
+    for module in sorted({entry[0] for entry in BINARIES.values()}):
         for name in ("go.mod", "go.sum"):
             h.update((HERE / "go" / module / name).read_bytes())
     return h.hexdigest()[:16]
@@ -590,7 +590,7 @@ class Testbed:
             [
                 str(bindir / "kwok"),
                 f"--kubeconfig={kubeconfigs['kwok']}",
-                f"--config={HERE / 'kwok.yaml'}",
+                f"--config={self._kwok_config()}",
                 f"--manage-nodes-with-annotation-selector={'='.join(FAKE_NODE_ANNOTATION)}",
                 f"--server-address=127.0.0.1:{ports['kwok']}",
             ],
@@ -608,6 +608,13 @@ class Testbed:
         st.update(build=build_result, up_seconds=up_seconds)
         self._save(st)
         return {"reused": False, "build": build_result, "up_seconds": up_seconds}
+
+    def _kwok_config(self) -> Path:
+        """kwok reads one multi-document file; kwok.yml keeps configuration and stages in one YAML document."""
+        data = yaml.safe_load((HERE / "kwok.yml").read_text())
+        path = self.dir / "kwok.yaml"
+        path.write_text(yaml.safe_dump_all([data["configuration"], *data["stages"]], sort_keys=False))
+        return path
 
     def down(self, quiet: bool = False) -> list[str]:
         stopped = []
