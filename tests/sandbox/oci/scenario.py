@@ -51,6 +51,9 @@ class CapacityPool:
     memory_gbs: float
     availability_domain: str | None = None  # defaults to the only/first AD
     changes: list[CapacityChange] = field(default_factory=list)
+    # Capacity reports are advisory on OCI: when set, reports claim this many instances for the
+    # pool whatever is really free (a stale AVAILABLE, or a pessimistic 0).
+    reported: int | None = None
 
 
 @dataclass

@@ -189,6 +189,13 @@ class Store:
         pool = self.pools.get((short_ad, fault_domain, shape))
         return pool.count(ocpus, memory) if pool else 0
 
+    def reported(self, short_ad: str, fault_domain: str, shape: str, ocpus: float, memory: float) -> int:
+        """What a capacity report claims: the truth unless the scenario scripts a stale answer."""
+        pool = self.pools.get((short_ad, fault_domain, shape))
+        if pool is not None and pool.spec.reported is not None:
+            return pool.spec.reported
+        return self.available(short_ad, fault_domain, shape, ocpus, memory)
+
     def shape_offered(self, short_ad: str, shape: str) -> bool:
         return any(k[0] == short_ad and k[2] == shape for k in self.pools)
 

@@ -224,3 +224,30 @@ def test_config_file_profile_keys(oci_sandbox):
     parser = configparser.ConfigParser()
     parser.read(oci_sandbox.config_file)
     assert set(parser["DEFAULT"]) == {"user", "fingerprint", "tenancy", "region", "key_file", "service_endpoint"}
+
+
+def _control(sandbox, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else (b"" if method != "GET" else None)
+    request = urllib.request.Request(f"{sandbox.url}/_sandbox/{path}", data=data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as err:
+        return err.code, json.load(err)
+
+
+@pytest.mark.oci_scenario("exhausted")
+def test_control_endpoints(oci_sandbox, clients):
+    assert _control(oci_sandbox, "GET", "health") == (200, {"status": "ok", "scenario": "exhausted"})
+    status, pool = _control(oci_sandbox, "PUT", "capacity", {"fault_domain": "FAULT-DOMAIN-2", "shape": "VM.Standard.E4.Flex", "ocpus": 4, "memory_gbs": 32})
+    assert status == 200 and pool["free_ocpus"] == 4
+    assert clients.compute.launch_instance(launch_details(AD, clients.tenancy)).data.fault_domain == "FAULT-DOMAIN-2"
+    status, error = _control(oci_sandbox, "PUT", "settings", {"kube_api_urll": "x"})
+    assert status == 400 and "kube_api_urll" in error["message"]
+    assert _control(oci_sandbox, "PUT", "settings", {"kube_api_url": "https://10.1.1.1:6443"})[1]["kube_api_url"] == "https://10.1.1.1:6443"
+    assert _control(oci_sandbox, "POST", "clock/advance?seconds=-5")[0] == 400
+    before = _control(oci_sandbox, "GET", "clock")[1]["elapsed_seconds"]
+    assert _control(oci_sandbox, "POST", "clock/advance?seconds=90")[1]["elapsed_seconds"] == pytest.approx(before + 90)
+    assert _control(oci_sandbox, "GET", "nothing-here")[0] == 404
+    # Control calls are not API calls: they are neither counted nor signed.
+    assert not any(op.startswith("_sandbox") for op in oci_sandbox.state()["counters"]["calls"])

@@ -247,3 +247,23 @@ def test_service_limit_is_a_real_limit_exceeded(oci_sandbox_factory):
     assert node.node_error.code == "LimitExceeded"
     log = sandbox.state()["request_log"]
     assert [e["status"] for e in log if e["operation"] == "compute.LaunchInstance"] == [200, 400]
+
+
+def test_stale_capacity_report(oci_sandbox_factory):
+    stale = dict(E4_FD1, ocpus=0, memory_gbs=0, reported=3)
+    sandbox = oci_sandbox_factory({"name": "stale", "capacity": [stale]})
+    clients = make_clients(sandbox)
+    models = oci.core.models
+    wanted = [
+        models.CreateCapacityReportShapeAvailabilityDetails(
+            instance_shape="VM.Standard.E4.Flex",
+            fault_domain="FAULT-DOMAIN-1",
+            instance_shape_config=models.CapacityReportInstanceShapeConfig(ocpus=2, memory_in_gbs=16),
+        )
+    ]
+    details = models.CreateComputeCapacityReportDetails(compartment_id=clients.tenancy, availability_domain=AD, shape_availabilities=wanted)
+    (entry,) = clients.compute.create_compute_capacity_report(details).data.shape_availabilities
+    assert (entry.available_count, entry.availability_status) == (3, "AVAILABLE")
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        clients.compute.launch_instance(launch_details(AD, clients.tenancy, fault_domain="FAULT-DOMAIN-1"))
+    assert err.value.message == "Out of host capacity."

@@ -148,6 +148,15 @@ def test_node_pool_bad_input_is_named(oci_sandbox, clients):
         clients.ce.create_node_pool(details)
     assert err.value.status == 404 and "VM.Standard.E9.Flex" in err.value.message
     assert oci_sandbox.state()["live_counts"]["node_pools"] == 0
+    # A bad update is refused before anything changes.
+    wr, _seen = wait_work_request(clients.ce, clients.ce.create_node_pool(node_pool_details(clients, cluster_id, AD, size=1)).headers["opc-work-request-id"])
+    models = oci.container_engine.models
+    bad = models.UpdateNodePoolDetails(name="renamed", node_shape_config=models.UpdateNodeShapeConfigDetails(ocpus=30, memory_in_gbs=4000))
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        clients.ce.update_node_pool(wr.resources[0].identifier, bad)
+    assert err.value.status == 400 and "nodeShapeConfig.memoryInGBs" in err.value.message
+    pool = clients.ce.get_node_pool(wr.resources[0].identifier).data
+    assert pool.name == "lms" and pool.node_shape_config.memory_in_gbs == 128 and pool.lifecycle_state == "ACTIVE"
 
 
 def test_reconcile_retries_failed_nodes_when_capacity_returns(oci_sandbox_factory):

@@ -212,7 +212,7 @@ def create_capacity_report(ctx: Context) -> Reply:
             out.append({**entry, "availableCount": 0, "availabilityStatus": "HARDWARE_NOT_SUPPORTED"})
             continue
         fds = [fault_domain] if fault_domain else ctx.store.fault_domains(short)
-        count = sum(ctx.store.available(short, fd, shape.name, ocpus, memory) for fd in fds)
+        count = sum(ctx.store.reported(short, fd, shape.name, ocpus, memory) for fd in fds)
         entry["instanceShapeConfig"] = {"ocpus": ocpus, "memoryInGBs": memory}
         out.append({**entry, "availableCount": count, "availabilityStatus": "AVAILABLE" if count else "OUT_OF_HOST_CAPACITY"})
     return Reply(200, {"compartmentId": compartment, "availabilityDomain": ad_name, "timeCreated": ctx.store.clock.iso(), "shapeAvailabilities": out})
@@ -262,9 +262,14 @@ def create_reservation(ctx: Context) -> Reply:
     if not isinstance(configs, list):
         raise invalid("instanceReservationConfigs", "must be a list")
     for i, config in enumerate(configs):
-        requested = need(config, "reservedCount", f"instanceReservationConfigs[{i}].")
+        # Validate every config before reserving anything, so a 400 holds no capacity.
+        where = f"instanceReservationConfigs[{i}]."
+        requested = need(config, "reservedCount", where)
         if not isinstance(requested, int) or requested < 0:
-            raise invalid(f"instanceReservationConfigs[{i}].reservedCount", "must be an integer >= 0")
+            raise invalid(f"{where}reservedCount", "must be an integer >= 0")
+        resolve(need(config, "instanceShape", where), config.get("instanceShapeConfig"), f"{where}instanceShape")
+        if config.get("faultDomain"):
+            check_fault_domain(ctx.store, short, config["faultDomain"], f"{where}faultDomain")
     store = ctx.store
     reservation = {
         "id": store.ocid("capacityreservation"),

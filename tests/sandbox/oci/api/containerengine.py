@@ -473,6 +473,22 @@ def update_node_pool(ctx: Context) -> Reply:
         raise not_found()
     _busy(store, pool["id"], "Node pool")
     body = ctx.json()
+    # Validate everything first: a 400 leaves the pool untouched.
+    shape_meta = dict(pool["_meta"])
+    candidate = {"nodeShape": body.get("nodeShape") or pool["nodeShape"], "nodeShapeConfig": body.get("nodeShapeConfig") or pool["nodeShapeConfig"]}
+    if body.get("nodeShape") is not None or body.get("nodeShapeConfig") is not None:
+        candidate["_meta"] = shape_meta
+        _shape_of(store, candidate)
+    details = body.get("nodeConfigDetails")
+    merged, slots, replace_all = pool["nodeConfigDetails"], None, False
+    if details is not None:
+        merged = {**pool["nodeConfigDetails"], **{k: v for k, v in details.items() if v is not None}}
+        if not isinstance(merged.get("size"), int) or merged["size"] < 0:
+            raise invalid("nodeConfigDetails.size", f"must be an integer >= 0, got {merged.get('size')!r}")
+        if details.get("placementConfigs") is not None:
+            slots = _placements(store, merged)
+            # Changing placement replaces every node, as OKE does (existing nodes are terminated).
+            replace_all = _placement_key(details["placementConfigs"]) != _placement_key(pool["nodeConfigDetails"]["placementConfigs"])
     for key in (
         "name",
         "kubernetesVersion",
@@ -488,27 +504,12 @@ def update_node_pool(ctx: Context) -> Reply:
             pool[key] = body[key]
     if body.get("nodeSourceDetails") is not None:
         pool["nodeSourceDetails"] = pool["nodeSource"] = body["nodeSourceDetails"]
-    if body.get("nodeShape") is not None or body.get("nodeShapeConfig") is not None:
-        # A new shape applies to nodes created from now on; running nodes keep theirs.
-        candidate = {
-            "nodeShape": body.get("nodeShape") or pool["nodeShape"],
-            "nodeShapeConfig": body.get("nodeShapeConfig") or pool["nodeShapeConfig"],
-            "_meta": pool["_meta"],
-        }
-        _shape_of(store, candidate)
-        pool["nodeShape"], pool["nodeShapeConfig"] = candidate["nodeShape"], candidate["nodeShapeConfig"]
-    replace_all = False
-    details = body.get("nodeConfigDetails")
-    if details is not None:
-        merged = {**pool["nodeConfigDetails"], **{k: v for k, v in details.items() if v is not None}}
-        if not isinstance(merged.get("size"), int) or merged["size"] < 0:
-            raise invalid("nodeConfigDetails.size", f"must be an integer >= 0, got {merged.get('size')!r}")
-        if details.get("placementConfigs") is not None:
-            slots = _placements(store, merged)
-            # Changing placement replaces every node, as OKE does (existing nodes are terminated).
-            replace_all = _placement_key(details["placementConfigs"]) != _placement_key(pool["nodeConfigDetails"]["placementConfigs"])
-            pool["_meta"]["slots"] = slots
-        pool["nodeConfigDetails"] = merged
+    # A new shape applies to nodes created from now on; running nodes keep theirs.
+    pool["nodeShape"], pool["nodeShapeConfig"] = candidate["nodeShape"], candidate["nodeShapeConfig"]
+    pool["_meta"].update({k: shape_meta[k] for k in ("shape", "ocpus", "memory")})
+    if slots is not None:
+        pool["_meta"]["slots"] = slots
+    pool["nodeConfigDetails"] = merged
     wr = _submit_resize(store, pool, "NODEPOOL_UPDATE", ctx.sc.timings.node_pool_update, replace_all=replace_all)
     return Reply(202, None, {"opc-work-request-id": wr.id})
 
