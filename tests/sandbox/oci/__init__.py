@@ -26,8 +26,10 @@ from .scenario import Scenario, ScenarioError, load, parse, shipped
 from .server import SLEPT_HEADER, SandboxServer, start_in_thread
 
 ENDPOINT_ENV = "OCI_SANDBOX_ENDPOINT"
+# Where the sandbox inventory (inventories/sandbox) looks for the config and endpoint files.
+DEFAULT_STATE_DIR = Path(__file__).resolve().parents[3] / "build" / "sandbox" / "oci"
 
-__all__ = ["ENDPOINT_ENV", "SLEPT_HEADER", "OciSandbox", "OciSandboxProcess", "Scenario", "ScenarioError", "load", "parse", "shipped"]
+__all__ = ["DEFAULT_STATE_DIR", "ENDPOINT_ENV", "SLEPT_HEADER", "OciSandbox", "OciSandboxProcess", "Scenario", "ScenarioError", "load", "parse", "shipped"]
 
 
 class OciSandbox:
@@ -44,7 +46,7 @@ class OciSandbox:
             self.scenario = parse(scenario, scenario.get("name", "inline"))
         else:
             self.scenario = load(scenario)
-        self.state_dir = Path(state_dir or Path("build/sandbox/oci") / self.scenario.name).resolve()
+        self.state_dir = Path(state_dir or DEFAULT_STATE_DIR).resolve()
         self._args = {"host": host, "port": port, "clock_mode": clock, "boot_hook": boot_hook}
         self.server: SandboxServer | None = None
 
@@ -116,7 +118,7 @@ class OciSandboxProcess:
 
     def __init__(self, scenario="ample", state_dir=None, *, clock: str | None = None, timeout: float = 30):
         self.scenario = str(scenario)
-        self.state_dir = Path(state_dir or Path("build/sandbox/oci") / Path(self.scenario).stem).resolve()
+        self.state_dir = Path(state_dir or DEFAULT_STATE_DIR).resolve()
         self.clock = clock
         self.timeout = timeout
         self.proc: subprocess.Popen | None = None

@@ -267,3 +267,18 @@ def test_stale_capacity_report(oci_sandbox_factory):
     with pytest.raises(oci.exceptions.ServiceError) as err:
         clients.compute.launch_instance(launch_details(AD, clients.tenancy, fault_domain="FAULT-DOMAIN-1"))
     assert err.value.message == "Out of host capacity."
+
+
+def test_real_clock_progresses_with_wall_time(oci_sandbox_factory):
+    timings = {"accept": 0.05, "instance_launch": 0.3}
+    sandbox = oci_sandbox_factory({"name": "real", "capacity": [E4_FD1], "timings": timings}, clock="real")
+    clients = make_clients(sandbox)
+    response = clients.compute.launch_instance(launch_details(AD, clients.tenancy))
+    wr_id = response.headers["opc-work-request-id"]
+    # No jump on poll in real mode: the work request finishes only once the time has really passed.
+    assert clients.work_requests.get_work_request(wr_id).data.status in ("ACCEPTED", "IN_PROGRESS")
+    deadline = time.monotonic() + 5
+    while clients.work_requests.get_work_request(wr_id).data.status != "SUCCEEDED":
+        assert time.monotonic() < deadline, "work request did not finish on the real clock"
+        time.sleep(0.05)
+    assert sandbox.state()["clock"]["mode"] == "real" and clients.compute.get_instance(response.data.id).data.lifecycle_state == "RUNNING"
