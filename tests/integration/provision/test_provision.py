@@ -1,0 +1,99 @@
+"""Provision stage through Ansible (ansible-runner, as AWX) and the real oci SDK against the OCI sandbox.
+
+Per scenario: converge, re-run with changed=0, check mode that changes nothing in the state dump,
+no duplicates, teardown leaving nothing of ours. `exhausted` must fail cleanly with the attempts table.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from tests.helpers.ansible import assert_ok
+
+from .conftest import live, resources_view
+
+LMS, SERVICES, WORKERS = 2, 1, 2  # inventories/sandbox counts
+LABEL = "openedx-scale/pool"
+
+
+def ready_nodes(state, role):
+    nodes = []
+    for pool in live(state, "node_pools"):
+        labels = {kv["key"]: kv["value"] for kv in pool.get("initialNodeLabels") or []}
+        if labels.get(LABEL) != role:
+            continue
+        nodes += [n for n in pool.get("nodes") or [] if n.get("lifecycleState") == "ACTIVE" and not n.get("nodeError")]
+    return nodes
+
+
+def assert_no_duplicates(state):
+    for kind, key in (("clusters", "name"), ("node_pools", "name"), ("instances", "displayName")):
+        items = [r for r in live(state, kind) if not (kind == "instances" and r["freeformTags"].get("openedx_scale_component") == "node_pool")]
+        names = collections.Counter(r.get(key) for r in items)
+        dups = {n: c for n, c in names.items() if c > 1}
+        assert not dups, f"duplicate {kind}: {dups}"
+
+
+def changed_tasks(run):
+    return sorted({ev["event_data"]["task"] for ev in run.events if ev.get("event") == "runner_on_ok" and ev["event_data"].get("res", {}).get("changed")})
+
+
+@pytest.mark.parametrize("scenario", ["ample", "jeddah-tight", "recovering"])
+def test_converge_idempotent_check_teardown(make_stage, scenario):
+    stage = make_stage(scenario)
+    # converge
+    assert_ok(stage.play("provision_cluster"))
+    run = stage.play("provision_loadgen")
+    assert_ok(run)
+    state = stage.state()
+    assert len(live(state, "clusters")) == 1
+    assert len(ready_nodes(state, "lms")) == LMS
+    assert len(ready_nodes(state, "services")) == SERVICES
+    vms = [i for i in live(state, "instances") if i["freeformTags"].get("openedx_scale_component") == "instance"]
+    assert sorted(i["displayName"] for i in vms) == ["locust-master-01", "locust-worker-01", "locust-worker-02"]
+    assert all(i["lifecycleState"] == "RUNNING" for i in vms)
+    assert_no_duplicates(state)
+    added = [r for r in run.results("Add the VMs to locust_master / locust_workers")]
+    assert added, "VMs were not added to the in-memory inventory"
+    assert (stage.workdir / "kubeconfig").stat().st_mode & 0o777 == 0o600
+    # re-run: nothing to do
+    for name in ("provision_cluster", "provision_loadgen"):
+        again = stage.play(name)
+        assert_ok(again)
+        assert again.changed == 0, f"{name} re-run changed: {changed_tasks(again)}"
+    # check mode changes nothing
+    before = resources_view(stage.state())
+    for name in ("provision_cluster", "provision_loadgen", "teardown"):
+        assert_ok(stage.play(name, check=True))
+    assert resources_view(stage.state()) == before
+    # teardown, twice (safe to re-run)
+    assert_ok(stage.play("teardown"))
+    second = stage.play("teardown")
+    assert_ok(second)
+    assert second.changed == 0, changed_tasks(second)
+    state = stage.state()
+    for kind in ("clusters", "node_pools", "instances", "capacity_reservations"):
+        assert live(state, kind) == [], f"{kind} left after teardown"
+    assert not (stage.workdir / "kubeconfig").exists()
+
+
+def test_exhausted_fails_cleanly_with_table(make_stage):
+    stage = make_stage("exhausted")
+    run = stage.play("provision_cluster", oke_cluster_wait_timeout=900)
+    assert run.rc != 0
+    failed = [r for r in run.results("Ensure the labelled node pools")]
+    assert failed, run.stdout[-3000:]
+    res = failed[0]
+    assert "would pass the 900s deadline" in res["msg"]
+    assert res["attempts_table"][0].startswith("attempt")
+    assert len(res["attempts"]) >= 2
+    state = stage.state()
+    assert state["clock"]["elapsed_seconds"] < 900 + 60  # gave up before the deadline (plus the calls' own cost)
+    assert_no_duplicates(state)
+    assert ready_nodes(state, "lms") == []
+    assert_ok(stage.play("teardown"))
+    state = stage.state()
+    for kind in ("clusters", "node_pools", "instances", "capacity_reservations"):
+        assert live(state, kind) == [], f"{kind} left after teardown"

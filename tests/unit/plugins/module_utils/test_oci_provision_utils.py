@@ -1,0 +1,226 @@
+"""Planner, retry policy, error classification, validation and ownership of the provision module_utils."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[4]
+if str(REPO / "build" / "collections") not in sys.path:
+    sys.path.insert(0, str(REPO / "build" / "collections"))
+
+from ansible_collections.openedx_scale.oke.plugins.module_utils import oci_args, oci_capacity, oci_errors, oci_ownership, oci_retry  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import (  # noqa: E402
+    AVAILABLE,
+    OUT_OF_HOST_CAPACITY,
+    Availability,
+    CapacityReport,
+    Placement,
+    Planner,
+)
+
+AD = "hxIl:ME-JEDDAH-1-AD-1"
+E4 = {"shape": "VM.Standard.E4.Flex", "ocpus": 30.0, "memory_in_gbs": 128.0}
+E5 = {"shape": "VM.Standard.E5.Flex", "ocpus": 30.0, "memory_in_gbs": 128.0}
+FDS = ["FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3"]
+
+
+def report(rows):
+    return CapacityReport([Availability(AD, fd, cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"], st, n) for fd, cfg, st, n in rows])
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 0.0
+        self.slept = []
+
+    def now(self):
+        return self.t
+
+    def sleep(self, s):
+        self.slept.append(s)
+        self.t += s
+
+
+class SvcError(Exception):
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message, self.request_id = status, code, message, "req-1"
+
+
+# --- planner -----------------------------------------------------------------------------------
+def test_planner_spreads_over_fault_domains_when_capacity_is_ample():
+    rep = report([(fd, E4, AVAILABLE, 10) for fd in FDS])
+    first = Planner(AD, [E4], FDS).plan(5, rep)[0]
+    assert first.placement.fds == tuple(FDS) and first.count == 5 and first.tier == oci_capacity.TIER_FAULT_DOMAIN
+
+
+def test_planner_order_fd_then_alternative_shape_then_extra_pool_then_reservation():
+    # jeddah-tight: E4 only in FD-1 (3 nodes), E5 only in FD-3 (enough)
+    rep = report([("FAULT-DOMAIN-1", E4, AVAILABLE, 3), ("FAULT-DOMAIN-2", E4, OUT_OF_HOST_CAPACITY, 0), ("FAULT-DOMAIN-3", E4, OUT_OF_HOST_CAPACITY, 0),
+                  ("FAULT-DOMAIN-1", E5, OUT_OF_HOST_CAPACITY, 0), ("FAULT-DOMAIN-2", E5, OUT_OF_HOST_CAPACITY, 0), ("FAULT-DOMAIN-3", E5, AVAILABLE, 6)])
+    cands = Planner(AD, [E4, E5], FDS, allow_reservation=True).plan(5, rep)
+    tiers = [c.tier for c in cands]
+    assert tiers[0] == oci_capacity.TIER_ALTERNATIVE_SHAPE and cands[0].placement.shape == E5["shape"] and cands[0].placement.fds == ("FAULT-DOMAIN-3",)
+    assert tiers[1] == oci_capacity.TIER_EXTRA_POOL and cands[1].count == 3 and cands[1].placement.fds == ("FAULT-DOMAIN-1",)
+    assert set(tiers[2:]) == {oci_capacity.TIER_RESERVATION}
+    assert tiers == sorted(tiers, key=oci_capacity.TIER_ORDER.index)
+    # out-of-capacity placements are never suggested on-demand
+    assert not any(c.placement.fds == ("FAULT-DOMAIN-2",) and not c.placement.reservation for c in cands)
+
+
+def test_planner_skips_failed_placements_and_prefers_existing_ones():
+    rep = report([(fd, E4, AVAILABLE, 10) for fd in FDS])
+    fd1 = Placement(AD, ["FAULT-DOMAIN-1"], E4["shape"], 30, 128)
+    fd2 = Placement(AD, ["FAULT-DOMAIN-2"], E4["shape"], 30, 128)
+    spread = Placement(AD, FDS, E4["shape"], 30, 128)
+    cands = Planner(AD, [E4], FDS).plan(2, rep, skip={fd1, spread}, prefer=[fd2])
+    assert cands[0].placement == fd2
+    assert fd1 not in [c.placement for c in cands]
+
+
+def test_planner_nothing_when_exhausted_or_no_deficit():
+    rep = report([(fd, cfg, OUT_OF_HOST_CAPACITY, 0) for fd in FDS for cfg in (E4, E5)])
+    assert Planner(AD, [E4, E5], FDS).plan(5, rep) == []
+    assert Planner(AD, [E4], FDS).plan(0, report([])) == []
+
+
+def test_unreported_placements_come_after_reported_ones():
+    rep = report([("FAULT-DOMAIN-2", E4, AVAILABLE, 9)])
+    cands = Planner(AD, [E4], ["FAULT-DOMAIN-1", "FAULT-DOMAIN-2"], spread=False).plan(2, rep)
+    assert [c.placement.fds for c in cands] == [("FAULT-DOMAIN-2",), ("FAULT-DOMAIN-1",)]
+
+
+# --- errors ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("exc", "kind"), [
+    (SvcError(500, "InternalError", "Out of host capacity."), oci_errors.OUT_OF_CAPACITY),
+    (SvcError(500, "InternalError", "Internal server error"), oci_errors.TRANSIENT),
+    (SvcError(429, "TooManyRequests", "Too many requests for the user"), oci_errors.THROTTLED),
+    (SvcError(400, "LimitExceeded", "service limits were exceeded"), oci_errors.LIMIT_EXCEEDED),
+    (SvcError(409, "IncorrectState", "busy"), oci_errors.TRANSIENT),
+    (SvcError(409, "Conflict", "work request in progress"), oci_errors.CONFLICT),
+    (SvcError(404, "NotAuthorizedOrNotFound", "nope"), oci_errors.NOT_FOUND),
+    (SvcError(401, "NotAuthenticated", "bad key"), oci_errors.FATAL),
+    (type("CircuitBreakerError", (Exception,), {})('Circuit "x" OPEN until 2026 (10 failures, 12 sec remaining)'), oci_errors.CIRCUIT_OPEN),
+    (type("ReadTimeout", (Exception,), {})("read timed out"), oci_errors.TIMEOUT),
+    (oci_errors.WorkRequestFailed("wr1", "FAILED", ["2 node(s) launch failure. (500, InternalError, false) Out of host capacity."]),
+     oci_errors.OUT_OF_CAPACITY),
+])
+def test_classify(exc, kind):
+    assert oci_errors.classify(exc).kind == kind
+
+
+def test_circuit_breaker_wait_hint_is_used():
+    failure = oci_errors.classify(type("CircuitBreakerError", (Exception,), {})("OPEN (10 failures, 12 sec remaining)"))
+    policy = oci_retry.RetryPolicy(100, clock=FakeClock())
+    assert policy.wait_for(failure, 1) == 13.0
+
+
+# --- retry policy ------------------------------------------------------------------------------
+def test_retry_retries_transient_then_succeeds_with_backoff_and_jitter():
+    clock = FakeClock()
+    policy = oci_retry.RetryPolicy(600, clock=clock, base=2, max_wait=30, rng=random.Random(1))
+    calls = iter([SvcError(503, "ServiceUnavailable", "x"), SvcError(500, "InternalError", "boom"), "ok"])
+
+    def fn():
+        item = next(calls)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    assert policy.call("Op", fn) == "ok"
+    assert len(clock.slept) == 2
+    assert 1 <= clock.slept[0] <= 2 and 2 <= clock.slept[1] <= 4  # equal jitter: [ceil/2, ceil]
+    assert len(policy.progress.lines) == 2 and "retry 1 of Op" in policy.progress.lines[0]
+
+
+def test_retry_never_repeats_out_of_host_capacity():
+    policy = oci_retry.RetryPolicy(600, clock=FakeClock())
+    count = []
+
+    def fn():
+        count.append(1)
+        raise SvcError(500, "InternalError", "Out of host capacity.")
+
+    with pytest.raises(oci_errors.ApiError) as err:
+        policy.call("LaunchInstance", fn)
+    assert err.value.failure.kind == oci_errors.OUT_OF_CAPACITY and len(count) == 1
+
+
+def test_throttle_cooldown_grows_and_deadline_stops_early():
+    clock = FakeClock()
+    policy = oci_retry.RetryPolicy(100, clock=clock, throttle_cooldown=30, max_call_attempts=10)
+
+    def fn():
+        raise SvcError(429, "TooManyRequests", "slow down")
+
+    with pytest.raises(oci_errors.DeadlineExceeded) as err:
+        policy.call("ListInstances", fn)
+    assert clock.slept == [30, 60]  # the next cool-down (120 s) would pass the 100 s deadline
+    assert "giving up before the deadline" in str(err.value)
+    assert clock.t < 100
+
+
+def test_backoff_is_capped():
+    policy = oci_retry.RetryPolicy(1000, clock=FakeClock(), base=2, max_wait=10, rng=random.Random(0))
+    assert all(5 <= policy.backoff(n) <= 10 for n in range(5, 30))
+
+
+def test_progress_table_lists_every_attempt(tmp_path):
+    log = oci_retry.ProgressLog(str(tmp_path / "p.log"), "lms")
+    log.attempt("E4 @ FD-1", "failed", "out of host capacity", next_wait=0)
+    log.attempt("E5 @ FD-3", "ok", "+2 node(s)")
+    table = log.table().splitlines()
+    assert table[0].startswith("attempt") and len(table) == 4 and "out of host capacity" in table[2]
+    assert len((tmp_path / "p.log").read_text().splitlines()) == 2
+
+
+def test_sandbox_clock_only_for_loopback():
+    assert isinstance(oci_retry.clock_from_env({"OPENEDX_SCALE_OCI_SANDBOX_CLOCK": "http://127.0.0.1:1"}), oci_retry.SandboxClock)
+    assert isinstance(oci_retry.clock_from_env({"OPENEDX_SCALE_OCI_SANDBOX_CLOCK": "http://example.org"}), oci_retry.RealClock)
+    assert isinstance(oci_retry.clock_from_env({}), oci_retry.RealClock)
+
+
+# --- validation --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("call", "field", "words"), [
+    (lambda: oci_args.check_ocid("compartment-1", "compartment_id", ("compartment",)), "compartment_id", "not an OCID"),
+    (lambda: oci_args.check_ocid("ocid1.vcn.oc1..aaaaaaaaexample", "subnet_id", ("subnet",)), "subnet_id", "is a vcn OCID"),
+    (lambda: oci_args.check_shape_config("VM.Bogus.Flex", 2, 8, "shape"), "shape.shape", "unknown shape"),
+    (lambda: oci_args.check_shape_config("VM.Standard.E4.Flex", 65, 128, "shape"), "shape.ocpus", "outside"),
+    (lambda: oci_args.check_shape_config("VM.Standard.E4.Flex", 30, 2000, "shape"), "shape.memory_in_gbs", "outside"),
+    (lambda: oci_args.check_shape_config("VM.Standard.E4.Flex", 2, 256, "shape"), "shape.memory_in_gbs", "GB per OCPU"),
+    (lambda: oci_args.check_fault_domains([], "fault_domains"), "fault_domains", "is empty"),
+    (lambda: oci_args.check_fault_domains(["FD-1"], "fault_domains"), "fault_domains", "not a fault domain"),
+    (lambda: oci_args.check_count(-1, "count"), "count", ">= 0"),
+    (lambda: oci_args.check_common({"deployment": "Bad Name"}), "deployment", "deployment name"),
+    (lambda: oci_args.check_common({"deployment": "ok", "freeform_tags": {"a.b": "x"}}), "freeform_tags", "no dots"),
+])
+def test_bad_input_names_field_and_fix(call, field, words):
+    with pytest.raises(oci_errors.InputError) as err:
+        call()
+    assert err.value.field == field and words in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_valid_inputs_pass():
+    oci_args.check_ocid("ocid1.compartment.oc1..aaaaaaaasandboxcompartment", "c", ("compartment",))
+    assert oci_args.check_shapes(E4, [E5, E4], "shape") == [E4, E5]
+    oci_args.check_shape_config("VM.Standard.E5.Flex", 30, 128, "shape")
+    assert oci_args.check_count(0, "count") == 0
+
+
+# --- ownership ---------------------------------------------------------------------------------
+def test_ownership_tags_and_matching():
+    tags = oci_ownership.ownership_tags("rehearsal", "node_pool", "lms")
+    assert all(oci_ownership.tag_key_problem(k) is None for k in tags)
+    assert oci_ownership.is_owned({"freeform_tags": tags}, "rehearsal", "node_pool", "lms")
+    assert not oci_ownership.is_owned({"freeform_tags": tags}, "other", "node_pool")
+    assert not oci_ownership.is_owned({"freeform_tags": {"openedx_scale_deployment": "rehearsal"}}, "rehearsal")
+
+
+def test_retry_token_is_deterministic_and_bounded():
+    a = oci_ownership.retry_token("node_pool", "d", "c", "lms")
+    assert a == oci_ownership.retry_token("node_pool", "d", "c", "lms") and len(a) <= 64
+    assert a != oci_ownership.retry_token("node_pool", "d", "c", "lms", "ocid1.nodepool.dead")
