@@ -59,6 +59,8 @@ COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-schedul
 class TestbedError(RuntimeError):
     """Something the test bed could not do; the message says what and where to look."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
 
 def state_dir() -> Path:
     return Path(os.environ.get("KUBE_TESTBED_DIR", REPO / "build" / "kube")).resolve()
@@ -237,6 +239,7 @@ class NodeSet:
     zone: str
     pool_label_key: str
     pools: list[Pool]
+    fault_domains: list[str] = field(default_factory=lambda: ["FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3"])
 
     def nodes(self) -> list[dict]:
         """Node objects as OKE registers them (labels, capacity), annotated for kwok to manage."""
@@ -247,7 +250,8 @@ class NodeSet:
             for i in range(1, pool.count + 1):
                 name = f"oke-{pool.name}-{i}"
                 ip = str(next(hosts))
-                fault_domain = f"FAULT-DOMAIN-{(i - 1) % 3 + 1}"
+                # OKE spreads a pool's nodes over its placement's fault domains.
+                fault_domain = self.fault_domains[(i - 1) % len(self.fault_domains)]
                 # x86 flex shapes: one OCPU is two hardware threads.
                 resources = {"cpu": str(pool.ocpus * 2), "memory": f"{pool.memory_gbs}Gi", "pods": str(pool.max_pods), "ephemeral-storage": "47Gi"}
                 labels = {
@@ -293,7 +297,28 @@ class NodeSet:
         return out
 
 
+def _inventory_vars(inventory: str, path: Path) -> dict:
+    """Literal values of an inventory's group_vars/all/*.yml (the test bed does not template)."""
+    gv = REPO / "inventories" / inventory / "group_vars" / "all"
+    if not gv.is_dir():
+        raise TestbedError(f"{path}: inventory {inventory!r} has no {gv.relative_to(REPO)}; set `inventory` to a directory of inventories/")
+    out: dict = {}
+    for f in sorted(gv.glob("*.yml")):
+        out.update(yaml.safe_load(f.read_text()) or {})
+    return out
+
+
+def _literal(inv: dict, key: str, path: Path, inventory: str):
+    if key not in inv:
+        raise TestbedError(f"{path}: inventories/{inventory} does not define {key}; define it there or give the value in the node set")
+    value = inv[key]
+    if "{{" in json.dumps(value):
+        raise TestbedError(f"{path}: {key} in inventories/{inventory} is templated ({value!r}); give the value in the node set instead")
+    return value
+
+
 def load_nodeset(name_or_path: str) -> NodeSet:
+    """Read nodesets/<name>.yml (or a path); pool sizes and shapes come from its `inventory` if it names one."""
     path = Path(name_or_path)
     if not path.suffix:
         path = NODESETS / f"{name_or_path}.yml"
@@ -301,16 +326,31 @@ def load_nodeset(name_or_path: str) -> NodeSet:
         known = ", ".join(sorted(p.stem for p in NODESETS.glob("*.yml")))
         raise TestbedError(f"node set {name_or_path!r} not found: give one of {known} or a path to a YAML file like them")
     data = yaml.safe_load(path.read_text()) or {}
+    inventory = data.get("inventory")
+    inv = _inventory_vars(inventory, path) if inventory else {}
+    if inventory:
+        data.setdefault("region", _literal(inv, "openedx_scale_region", path, inventory))
+        data.setdefault("pool_label_key", _literal(inv, "openedx_scale_pool_label_key", path, inventory))
+        data.setdefault("fault_domains", _literal(inv, "oke_cluster_fault_domains", path, inventory))
     missing = [k for k in ("region", "zone", "pool_label_key", "pools") if k not in data]
     if missing:
-        raise TestbedError(f"{path}: missing {', '.join(missing)} (see nodesets/sandbox.yml)")
+        raise TestbedError(f"{path}: missing {', '.join(missing)}; give them, or `inventory` to read them from (see nodesets/sandbox.yml)")
     pools = []
     for i, p in enumerate(data["pools"]):
+        p = dict(p)
+        if inventory:
+            name = p.get("name", "")
+            p.setdefault("count", _literal(inv, f"oke_cluster_{name}_count", path, inventory))
+            shape = _literal(inv, f"oke_cluster_{name}_shape", path, inventory)
+            p.setdefault("shape", shape["shape"])
+            p.setdefault("ocpus", shape["ocpus"])
+            p.setdefault("memory_gbs", shape["memory_in_gbs"])
         try:
             pools.append(Pool(**p))
         except TypeError as exc:
             raise TestbedError(f"{path}: pools[{i}]: {exc}; fields are name, count, shape, ocpus, memory_gbs, max_pods, subnet, labels, taints") from exc
-    return NodeSet(path.stem, data["region"], data["zone"], data["pool_label_key"], pools)
+    fds = data.get("fault_domains") or ["FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3"]
+    return NodeSet(path.stem, data["region"], data["zone"], data["pool_label_key"], pools, list(fds))
 
 
 # ----------------------------------------------------------------------------------------- processes
@@ -359,6 +399,8 @@ def _ours(pid: int) -> bool:
 
 
 class Testbed:
+    __test__ = False  # not a pytest test class, despite the name
+
     def __init__(self) -> None:
         self.dir = state_dir()
         self.run = self.dir / "run"
