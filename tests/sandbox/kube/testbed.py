@@ -336,8 +336,8 @@ def load_nodeset(name_or_path: str) -> NodeSet:
     if missing:
         raise TestbedError(f"{path}: missing {', '.join(missing)}; give them, or `inventory` to read them from (see nodesets/sandbox.yml)")
     pools = []
-    for i, p in enumerate(data["pools"]):
-        p = dict(p)
+    for i, raw in enumerate(data["pools"]):
+        p = dict(raw)
         if inventory:
             name = p.get("name", "")
             p.setdefault("count", _literal(inv, f"oke_cluster_{name}_count", path, inventory))
