@@ -1,0 +1,203 @@
+"""playbooks/awx_configure.yml through ansible-runner (as AWX runs playbooks) against tests.sandbox.awx, a
+strict local stand-in for the AWX REST API: what the controller holds afterwards, idempotence (no write on a
+re-run), check mode, bad input refused before any write, and secrets never in the -vvv output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers.ansible import assert_ok, run_playbook
+from tests.sandbox.awx import FakeAWX
+
+REPO = Path(__file__).resolve().parents[3]
+PLAYBOOK = REPO / "playbooks" / "awx_configure.yml"
+INVENTORY = REPO / "inventories" / "sandbox"
+DEFAULTS = yaml.safe_load((REPO / "roles" / "awx_config" / "defaults" / "main.yml").read_text())
+TOKEN = "awx-token-6f1c0e9a7d"
+PASSPHRASE = "oci-key-passphrase-93b1"
+
+
+@pytest.fixture(scope="module")
+def secrets(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("keys")
+    subprocess.run(["openssl", "genrsa", "-aes256", "-passout", f"pass:{PASSPHRASE}", "-out", str(tmp / "oci.pem"), "2048"],
+                   check=True, capture_output=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "loadgen", "-f", str(tmp / "ssh")], check=True, capture_output=True)
+    return {"oci_key": (tmp / "oci.pem").read_text(), "ssh_key": (tmp / "ssh").read_text()}
+
+
+def extravars(awx: FakeAWX, secrets: dict, **overrides) -> dict:
+    values = {
+        "awx_config_controller_host": awx.url,
+        "awx_config_controller_oauthtoken": TOKEN,
+        "awx_config_oci_api_key": {
+            "user": "ocid1.user.oc1..aaaaaaaaexampleuser",
+            "tenancy": "ocid1.tenancy.oc1..aaaaaaaaexampletenancy",
+            "fingerprint": "12:34:56:78:9a:bc:de:f0:12:34:56:78:9a:bc:de:f0",
+            "region": "me-jeddah-1",
+            "private_key": secrets["oci_key"],
+            "passphrase": PASSPHRASE,
+        },
+        "awx_config_ssh_private_key": secrets["ssh_key"],
+    }
+    values.update(overrides)
+    return values
+
+
+def _secret_values(secrets: dict) -> list[str]:
+    """Strings that must never reach the output: token, passphrase, and a line from the middle of each key."""
+    lines = [ln for key in (secrets["oci_key"], secrets["ssh_key"]) for ln in key.splitlines() if "-----" not in ln and len(ln) > 40]
+    return [TOKEN, PASSPHRASE, *lines[1:3], *lines[-3:-1]]
+
+
+@pytest.fixture(scope="module")
+def configured(secrets):
+    """A fresh fake controller configured twice: the first run at -vvv, the second must change nothing."""
+    with FakeAWX(TOKEN) as awx:
+        first = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets), verbosity=3)
+        assert_ok(first)
+        writes_after_first = len(awx.writes())
+        second = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets))
+        assert_ok(second)
+        yield {"awx": awx, "first": first, "second": second, "writes_after_first": writes_after_first, "dump": awx.state.dump()}
+
+
+def test_first_run_creates_and_second_run_changes_nothing(configured):
+    assert configured["first"].changed > 0
+    assert configured["second"].changed == 0, configured["second"].stdout[-5000:]
+    assert len(configured["awx"].writes()) == configured["writes_after_first"], "the re-run sent write requests"
+
+
+def test_organization_and_execution_environment(configured):
+    dump = configured["dump"]
+    org = dump["organizations"]["openedx-scale"]
+    ee = dump["execution_environments"]["openedx-scale-ee"]
+    assert ee["image"] == DEFAULTS["awx_config_execution_environment"]["image"]
+    assert ee["organization"] == org["id"]
+
+
+def test_oci_credential_type_reaches_the_controller_unrendered(configured):
+    ctype = configured["dump"]["credential_types"]["OCI API key"]
+    assert ctype["kind"] == "cloud" and not ctype["managed"]
+    fields = {f["id"]: f for f in ctype["inputs"]["fields"]}
+    assert fields["private_key"]["secret"] and fields["private_key"]["multiline"] and fields["passphrase"]["secret"]
+    # The role must hand the controller Jinja templates, not values Ansible already rendered.
+    assert ctype["injectors"]["env"]["OCI_USER_ID"] == "{{ user }}"
+    assert ctype["injectors"]["file"]["template.key"] == "{{ private_key }}"
+    assert "key_file={{ tower.filename.key }}" in ctype["injectors"]["file"]["template.config"]
+    assert "raw" not in json.dumps(ctype["injectors"])
+
+
+def test_credentials_hold_the_inputs_and_hide_the_secrets(configured, secrets):
+    dump, state = configured["dump"], configured["awx"].state
+    oci_cred = dump["credentials"]["openedx-scale OCI API key"]
+    assert oci_cred["credential_type"] == dump["credential_types"]["OCI API key"]["id"]
+    assert oci_cred["inputs"]["user"] == "ocid1.user.oc1..aaaaaaaaexampleuser"
+    assert oci_cred["inputs"]["private_key"] == oci_cred["inputs"]["passphrase"] == "$encrypted$"
+    assert state.secrets[oci_cred["id"]] == {"private_key": secrets["oci_key"], "passphrase": PASSPHRASE}
+    ssh = dump["credentials"]["openedx-scale load generators SSH"]
+    assert ssh["credential_type"] == dump["credential_types"]["Machine"]["id"]
+    assert ssh["inputs"] == {"username": "root", "ssh_key_data": "$encrypted$"}
+    assert state.secrets[ssh["id"]] == {"ssh_key_data": secrets["ssh_key"]}
+
+
+def test_project_is_this_repository_and_synced(configured):
+    dump = configured["dump"]
+    project = dump["projects"]["openedx-scale"]
+    assert project["scm_type"] == "git" and project["scm_url"] == f"file://{REPO}"
+    assert project["status"] == "successful" and project["scm_update_on_launch"] is True
+    assert project["default_environment"] == dump["execution_environments"]["openedx-scale-ee"]["id"]
+
+
+def test_inventories_sync_from_the_project_files(configured):
+    dump = configured["dump"]
+    for inv in DEFAULTS["awx_config_inventories"]:
+        source = dump["inventory_sources"][f"{inv['name']} from project"]
+        assert source["inventory"] == dump["inventories"][inv["name"]]["id"]
+        assert source["source"] == "scm" and source["source_path"] == inv["source_path"]
+        assert source["source_project"] == dump["projects"]["openedx-scale"]["id"]
+        assert (REPO / inv["source_path"]).is_file()
+
+
+def test_job_templates_playbooks_credentials_and_surveys(configured):
+    dump = configured["dump"]
+    sandbox_vars = yaml.safe_load((INVENTORY / "group_vars" / "all" / "openedx_scale.yml").read_text())
+    for jt in DEFAULTS["awx_config_job_templates"]:
+        got = dump["job_templates"][jt["name"]]
+        assert got["playbook"] == jt["playbook"] and (REPO / jt["playbook"]).is_file()
+        assert got["inventory"] == dump["inventories"]["openedx-scale sandbox"]["id"]
+        assert got["execution_environment"] == dump["execution_environments"]["openedx-scale-ee"]["id"]
+        assert got["ask_variables_on_launch"] and got["ask_inventory_on_launch"]
+        assert sorted(got.get("associations", {}).get("credentials", [])) == sorted(jt["credentials"])
+        assert got["survey_enabled"] is True
+        spec = got["survey_spec"]["spec"]
+        assert [q["variable"] for q in spec] == [q["variable"] for q in jt["survey"]]
+        for q in spec:
+            assert "{{" not in str(q.get("default")), f"{jt['name']}: {q['variable']} default was not rendered"
+            if q["variable"] in sandbox_vars:
+                assert q["default"] == sandbox_vars[q["variable"]], (jt["name"], q)
+
+
+def test_workflows_chain_the_templates(configured):
+    dump = configured["dump"]
+    for wf in DEFAULTS["awx_config_workflows"]:
+        got = dump["workflow_job_templates"][wf["name"]]
+        assert got["survey_enabled"] and [q["variable"] for q in got["survey_spec"]["spec"]] == [q["variable"] for q in wf["survey"]]
+        for node in wf["nodes"]:
+            stored = dump["workflow_job_template_nodes"][f"{wf['name']}/{node['identifier']}"]
+            assert stored["workflow_job_template"] == got["id"]
+            assert stored["summary_fields"]["unified_job_template"]["name"] == node["template"]
+            links = stored.get("associations", {})
+            for kind in ("success_nodes", "failure_nodes", "always_nodes"):
+                assert sorted(links.get(kind, [])) == sorted(node.get(kind, [])), (wf["name"], node["identifier"], kind)
+        others = [k for k in dump["workflow_job_template_nodes"] if k.startswith(wf["name"] + "/")]
+        assert len(others) == len(wf["nodes"])
+
+
+def test_secrets_never_in_the_vvv_output(configured, secrets):
+    first = configured["first"]
+    text = first.stdout + json.dumps(first.events, default=str)
+    assert "Create the credentials" in first.stdout
+    leaked = [s[:12] + "..." for s in _secret_values(secrets) if s in text]
+    assert not leaked, f"secret values in the -vvv output/events: {leaked}"
+
+
+def test_check_mode_reports_changes_but_writes_nothing(configured, secrets):
+    awx = configured["awx"]
+    before = len(awx.writes())
+    run = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets, openedx_scale_target_users=123), check=True)
+    assert_ok(run)
+    assert run.changed > 0, "a changed survey default should show as a change in check mode"
+    assert len(awx.writes()) == before, f"check mode wrote: {awx.writes()[before:]}"
+    jt = awx.state.dump()["job_templates"]["openedx-scale load test"]
+    assert next(q for q in jt["survey_spec"]["spec"] if q["variable"] == "openedx_scale_target_users")["default"] == 60
+
+
+# One case per kind of check (each is a full ansible-runner run): inputs, secret formats, cross references,
+# and the controller refusing the token.
+BAD_INPUTS = {
+    "no token": ({"awx_config_controller_oauthtoken": ""}, "awx_config_controller_oauthtoken"),
+    "no project URL": ({"awx_config_project": {"name": "openedx-scale", "scm_url": ""}}, "awx_config_project.scm_url"),
+    "bad user OCID": ({"awx_config_oci_api_key": {"user": "ocid1.tenancy.oc1..x", "tenancy": "ocid1.tenancy.oc1..y",
+                                                  "fingerprint": "12:34:56:78:9a:bc:de:f0:12:34:56:78:9a:bc:de:f0", "region": "me-jeddah-1",
+                                                  "private_key": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"}},
+                      "user=ocid1.user"),
+    "unknown credential": ({"awx_config_job_templates": [{"name": "x", "playbook": "playbooks/teardown.yml", "credentials": ["nope"]}],
+                            "awx_config_workflows": []}, "are not in awx_config_credentials"),
+    "wrong token": ({"awx_config_controller_oauthtoken": "not-the-token"}, "HTTP 401"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_fails_clearly_before_any_write(case, secrets):
+    overrides, expected = BAD_INPUTS[case]
+    with FakeAWX(TOKEN) as awx:
+        run = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets, **overrides))
+        assert run.rc != 0, f"{case}: the playbook succeeded"
+        assert expected in run.stdout, f"{case}: no clear message naming {expected!r}:\n{run.stdout[-4000:]}"
+        assert awx.writes() == [], f"{case}: wrote {awx.writes()} before failing"
