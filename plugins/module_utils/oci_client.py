@@ -59,6 +59,9 @@ def _api_key_config(params, environ):
         except oci.exceptions.ProfileNotFound as exc:
             raise CredentialsError("profile %r not found in %s." % (profile, path), field="profile",
                                    fix="use a [section] name present in the config file, or add that profile.") from exc
+        except oci.exceptions.InvalidKeyFilePath as exc:
+            raise CredentialsError("the key_file of profile [%s] in %s is missing or unreadable (%s)." % (profile, path, exc), field="key_file",
+                                   fix="point key_file at the API signing key (PEM) and make it readable (chmod 600, owned by this user).") from exc
         except oci.exceptions.InvalidConfig as exc:
             # Missing keys may still come from the environment; anything else is fatal.
             problems = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {"config": str(exc)}

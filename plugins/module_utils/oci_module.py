@@ -62,7 +62,7 @@ def resolve_placement_scope(clients, policy, params):
     return params
 
 
-def run_module(module, label, validate, work, clients_factory=OciClients):
+def run_module(module, label, validate, work, clients_factory=None):
     """validate(params) -> params (raises InputError before any API call); work(clients, policy, params) -> result."""
     require_oci(module)
     policy = None
@@ -70,7 +70,7 @@ def run_module(module, label, validate, work, clients_factory=OciClients):
         check_common(module.params)
         params = validate(dict(module.params))
         policy = make_policy(params, label)
-        clients = clients_factory(params)
+        clients = (clients_factory or OciClients)(params)
         result = work(clients, policy, params)
     except Exception as exc:  # converted to fail_json in exactly one place
         extra = {}

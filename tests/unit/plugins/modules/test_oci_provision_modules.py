@@ -1,0 +1,195 @@
+"""Unit tests of the five provision modules: bad input fails before any API call (no client is even built),
+check mode never calls a mutating operation, changed comes from the diff, the kubeconfig is written atomically 0600.
+
+The modules against the OCI sandbox through Ansible are tested in tests/integration/provision/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[4]
+if str(REPO / "build" / "collections") not in sys.path:
+    sys.path.insert(0, str(REPO / "build" / "collections"))
+
+from ansible.module_utils.testing import patch_module_args  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils import oci_module  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.modules import (  # noqa: E402
+    oci_capacity_report_info,
+    oci_instance,
+    oke_cluster,
+    oke_kubeconfig,
+    oke_node_pool,
+)
+
+COMP = "ocid1.compartment.oc1..aaaaaaaaunittest"
+CLUSTER = "ocid1.cluster.oc1.me-jeddah-1.aaaaaaaaunittest"
+SUBNET = "ocid1.subnet.oc1.me-jeddah-1.aaaaaaaaunittest"
+IMAGE = "ocid1.image.oc1.me-jeddah-1.aaaaaaaaunittest"
+E4 = {"shape": "VM.Standard.E4.Flex", "ocpus": 2, "memory_in_gbs": 8}
+
+
+class Exit(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def run(module, args, capsys, check=False):
+    """Run a module's main(); returns (failed, result)."""
+    if check:
+        args = dict(args, _ansible_check_mode=True)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    out = json.loads(capsys.readouterr().out)
+    return bool(out.get("failed")), out
+
+
+class Recorder:
+    """Fake SDK client: answers read calls from `answers`, records every call, refuses writes unless allowed."""
+
+    def __init__(self, answers, writes=()):
+        self.answers, self.writes, self.calls = answers, set(writes), []
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            self.calls.append(name)
+            if name in self.answers:
+                value = self.answers[name]
+                return value(*args, **kwargs) if callable(value) else SimpleNamespace(data=value, headers={}, next_page=None)
+            raise AssertionError(f"unexpected API call {name}")
+        return call
+
+
+class FakeClients:
+    def __init__(self, ce=None, compute=None, identity=None):
+        self.ce = ce or Recorder({})
+        self.compute = compute or Recorder({})
+        self.identity = identity or Recorder({"list_availability_domains": [SimpleNamespace(name="hxIl:ME-JEDDAH-1-AD-1")]})
+        self.network = Recorder({})
+        self.tenancy = "ocid1.tenancy.oc1..aaaaaaaaunittest"
+
+
+@pytest.fixture
+def no_clients(monkeypatch):
+    def refuse(params):
+        raise AssertionError("a client was built although the input is invalid")
+    monkeypatch.setattr(oci_module, "OciClients", refuse)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    holder = {}
+    monkeypatch.setattr(oci_module, "OciClients", lambda params: holder["clients"])
+    return holder
+
+
+BASE = {"deployment": "unit"}
+POOL = dict(BASE, name="lms", role="lms", count=2, cluster_id=CLUSTER, compartment_id=COMP, subnet_id=SUBNET, image_id=IMAGE,
+            kubernetes_version="v1.35.4", shape={"shape": "VM.Standard.E4.Flex", "ocpus": 30, "memory_in_gbs": 128})
+VMS = dict(BASE, name="locust-worker", role="locust_worker", count=2, compartment_id=COMP, subnet_id=SUBNET, image_id=IMAGE, shape=E4)
+
+
+@pytest.mark.parametrize(("module", "args", "field"), [
+    (oke_node_pool, dict(POOL, cluster_id="ocid1.vcn.oc1..aaaaaaaawrong"), "cluster_id"),
+    (oke_node_pool, dict(POOL, count=-1), "count"),
+    (oke_node_pool, dict(POOL, fault_domains=[]), "fault_domains"),
+    (oke_node_pool, dict(POOL, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 100, "memory_in_gbs": 128}), "shape.ocpus"),
+    (oke_node_pool, dict(POOL, alternative_shapes=[{"shape": "VM.Nope", "ocpus": 1, "memory_in_gbs": 8}]), "shape.alternative_shapes[0].shape"),
+    (oke_node_pool, dict(POOL, kubernetes_version="1.35"), "kubernetes_version"),
+    (oci_instance, dict(VMS, subnet_id="subnet-1"), "subnet_id"),
+    (oci_instance, dict(VMS, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 2, "memory_in_gbs": 512}), "shape.memory_in_gbs"),
+    (oke_cluster, dict(BASE, name="c", compartment_id=COMP, vcn_id="ocid1.subnet.oc1..aaaaaaaawrong", endpoint_subnet_id=SUBNET,
+                       kubernetes_version="v1.35.4"), "vcn_id"),
+    (oke_kubeconfig, dict(BASE, cluster_id="nope", path="/tmp/x"), "cluster_id"),
+    (oci_capacity_report_info, dict(BASE, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 0, "memory_in_gbs": 8}), "shape.ocpus"),
+    (oci_capacity_report_info, dict(BASE, deployment="Not Valid", shape=E4), "deployment"),
+])
+def test_bad_input_fails_before_any_api_call(module, args, field, capsys, no_clients):
+    failed, out = run(module, args, capsys)
+    assert failed and out["field"] == field and "Fix:" in out["msg"], out
+
+
+def test_missing_credentials_name_the_field_and_fix(capsys, tmp_path, monkeypatch):
+    for var in ("OCI_USER_ID", "OCI_TENANCY", "OCI_USER_FINGERPRINT", "OCI_USER_KEY_FILE", "OCI_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    failed, out = run(oke_cluster, dict(BASE, name="c", compartment_id=COMP, state="absent", config_file=str(tmp_path / "missing")), capsys)
+    assert failed and out["field"] == "config_file" and "oci setup config" in out["msg"]
+
+
+def test_unreadable_key_file_is_reported(capsys, tmp_path):
+    cfg = tmp_path / "config"
+    cfg.write_text("[DEFAULT]\nuser=ocid1.user.oc1..aaaaaaaaunit\ntenancy=ocid1.tenancy.oc1..aaaaaaaaunit\n"
+                   "fingerprint=11:22:33:44:55:66:77:88:99:00:aa:bb:cc:dd:ee:ff\nregion=me-jeddah-1\nkey_file=%s\n" % (tmp_path / "nokey.pem"))
+    failed, out = run(oke_cluster, dict(BASE, name="c", compartment_id=COMP, state="absent", config_file=str(cfg)), capsys)
+    assert failed and out["field"] == "key_file" and "unreadable" in out["msg"]
+
+
+def test_cluster_check_mode_reports_create_without_calling_create(capsys, fake):
+    ce = Recorder({"list_clusters": []})
+    fake["clients"] = FakeClients(ce=ce)
+    failed, out = run(oke_cluster, dict(BASE, name="c", compartment_id=COMP, vcn_id="ocid1.vcn.oc1..aaaaaaaaunit", endpoint_subnet_id=SUBNET,
+                                        kubernetes_version="v1.35.4"), capsys, check=True)
+    assert not failed and out["changed"] and out["actions"] == [{"action": "create", "name": "c"}]
+    assert ce.calls == ["list_clusters"]
+
+
+def test_node_pool_check_mode_plans_without_mutating(capsys, fake):
+    ce = Recorder({"list_node_pools": []})
+    fake["clients"] = FakeClients(ce=ce)
+    failed, out = run(oke_node_pool, POOL, capsys, check=True)
+    assert not failed and out["changed"] and out["actions"][0]["action"] == "plan" and out["ready_nodes"] == 0
+    assert ce.calls == ["list_node_pools"]
+
+
+def test_instance_check_mode_lists_launches(capsys, fake):
+    compute = Recorder({"list_instances": []})
+    fake["clients"] = FakeClients(compute=compute)
+    failed, out = run(oci_instance, VMS, capsys, check=True)
+    assert not failed and out["changed"]
+    assert [a["name"] for a in out["actions"]] == ["locust-worker-01", "locust-worker-02"]
+    assert compute.calls == ["list_instances"]
+
+
+def test_capacity_report_info_rows_and_candidates(capsys, fake):
+    def report(details):
+        rows = [SimpleNamespace(fault_domain=a.fault_domain, instance_shape=a.instance_shape, instance_shape_config=a.instance_shape_config,
+                                availability_status="AVAILABLE" if a.fault_domain == "FAULT-DOMAIN-3" else "OUT_OF_HOST_CAPACITY",
+                                available_count=4 if a.fault_domain == "FAULT-DOMAIN-3" else 0) for a in details.shape_availabilities]
+        return SimpleNamespace(data=SimpleNamespace(shape_availabilities=rows), headers={}, next_page=None)
+    fake["clients"] = FakeClients(compute=Recorder({"create_compute_capacity_report": report}))
+    failed, out = run(oci_capacity_report_info, dict(BASE, shape=E4, count=3), capsys)
+    assert not failed and not out["changed"]
+    assert len(out["availability"]) == 3
+    assert out["candidates"][0]["fault_domains"] == ["FAULT-DOMAIN-3"] and out["candidates"][0]["count"] == 3
+
+
+def test_kubeconfig_written_0600_atomically_and_changed_only_on_diff(capsys, fake, tmp_path):
+    content = {"text": "apiVersion: v1\nkind: Config\n"}
+    ce = Recorder({"create_kubeconfig": lambda *a, **k: SimpleNamespace(data=SimpleNamespace(text=content["text"]), headers={})})
+    fake["clients"] = FakeClients(ce=ce)
+    path = tmp_path / "kube" / "config"
+    args = dict(BASE, cluster_id=CLUSTER, path=str(path))
+    failed, out = run(oke_kubeconfig, args, capsys, check=True)
+    assert out["changed"] and not path.exists()  # check mode writes nothing
+    failed, out = run(oke_kubeconfig, args, capsys)
+    assert not failed and out["changed"] and path.read_text() == content["text"]
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    failed, out = run(oke_kubeconfig, args, capsys)
+    assert not out["changed"]
+    os.chmod(path, 0o644)
+    failed, out = run(oke_kubeconfig, args, capsys)
+    assert out["changed"] and os.stat(path).st_mode & 0o777 == 0o600
+    content["text"] += "# rotated\n"
+    failed, out = run(oke_kubeconfig, args, capsys)
+    assert out["changed"] and path.read_text().endswith("# rotated\n")
+    assert [p.name for p in path.parent.iterdir()] == ["config"]  # no temporary file left behind
