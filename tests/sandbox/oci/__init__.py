@@ -122,6 +122,7 @@ class OciSandboxProcess:
         self.clock = clock
         self.timeout = timeout
         self.proc: subprocess.Popen | None = None
+        self._log = None
         self.url = ""
 
     def start(self) -> OciSandboxProcess:
@@ -132,7 +133,8 @@ class OciSandboxProcess:
         if self.clock:
             cmd += ["--clock", self.clock]
         root = Path(__file__).resolve().parents[3]
-        self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=open(self.state_dir / "server.log", "w"))
+        self._log = open(self.state_dir / "server.log", "w", encoding="utf-8")
+        self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=self._log)
         deadline = time.monotonic() + self.timeout
         while not endpoint.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -172,6 +174,9 @@ class OciSandboxProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 def environ_endpoint() -> str | None:
