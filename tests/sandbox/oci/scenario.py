@@ -51,6 +51,9 @@ class CapacityPool:
     memory_gbs: float
     availability_domain: str | None = None  # defaults to the only/first AD
     changes: list[CapacityChange] = field(default_factory=list)
+    # Largest instance one host can take (fragmented capacity: room for many small VMs, no big one).
+    max_instance_ocpus: float | None = None
+    max_instance_memory_gbs: float | None = None
     # Capacity reports are advisory on OCI: when set, reports claim this many instances for the
     # pool whatever is really free (a stale AVAILABLE, or a pessimistic 0).
     reported: int | None = None
@@ -257,6 +260,9 @@ def _check(sc: Scenario, where: str) -> None:
             _fail(f"{at}.shape", f"unknown shape {pool.shape!r} (known: {', '.join(SHAPES)})")
         if pool.ocpus < 0 or pool.memory_gbs < 0:
             _fail(at, "ocpus and memory_gbs must be >= 0")
+        for name in ("max_instance_ocpus", "max_instance_memory_gbs", "reported"):
+            if getattr(pool, name) is not None and getattr(pool, name) < 0:
+                _fail(f"{at}.{name}", "must be >= 0 (omit it for no limit)")
         for j, change in enumerate(pool.changes):
             if change.after_seconds is None and change.after_failures is None:
                 _fail(f"{at}.changes[{j}]", "set after_seconds or after_failures (or both)")

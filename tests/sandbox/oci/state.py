@@ -41,6 +41,10 @@ class Pool:
     def count(self, ocpus: float, memory: float) -> int:
         if ocpus <= 0 or memory <= 0:
             return 0
+        if (self.spec.max_instance_ocpus is not None and ocpus > self.spec.max_instance_ocpus) or (
+            self.spec.max_instance_memory_gbs is not None and memory > self.spec.max_instance_memory_gbs
+        ):
+            return 0
         return int(min(self.free_ocpus // ocpus, self.free_memory_gbs // memory))
 
     def dump(self) -> dict:

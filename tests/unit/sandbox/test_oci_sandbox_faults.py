@@ -282,3 +282,15 @@ def test_real_clock_progresses_with_wall_time(oci_sandbox_factory):
         assert time.monotonic() < deadline, "work request did not finish on the real clock"
         time.sleep(0.05)
     assert sandbox.state()["clock"]["mode"] == "real" and clients.compute.get_instance(response.data.id).data.lifecycle_state == "RUNNING"
+
+
+def test_fragmented_capacity_fits_small_nodes_only(oci_sandbox_factory):
+    fragmented = dict(E4_FD1, max_instance_ocpus=16)
+    sandbox = oci_sandbox_factory({"name": "fragmented", "capacity": [fragmented]})
+    clients = make_clients(sandbox)
+    big = oci.core.models.LaunchInstanceShapeConfigDetails(ocpus=30, memory_in_gbs=128)
+    small = oci.core.models.LaunchInstanceShapeConfigDetails(ocpus=15, memory_in_gbs=64)
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        clients.compute.launch_instance(launch_details(AD, clients.tenancy, shape_config=big))
+    assert err.value.message == "Out of host capacity."
+    assert clients.compute.launch_instance(launch_details(AD, clients.tenancy, shape_config=small)).data.shape_config.ocpus == 15
