@@ -84,8 +84,7 @@ class SandboxServer(ThreadingHTTPServer):
         self._overrides.update(values)
 
     def write_files(self) -> None:
-        """DIR/endpoint (the URL), DIR/env (shell-sourceable), DIR/sandbox.json (everything)."""
-        (self.state_dir / "endpoint").write_text(self.url + "\n", encoding="utf-8")
+        """DIR/config gets service_endpoint; DIR/env (shell-sourceable), DIR/sandbox.json, then DIR/endpoint."""
         # The SDK ignores unknown profile keys; our client factory reads `service_endpoint` from it.
         add_service_endpoint(self.state_dir / "config", self.url)
         env = {
@@ -105,6 +104,10 @@ class SandboxServer(ThreadingHTTPServer):
             "env": env,
         }
         (self.state_dir / "sandbox.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        # Last and atomic: whoever waits for DIR/endpoint finds every other file in place.
+        partial = self.state_dir / "endpoint.tmp"
+        partial.write_text(self.url + "\n", encoding="utf-8")
+        partial.replace(self.state_dir / "endpoint")
 
     def dump_state(self) -> dict:
         state = self.store.dump()
@@ -112,6 +115,10 @@ class SandboxServer(ThreadingHTTPServer):
         return state
 
     def server_close(self) -> None:
+        # A stopped sandbox must not be found through a stale endpoint file.
+        endpoint = self.state_dir / "endpoint"
+        if endpoint.exists() and endpoint.read_text(encoding="utf-8").strip() == self.url:
+            endpoint.unlink()
         self.store.hooks.close()
         super().server_close()
 

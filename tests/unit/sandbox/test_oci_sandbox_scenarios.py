@@ -82,6 +82,7 @@ def test_serve_as_a_process(tmp_path):
         assert state["live_counts"]["instances"] == 1 and state["clock"]["advanced_by_clients_seconds"] == 120
     # SIGTERM writes the final state next to the config.
     final = json.loads((tmp_path / "proc" / "state.json").read_text())
+    assert not (tmp_path / "proc" / "endpoint").exists()
     assert [i["lifecycleState"] for i in final["resources"]["instances"].values()] == ["RUNNING"]
 
 
