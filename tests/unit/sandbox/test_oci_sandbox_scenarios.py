@@ -12,6 +12,7 @@ import oci
 import pytest
 
 from tests.sandbox.oci import OciSandboxProcess, ScenarioError, load, parse, shipped
+from tests.sandbox.oci.faults import FaultPlan, matches
 from tests.sandbox.oci.testing import launch_details, make_clients, wait_work_request
 
 AD = "hxIl:ME-JEDDAH-1-AD-1"
@@ -145,3 +146,25 @@ def test_command_boot_hook_failure_fails_the_launch(oci_sandbox_factory, tmp_pat
     assert clients.network.get_vnic(attachment.vnic_id).data.private_ip == "10.88.0.2"
     pool = sandbox.state()["capacity"][0]
     assert pool["free_ocpus"] == 8  # the failed launch gave its 2 OCPUs back
+
+
+def test_fault_selection_is_reproducible():
+    scenario = parse(
+        {
+            "faults": [
+                {"operations": ["ce.*"], "probability": 0.5},
+                {"operations": ["LaunchInstance"], "every": 2, "max_times": 2, "code": "TooManyRequests", "status": 429},
+            ]
+        },
+        "dice",
+    )
+
+    def run(seed):
+        plan = FaultPlan(scenario.faults, seed)
+        return [plan.pick("ce.GetNodePool", n) is not None for n in range(1, 201)], [plan.pick("compute.LaunchInstance", n) for n in range(1, 9)]
+
+    first, launches = run(7)
+    assert first == run(7)[0] and first != run(8)[0]
+    assert 70 < sum(first) < 130
+    assert [n for n, fault in enumerate(launches, 1) if fault] == [2, 4]  # every 2nd call, at most twice
+    assert not matches(["compute.*"], "ce.GetNodePool") and matches(["Get*"], "ce.GetNodePool")
