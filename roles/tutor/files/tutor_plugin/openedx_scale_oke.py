@@ -117,6 +117,8 @@ OVERRIDES = [
     ("MONGODB_REPLICA_SET", "rs0"),
     ("MONGODB_AUTH_SOURCE", "admin"),
     ("REDIS_HOST", "redis"),
+    # Tutor only puts credentials into the Redis URLs when both are set; requirepass = user "default".
+    ("REDIS_USERNAME", "default"),
     ("REDIS_PASSWORD", "{{ 24|random_string }}"),
 ]
 

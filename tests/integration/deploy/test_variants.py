@@ -1,0 +1,56 @@
+"""Render-mode variants and bad input: the play stops with a clear message before anything is written."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.helpers.ansible import assert_ok
+
+from .test_render import render
+
+BAD_INPUT = [
+    ({"tutor_version": "21.0.8"}, "this role supports Tutor 22.x"),
+    ({"tutor_version": "latest"}, "tutor_version=latest"),
+    ({"openedx_scale_lms_host": "https://lms.example.org"}, "Not DNS names: https://lms.example.org"),
+    ({"tutor_extra_hosts": ["Preview_Host.example.org"]}, "Not DNS names: Preview_Host.example.org"),
+    ({"tutor_lms_replicas": 3}, "3 pod(s) one-per-node on 2 LMS node(s)"),
+    ({"tutor_lms_memory_request_gib": 200}, "requests 54 CPU / 200 GiB"),
+    ({"tutor_uwsgi_post_buffering": True}, "`true` turns post-buffering off"),
+    ({"tutor_autoscaling": {"lms": {"min": 1, "max": 3, "cpu_utilization": 80, "cpu_request": "1", "memory_request": "1Gi"}}},
+     "the LMS scales by node"),
+    ({"tutor_redis_maxmemory_policy": "allkeys-lru"}, "value of tutor_redis_maxmemory_policy must be one of"),
+    ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
+]
+
+
+@pytest.mark.parametrize(("extravars", "message"), BAD_INPUT, ids=[next(iter(v)) for v, _ in BAD_INPUT])
+def test_bad_input_fails_before_anything_is_written(tmp_path, extravars, message):
+    out = tmp_path / "render"
+    run = render("sandbox", out, **extravars)
+    assert run.rc != 0, run.stdout[-3000:]
+    assert message in " ".join(run.stdout.split()), run.stdout[-5000:]
+    assert not out.exists(), "nothing may be written after bad input"
+
+
+def test_elasticsearch_search_backend(tmp_path):
+    run = render("sandbox", tmp_path, tutor_search_backend="elasticsearch")
+    assert_ok(run)
+    objects = [d for f in ("openedx.yaml", "datastores.yaml") for d in yaml.safe_load_all((tmp_path / f).read_text()) if d]
+    names = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert ("StatefulSet", "elasticsearch") in names and ("Service", "elasticsearch") in names
+    assert ("Deployment", "meilisearch") not in names
+    sts = next(o for o in objects if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "elasticsearch")
+    assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "oci-bv"
+    settings = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("openedx-settings-lms"))
+    text = "\n".join(settings["data"].values())
+    assert 'SEARCH_ENGINE = "search.elastic.ElasticSearchEngine"' in text
+    assert '"host": "elasticsearch", "port": 9200' in text
+    hosts = {r["host"] for o in objects if o["kind"] == "Ingress" for r in o["spec"]["rules"]}
+    assert "meilisearch.lms.sandbox.test" not in hosts
+
+
+def test_render_from_cluster_needs_a_kubeconfig(tmp_path):
+    run = render("sandbox", tmp_path / "render", tutor_render_from_cluster=True, openedx_scale_kubeconfig=str(tmp_path / "none"))
+    assert run.rc != 0
+    assert f"tutor_kubeconfig={tmp_path / 'none'} does not exist" in " ".join(run.stdout.split())
