@@ -60,7 +60,7 @@ class StandIn:
 
     def stats(self) -> dict:
         ctx = ssl._create_unverified_context() if self.tls else None
-        with urllib.request.urlopen(f"{self.url}/_standin/stats", context=ctx, timeout=10) as resp:
+        with urllib.request.urlopen(f"{self.url}/_standin/stats", context=ctx, timeout=30) as resp:
             return json.load(resp)
 
     @property

@@ -286,7 +286,7 @@ class Lms:
 
     # ---------------------------------------------------------------- CSRF and sessions
     def _new_csrf(self, resp: Response, req: Request) -> str:
-        token = "".join(secrets.choice(CSRF_CHARS) for _ in range(CSRF_SECRET_LENGTH))
+        token = "".join(secrets.choice(CSRF_CHARS) for _pos in range(CSRF_SECRET_LENGTH))
         resp.set_cookie("csrftoken", token, secure=req.secure)
         return token
 

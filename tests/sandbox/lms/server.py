@@ -72,7 +72,7 @@ class HttpProtocol(asyncio.Protocol):
                 return
             headers: dict[str, str] = {}
             for line in lines[1:]:
-                name, _, value = line.partition(":")
+                name, _sep, value = line.partition(":")
                 key = name.strip().lower()
                 value = value.strip()
                 if key in headers:  # repeated headers (e.g. two Cookie lines) are joined like a proxy would
@@ -93,7 +93,7 @@ class HttpProtocol(asyncio.Protocol):
                 return
             body = bytes(self.buf[end + 4 : end + 4 + length])
             del self.buf[: end + 4 + length]
-            path, _, query = target.partition("?")
+            path, _sep, query = target.partition("?")
             conn = headers.get("connection", "").lower()
             keep_alive = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
             try:

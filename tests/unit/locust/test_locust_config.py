@@ -89,7 +89,7 @@ def test_partition_is_disjoint_and_complete():
 
 def test_pool_never_hands_out_an_account_twice():
     pool = config.AccountPool([config.Account(f"u{i}", f"u{i}@x.org", "p") for i in range(3)])
-    held = [pool.acquire() for _ in range(3)]
+    held = [pool.acquire() for _i in range(3)]
     assert len({a.username for a in held}) == 3
     assert pool.acquire() is None
     pool.release(held[1])

@@ -2,10 +2,15 @@
 
 import csv
 import json
+import signal
 import socket
+import subprocess
+import sys
+import time
 
 import pytest
-from openedx_locust_testlib import EXPECTED_REQUESTS, run_locust
+from openedx_locust import report
+from openedx_locust_testlib import EXPECTED_REQUESTS, LOCUSTFILE, REPO, run_locust
 
 from tests.sandbox.lms import StandIn, write_users_csv
 
@@ -113,3 +118,54 @@ def test_ramp_plan_keeps_logins_under_the_lms_rate_limit(tmp_path, accounts_csv)
         assert burst.returncode != 0
         assert lms.stats()["logins"].get("rate_limited", 0) > 0
         assert "rate-limited login" in burst.stdout
+
+
+def test_worker_lost_mid_run_is_reported(tmp_path, standin, accounts_csv):
+    """Master + 2 workers; one is killed mid-run: the other keeps the run going, the master records which worker
+    was lost and when, and the report says so. (Locust itself only ends such a run once it purges the dead worker,
+    60 s later; here the master is stopped with SIGTERM, as the playbook does at its deadline.)"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    prefix = tmp_path / "run"
+    log = tmp_path / "master.log"
+    logins0 = standin.stats()["logins"].get("ok", 0)
+    with open(log, "w") as out:
+        master = subprocess.Popen(
+            [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--master", "--headless", "--expect-workers", "2", "--expect-workers-max-wait", "30",
+             "-u", "10", "-r", "10", "-t", "120s", "--host", standin.url, "--users-csv", str(accounts_csv), "--think-time", "0.5,1",
+             "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), "--csv", str(prefix), "--only-summary"],
+            stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+        )  # fmt: skip
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-port", str(port)], cwd=REPO,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _w in range(2)
+    ]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 40
+        while standin.stats()["logins"].get("ok", 0) - logins0 < 10:
+            assert time.monotonic() < deadline and master.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.3)
+        workers[1].send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while "lost at t=" not in log.read_text():
+            assert time.monotonic() < deadline and master.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.5)
+        hits = sum(sum(c.values()) for c in standin.stats()["routes"].values())
+        time.sleep(3)
+        assert sum(sum(c.values()) for c in standin.stats()["routes"].values()) > hits + 5, "the surviving worker keeps the run going"
+        master.send_signal(signal.SIGTERM)
+        master.wait(30)
+    finally:
+        for proc in (master, *workers):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    health = json.loads((tmp_path / "run_health.json").read_text())
+    (lost,) = health["lost_workers"]
+    assert lost["reason"] == "missed heartbeats" and lost["index"] in (0, 1) and lost["t"] > 0
+    assert master.returncode == 3, log.read_text()[-3000:]  # health gate: the load fell below the target
+    assert report.main(["--csv-prefix", str(prefix), "--out", str(tmp_path / "report")]) == report.EXIT_FAIL
+    md = (tmp_path / "report" / "verdict.md").read_text()
+    assert f"- worker #{lost['index']} on {lost['host'] or '?'}" in md and "missed heartbeats at t=" in md

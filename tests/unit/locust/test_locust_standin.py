@@ -55,7 +55,7 @@ def test_post_without_csrf_header_or_referer_is_forbidden(session):
 
 
 def test_wrong_password_is_400_like_the_lms(session):
-    _, resp = login(session, password="wrong")
+    resp = login(session, password="wrong")[1]
     assert resp.status_code == 400
     assert resp.json()["success"] is False and resp.json()["error_code"] == "incorrect-email-or-password"
     assert "sessionid" not in session.cookies
@@ -107,7 +107,7 @@ def test_stats_count_hits_per_route(standin, session):
 
 def test_fixed_window_limiter():
     limiter = FixedWindowLimiter((3, 60))
-    assert [limiter.hit("10.0.0.1", now=1000.0) for _ in range(4)] == [False, False, False, True]
+    assert [limiter.hit("10.0.0.1", now=1000.0) for _i in range(4)] == [False, False, False, True]
     assert limiter.hit("10.0.0.2", now=1000.0) is False  # per key
     assert limiter.hit("10.0.0.1", now=1000.0 + 60) is False  # next window
 
@@ -116,7 +116,7 @@ def test_login_rate_limit_per_email(tmp_path, accounts_csv):
     with StandIn(tmp_path, accounts_csv, extra_args=["--login-rate-limit-email", "2/1m"]) as lms:
         s = requests.Session()
         s.base = lms.url
-        codes = [login(s, "loaduser000155")[1].status_code for _ in range(3)]
+        codes = [login(s, "loaduser000155")[1].status_code for _i in range(3)]
         assert codes == [200, 200, 400]
         assert lms.stats()["logins"]["rate_limited"] == 1
 

@@ -128,12 +128,14 @@ class HealthRecorder:
         for cid, state in current.items():
             info = self.workers.setdefault(cid, {"samples": []})
             info.setdefault("index", self.runner.worker_indexes.get(cid))
-            if state == STATE_MISSING and known.get(cid) != STATE_MISSING and running:
+            # Missing is never normal, and Locust may stop the test in the same instant ("last worker went missing").
+            if state == STATE_MISSING and known.get(cid) != STATE_MISSING:
                 self._lost(cid, now, t, "missed heartbeats")
             elif known.get(cid) == STATE_MISSING and state != STATE_MISSING:
                 info["recovered_at"] = t
                 logger.warning("worker %s (index %s) is back after missing heartbeats (state %s)", cid, info.get("index"), state)
         for cid in set(known) - set(current):
+            # Workers leave the list at a normal stop too (client_stopped): only count it while the test runs.
             if running and known[cid] != STATE_MISSING:
                 self._lost(cid, now, t, "disconnected")
         known.clear()

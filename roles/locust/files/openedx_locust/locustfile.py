@@ -11,12 +11,12 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 if _PACKAGE_PARENT not in sys.path:
     sys.path.insert(0, _PACKAGE_PARENT)
 
-from openedx_locust import fixes  # noqa: E402
+from openedx_locust import fixes  # noqa: E402  # importable only after the sys.path line above
 
 fixes.apply()  # before any user or worker runner exists
 
-from openedx_locust import plugin  # noqa: E402, F401  (registers the options and event listeners)
-from openedx_locust.shape import StagedRamp  # noqa: E402  (Locust picks the shape up from this module)
-from openedx_locust.users import LmsUser  # noqa: E402
+from openedx_locust import plugin  # noqa: E402  # registers the options and event listeners
+from openedx_locust.shape import StagedRamp  # noqa: E402  # Locust picks the shape up from this module
+from openedx_locust.users import LmsUser  # noqa: E402  # after fixes.apply(), see above
 
-__all__ = ["LmsUser", "StagedRamp"]
+__all__ = ["LmsUser", "StagedRamp", "plugin"]

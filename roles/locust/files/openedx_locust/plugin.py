@@ -5,6 +5,7 @@ Importing this module registers the listeners on ``locust.events`` (once per pro
 
 import json
 import logging
+import signal
 import ssl
 import sys
 import urllib.error
@@ -208,6 +209,21 @@ def validate_controller(environment) -> None:
         check_host(environment.host or opts.host)
 
 
+def install_sigterm(shape: StagedRamp) -> None:
+    """SIGTERM during a headless shape run: end the shape so Locust writes its reports and exits normally.
+
+    Locust installs its own SIGTERM handler only after a headless shape test has finished (start_automatic_run
+    blocks on the shape), so until then SIGTERM (systemctl stop, a playbook timeout) kills the master without
+    any CSV/JSON/HTML report. Locust's handler replaces this one once the shape is done.
+    """
+
+    def on_sigterm():
+        logger.warning("openedx_locust: SIGTERM: ending the test now; reports will be written")
+        shape.stop_requested = True
+
+    gevent.signal_handler(signal.SIGTERM, on_sigterm)
+
+
 @events.init.add_listener
 def on_init(environment, runner, **_kwargs):
     fixes.apply()
@@ -223,6 +239,7 @@ def on_init(environment, runner, **_kwargs):
                 bad_input(str(exc))
         if shape is not None:
             shape.plan = State.plan
+            install_sigterm(shape)
         State.recorder = health.HealthRecorder(environment, shape, max_cpu=environment.parsed_options.max_generator_cpu)
     if role != "master":
         State.sampler = health.ProcessSampler()

@@ -105,8 +105,8 @@ def charts(run: dict, out: Path) -> list[str]:
     save(fig, "users.png")
 
     fig, ax = plt.subplots(figsize=(9, 3.2))
-    _, rps = series(hist, "Requests/s")
-    _, fps = series(hist, "Failures/s")
+    rps = series(hist, "Requests/s")[1]
+    fps = series(hist, "Failures/s")[1]
     ax.plot(t, [v or 0 for v in rps], label="requests/s", color="tab:green")
     ax.plot(t, [v or 0 for v in fps], label="failures/s", color="tab:red")
     ax.set(title="Throughput", xlabel="seconds", ylabel="per second")
@@ -115,15 +115,15 @@ def charts(run: dict, out: Path) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(9, 3.2))
     for col, color in (("50%", "tab:blue"), ("95%", "tab:orange"), ("99%", "tab:red")):
-        _, values = series(hist, col)
+        values = series(hist, col)[1]
         ax.plot(t, values, label=f"p{col.rstrip('%')}", color=color)
     ax.set(title="Response time percentiles (10 s window)", xlabel="seconds", ylabel="ms")
     ax.legend(loc="upper left")
     save(fig, "latency.png")
 
     fig, ax = plt.subplots(figsize=(9, 3.2))
-    _, total = series(hist, "Total Request Count")
-    _, failed = series(hist, "Total Failure Count")
+    total = series(hist, "Total Request Count")[1]
+    failed = series(hist, "Total Failure Count")[1]
     ratio = [(f or 0) / r * 100 if r else 0 for f, r in zip(failed, total, strict=True)]
     ax.plot(t, [f or 0 for f in failed], color="tab:red", label="failures (cumulative)")
     ax.set(title="Failures", xlabel="seconds", ylabel="failed requests")

@@ -14,6 +14,7 @@ RAMP_CHECK_GRACE = 10.0  # seconds after the planned ramp end before "users == t
 class StagedRamp(LoadTestShape):
     use_common_options = True
     plan: RampPlan | None = None
+    stop_requested = False  # set on SIGTERM (plugin.py): end the test now, with reports
 
     def _classic(self) -> tuple[int, float, float | None]:
         opts = self.runner.environment.parsed_options
@@ -21,6 +22,8 @@ class StagedRamp(LoadTestShape):
 
     def tick(self):
         t = self.get_run_time()
+        if self.stop_requested:
+            return None
         if self.plan is None:
             users, rate, run_time = self._classic()
             if run_time and t >= run_time:

@@ -9,6 +9,7 @@ import logging
 import random
 import re
 
+import urllib3
 from locust import HttpUser, SequentialTaskSet, between, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
@@ -195,7 +196,7 @@ FLOW_CLASSES = {
 
 
 def weighted_tasks(weights: dict[str, int]) -> list:
-    return [FLOW_CLASSES[name] for name, weight in weights.items() for _ in range(weight)]
+    return [FLOW_CLASSES[name] for name, weight in weights.items() for _copy in range(weight)]
 
 
 class LmsBehaviour:
@@ -348,6 +349,7 @@ class LmsHttpUser(LmsBehaviour, HttpUser):
         # Like FastHttpUser's default (insecure). trust_env off: REQUESTS_CA_BUNDLE would otherwise override verify.
         self.client.trust_env = False
         self.client.verify = False
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # one warning per request costs CPU
         super().on_start()
 
     def _jar(self):

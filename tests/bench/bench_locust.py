@@ -1,0 +1,282 @@
+"""Load-generator cost of our locustfile: FastHttpUser (+ fixes) vs the same flows on HttpUser, and 50 workers.
+
+Everything runs on loopback against the LMS stand-in over HTTPS. CPU figures are CPU-seconds of the worker
+process per wall second (psutil), so other load on the machine slows a run down but barely moves the per-request
+and per-user costs. BENCH_PIN=1 pins the worker to core 0 and stand-in + master to core 1 (for an idle box).
+
+1. Throughput: one Locust process, 50 users, no think time -> requests per CPU-second of that process.
+2. Concurrency: one Locust process, N users at the default think time (5-15 s) -> steady-state CPU, extrapolated
+   to the users one core holds under 90 % CPU, and the worker cores 50,000 users need (goal <= 5).
+3. 50 worker processes attached to one master, 10 users each -> master CPU, users spawned == target.
+
+Figures are measured in this one run and printed side by side with their ratios.
+"""
+
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from tests.sandbox.lms import StandIn, write_users_csv
+
+REPO = Path(__file__).resolve().parents[2]
+PKG_PARENT = REPO / "roles" / "locust" / "files"
+FAST_LOCUSTFILE = PKG_PARENT / "openedx_locust" / "locustfile.py"
+WORK = REPO / "build" / "bench" / "locust"
+TARGET_USERS = 50_000
+GOAL_CORES = 5
+CPU_CEILING = 0.90
+
+HTTP_LOCUSTFILE = f'''"""Bench only: the same Open edX flows on requests' HttpUser."""
+import sys
+sys.path.insert(0, {str(PKG_PARENT)!r})
+from openedx_locust import fixes
+fixes.apply()
+from openedx_locust import plugin  # noqa: F401  # registers options and listeners
+from openedx_locust.shape import StagedRamp  # noqa: F401  # Locust finds the shape here
+from openedx_locust.users import LmsHttpUser as _Base
+
+
+class LmsHttpUser(_Base):
+    abstract = False
+'''
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pin(cpu: int | None) -> list[str]:
+    # Pinning isolates the worker on an idle box; on a shared one it only starves it (missed heartbeats), so it is
+    # opt-in. CPU is measured as CPU-seconds of the worker process either way.
+    if cpu is None or os.environ.get("BENCH_PIN") != "1" or not shutil.which("taskset") or (os.cpu_count() or 1) < 2:
+        return []
+    return ["taskset", "-c", str(cpu)]
+
+
+def _locust(locustfile: Path, args: list[str], log: Path, cpu: int | None) -> subprocess.Popen:
+    cmd = [*_pin(cpu), sys.executable, "-m", "locust", "-f", str(locustfile), *args]
+    env = {k: v for k, v in os.environ.items() if k != "OPENEDX_LOCUST_USERS_CSV"}
+    return subprocess.Popen(cmd, stdout=open(log, "wb"), stderr=subprocess.STDOUT, cwd=REPO, env=env)
+
+
+def _hits(stats: dict) -> tuple[int, int]:
+    total = bad = 0
+    for route, codes in stats["routes"].items():
+        if route.endswith("/_standin/stats"):
+            continue
+        for code, count in codes.items():
+            total += count
+            if code not in ("200", "302"):
+                bad += count
+    return total, bad
+
+
+def _stats(lms: StandIn) -> dict:
+    """The stand-in's counters; retried because a login storm on a shared machine can delay the answer."""
+    for attempt in range(6):
+        try:
+            return lms.stats()
+        except OSError:
+            if attempt == 5:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
+def _cpu_seconds(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+def _stop(*procs: subprocess.Popen) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def measure(name: str, lms: StandIn, locustfile: Path, users_csv: Path, *, users: int, spawn_rate: float, think: str, settle: float, window: float) -> dict:
+    """One Locust process running all users (a local runner: the user code a worker runs, without a master whose
+    heartbeat timeout would end the run on a busy shared machine); measured over ``window`` s once all logged in."""
+    args = ["--headless", "-u", str(users), "-r", str(spawn_rate), "-t", "600s", "--host", lms.url, "--only-summary", "--login-limits-raised"]
+    proc = _locust(locustfile, [*args, "--users-csv", str(users_csv), "--think-time", think], WORK / f"{name}.log", cpu=0)
+    try:
+        wproc, lproc = psutil.Process(proc.pid), psutil.Process(lms.pid)
+        logins0 = _stats(lms)["logins"].get("ok", 0)
+        deadline = time.monotonic() + 240 + users / spawn_rate
+        while _stats(lms)["logins"].get("ok", 0) - logins0 < users:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"{name}: users never all logged in; see {WORK}/{name}.log")
+            time.sleep(0.5)
+        time.sleep(settle)
+        s0, w0, l0, t0 = _stats(lms), _cpu_seconds(wproc), _cpu_seconds(lproc), time.monotonic()
+        time.sleep(window)
+        s1, w1, l1, t1 = _stats(lms), _cpu_seconds(wproc), _cpu_seconds(lproc), time.monotonic()
+        rss = wproc.memory_info().rss / 1e6
+    finally:
+        _stop(proc)
+    (h0, b0), (h1, b1) = _hits(s0), _hits(s1)
+    wall = t1 - t0
+    return {
+        "users": users,
+        "requests": h1 - h0,
+        "bad_responses": b1 - b0,
+        "rps": (h1 - h0) / wall,
+        "worker_cpu": (w1 - w0) / wall,
+        "standin_cpu": (l1 - l0) / wall,
+        "req_per_cpu_s": (h1 - h0) / max(w1 - w0, 1e-9),
+        "rss_mb": rss,
+    }
+
+
+def fifty_workers(lms: StandIn, users_csv: Path, workers: int = 50, per_worker: int = 10) -> dict:
+    target = workers * per_worker
+    port = _free_port()
+    prefix = WORK / "fifty" / "run"
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    master = _locust(
+        FAST_LOCUSTFILE,
+        [
+            "--master",
+            "--headless",
+            "--expect-workers",
+            str(workers),
+            "--expect-workers-max-wait",
+            "120",
+            "-u",
+            str(target),
+            "-r",
+            "100",
+            "-t",
+            "30s",
+            "--host",
+            lms.url,
+            "--users-csv",
+            str(users_csv),
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(port),
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--login-limits-raised",
+        ],
+        WORK / "fifty-master.log",
+        cpu=None,
+    )
+    fleet = _locust(
+        FAST_LOCUSTFILE,
+        ["--worker", "--processes", str(workers), "--master-host", "127.0.0.1", "--master-port", str(port)],
+        WORK / "fifty-workers.log",
+        cpu=None,
+    )
+    mproc = psutil.Process(master.pid)
+    samples = []
+    mproc.cpu_percent(None)
+    try:
+        while master.poll() is None:
+            time.sleep(1)
+            try:
+                samples.append(mproc.cpu_percent(None))
+            except psutil.NoSuchProcess:
+                break
+        master.wait(60)
+    finally:
+        _stop(master, fleet)
+    health = json.loads(Path(f"{prefix}_health.json").read_text())
+    ramp = health.get("ramp", {})
+    busy = [s for s in samples if s > 0] or [0.0]
+    return {
+        "workers": health.get("worker_count"),
+        "target": target,
+        "users_at_check": ramp.get("users_at_check"),
+        "max_users": ramp.get("max_users"),
+        "lost": len(health.get("lost_workers", [])),
+        "master_cpu_mean": sum(samples) / max(len(samples), 1),
+        "master_cpu_max": max(busy),
+        "exit_code": master.returncode,
+        "missing_log": (WORK / "fifty-master.log").read_text().count("failed to send heartbeat"),
+    }
+
+
+def main() -> int:
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    http_locustfile = WORK / "http_locustfile.py"
+    http_locustfile.write_text(HTTP_LOCUSTFILE)
+    fast_users, http_users = 1000, 500
+    users_csv = write_users_csv(WORK / "users.csv", 6000)
+    rc = 0
+    with StandIn(WORK / "lms", users_csv, tls=True, cpu=1) as lms:
+        print(f"stand-in {lms.url} (TLS); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+        runs = {}
+        for label, lf, users, think, settle, window, rate in (
+            ("fast-throughput", FAST_LOCUSTFILE, 50, "0,0", 3, 15, 50),
+            ("http-throughput", http_locustfile, 50, "0,0", 3, 15, 50),
+            ("fast-think", FAST_LOCUSTFILE, fast_users, "5,15", 12, 20, 50),
+            ("http-think", http_locustfile, http_users, "5,15", 12, 20, 25),
+        ):
+            runs[label] = measure(label, lms, lf, users_csv, users=users, spawn_rate=rate, think=think, settle=settle, window=window)
+            r = runs[label]
+            print(
+                f"  {label:16} users={r['users']:5} rps={r['rps']:7.0f} worker CPU={r['worker_cpu']:6.1%} stand-in CPU={r['standin_cpu']:6.1%} "
+                f"RSS={r['rss_mb']:5.0f} MB bad={r['bad_responses']}",
+                flush=True,
+            )
+            if r["bad_responses"]:
+                rc = 1
+        fifty = fifty_workers(lms, users_csv)
+
+    fast_tp, http_tp = runs["fast-throughput"]["req_per_cpu_s"], runs["http-throughput"]["req_per_cpu_s"]
+    fast_upc = fast_users * CPU_CEILING / max(runs["fast-think"]["worker_cpu"], 1e-6)
+    http_upc = http_users * CPU_CEILING / max(runs["http-think"]["worker_cpu"], 1e-6)
+    fast_cores, http_cores = math.ceil(TARGET_USERS / fast_upc), math.ceil(TARGET_USERS / http_upc)
+    rows = [
+        ("requests per worker CPU-second (HTTPS, no think time)", f"{fast_tp:,.0f}", f"{http_tp:,.0f}", f"{fast_tp / http_tp:.1f}x"),
+        (
+            "worker CPU at think time 5-15 s",
+            f"{runs['fast-think']['worker_cpu']:.1%} @ {fast_users} users",
+            f"{runs['http-think']['worker_cpu']:.1%} @ {http_users} users",
+            "",
+        ),
+        ("worker RSS at think time", f"{runs['fast-think']['rss_mb']:.0f} MB", f"{runs['http-think']['rss_mb']:.0f} MB", ""),
+        ("users one core holds under 90% CPU", f"{fast_upc:,.0f}", f"{http_upc:,.0f}", f"{fast_upc / http_upc:.1f}x"),
+        (f"worker cores for {TARGET_USERS:,} users", str(fast_cores), str(http_cores), f"{http_cores / fast_cores:.1f}x fewer"),
+        ("stand-in CPU during the throughput run", f"{runs['fast-throughput']['standin_cpu']:.0%}", f"{runs['http-throughput']['standin_cpu']:.0%}", ""),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'':{width}}  {'FastHttpUser (ours)':>24}  {'HttpUser, same flows':>24}  ratio")
+    for label, a, b, ratio in rows:
+        print(f"{label:{width}}  {a:>24}  {b:>24}  {ratio}")
+    goal = "PASS" if fast_cores <= GOAL_CORES else "FAIL"
+    print(f"goal: <= {GOAL_CORES} worker cores for {TARGET_USERS:,} users -> {fast_cores} cores: {goal}")
+    exact = fifty["users_at_check"] == fifty["target"] and fifty["max_users"] == fifty["target"]
+    print(
+        f"\n{fifty['workers']} worker processes -> 1 master, {fifty['target']} users: spawned {fifty['users_at_check']} (max {fifty['max_users']}) "
+        f"{'== target' if exact else '!= TARGET'}; workers lost {fifty['lost']}, heartbeat misses logged {fifty['missing_log']}; "
+        f"master CPU mean {fifty['master_cpu_mean']:.1f}% max {fifty['master_cpu_max']:.1f}% of one core; master exit code {fifty['exit_code']}"
+    )
+    if not exact or fifty["lost"]:
+        rc = 1
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
