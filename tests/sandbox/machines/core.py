@@ -37,9 +37,9 @@ NETNS_PREFIX = "osm-"
 VETH_PREFIX = "osmh"
 SUITE = "bookworm"
 MIRROR = os.environ.get("OPENEDX_SCALE_MACHINES_MIRROR", "http://deb.debian.org/debian")
-PACKAGES = ["python3", "python3-venv", "openssh-server", "systemd", "systemd-sysv", "dbus", "iproute2", "nftables", "sudo", "procps"]
+PACKAGES = ["python3", "python3-venv", "python3-apt", "openssh-server", "systemd", "systemd-sysv", "dbus", "iproute2", "nftables", "sudo", "procps"]
 # Bump when the root fs recipe changes so a stale cache is rebuilt.
-ROOTFS_VERSION = "1"
+ROOTFS_VERSION = "2"
 # Units that only slow a container's boot or make it "degraded" (no hardware, no consoles, no periodic jobs).
 MASKED_UNITS = [
     "apt-daily.timer",
