@@ -75,7 +75,9 @@ def run_module(module, label, validate, work, clients_factory=None):
     except Exception as exc:  # converted to fail_json in exactly one place
         extra = {}
         if policy is not None:
-            extra = {"attempts": policy.progress.attempts, "progress": policy.progress.lines, "api_calls": policy.calls}
+            extra = {"attempts": policy.progress.attempts, "progress": policy.progress.lines, "api_calls": policy.calls,
+                     "elapsed_seconds": round(policy.elapsed(), 1)}
         fail_module(module, exc, **extra)
     result["api_calls"] = policy.calls
+    result["elapsed_seconds"] = round(policy.elapsed(), 1)
     module.exit_json(**result)

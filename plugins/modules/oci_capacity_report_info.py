@@ -72,6 +72,10 @@ api_calls:
   description: Number of OCI API calls made.
   returned: always
   type: int
+elapsed_seconds:
+  description: Time the module took, on the clock its waits use (the sandbox clock in tests).
+  returned: always
+  type: float
 """
 
 from ansible.module_utils.basic import AnsibleModule
