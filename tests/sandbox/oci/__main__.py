@@ -1,11 +1,13 @@
-"""python -m tests.sandbox.oci {serve,validate,list} -- see docs/sandbox-oci.md."""
+"""python -m tests.sandbox.oci {serve,validate,list,state,advance} -- see docs/sandbox-oci.md."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
+import urllib.request
 from pathlib import Path
 
 from .scenario import ScenarioError, load, shipped
@@ -25,7 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     validate = sub.add_parser("validate", help="check scenario files and exit")
     validate.add_argument("scenarios", nargs="*", help="names or paths (default: every shipped scenario)")
     sub.add_parser("list", help="list shipped scenarios")
+    state = sub.add_parser("state", help="print the state dump of a running sandbox (JSON)")
+    state.add_argument("--state-dir", required=True, type=Path)
+    state.add_argument("--summary", action="store_true", help="only clock, live counts, capacity and call counters")
+    advance = sub.add_parser("advance", help="move a running sandbox's clock forward")
+    advance.add_argument("--state-dir", required=True, type=Path)
+    advance.add_argument("seconds", type=float)
     args = parser.parse_args(argv)
+
+    if args.command in ("state", "advance"):
+        return _control(args)
 
     if args.command == "list":
         for name in shipped():
@@ -64,6 +75,31 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.dump_state()
         server.server_close()
+    return 0
+
+
+def _control(args) -> int:
+    """Talk to the sandbox serving args.state_dir through its control endpoints."""
+    endpoint = args.state_dir / "endpoint"
+    if not endpoint.exists():
+        sys.stderr.write(f"error: no sandbox serves {args.state_dir} ({endpoint} is missing; start one with `serve --state-dir`)\n")
+        return 2
+    url = endpoint.read_text(encoding="utf-8").strip()
+    if args.command == "advance":
+        request = urllib.request.Request(f"{url}/_sandbox/clock/advance?seconds={args.seconds}", data=b"", method="POST")
+    else:
+        request = urllib.request.Request(f"{url}/_sandbox/state")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.load(response)
+    if args.command == "state" and args.summary:
+        body = {
+            "scenario": body["scenario"],
+            "clock": body["clock"],
+            "live_counts": body["live_counts"],
+            "capacity": [{k: p[k] for k in ("fault_domain", "shape", "free_ocpus", "initial_ocpus", "failures")} for p in body["capacity"]],
+            "calls": body["counters"]["by_operation_status"],
+        }
+    sys.stdout.write(json.dumps(body, indent=1) + "\n")
     return 0
 
 

@@ -82,6 +82,10 @@ def test_serve_as_a_process(tmp_path):
         sandbox.advance(120)
         state = sandbox.state()
         assert state["live_counts"]["instances"] == 1 and state["clock"]["advanced_by_clients_seconds"] == 120
+        cli = [sys.executable, "-m", "tests.sandbox.oci"]
+        subprocess.run([*cli, "advance", "--state-dir", str(sandbox.state_dir), "30"], check=True, capture_output=True)
+        summary = json.loads(subprocess.run([*cli, "state", "--state-dir", str(sandbox.state_dir), "--summary"], check=True, capture_output=True).stdout)
+        assert summary["clock"]["advanced_by_clients_seconds"] == 150 and summary["calls"]["compute.LaunchInstance"] == {"200": 1}
     # SIGTERM writes the final state next to the config.
     final = json.loads((tmp_path / "proc" / "state.json").read_text())
     assert not (tmp_path / "proc" / "endpoint").exists()
