@@ -1,0 +1,153 @@
+"""Unit tests of the deploy-stage filters: LMS sizing, MongoDB placement, edge tuning and its translations."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[4]
+if str(REPO / "build" / "collections") not in sys.path:
+    sys.path.insert(0, str(REPO / "build" / "collections"))
+
+from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.filter import sizing  # noqa: E402
+
+CASE_STUDY_ANNOTATIONS = {
+    "nginx.ingress.kubernetes.io/keep-alive-requests": "5000",
+    "nginx.ingress.kubernetes.io/limit-connections": "5000",
+    "nginx.ingress.kubernetes.io/proxy-body-size": "500M",
+    "nginx.ingress.kubernetes.io/proxy-connect-timeout": "3600s",
+    "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600s",
+    "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600s",
+    "nginx.ingress.kubernetes.io/service-upstream": "true",
+    "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+    "nginx.ingress.kubernetes.io/timeout-socket": "120s",
+}
+
+
+def test_case_study_target_needs_far_more_than_five_pods_of_five_workers():
+    s = sizing.lms_sizing(50000, [5, 15], node_ocpus=30, node_memory_gib=128,
+                          provided_pods=5, provided_processes_per_pod=5, provided_threads=1, services_nodes=2)
+    # 50,000 users / (10 s think + 0.25 s service) = 4878 req/s; Little's law: 1219.5 in flight.
+    assert s["request_rate"] == 4878.0
+    assert s["in_flight_requests"] == 1219.5
+    assert s["threads_per_process"] == 2
+    # CPU-bound: 4878 x 0.25 x 0.5 / 0.7 = 871.1 cores -> 872 single-core processes.
+    assert s["cpu_cores"] == 871.1 and s["processes"] == 872
+    # A 30-OCPU node = 60 vCPUs, 10 % reserved -> 54 processes; 128 GiB - 15 % -> 108 GiB.
+    assert (s["pod_cpu_request"], s["pod_memory_request_gib"], s["processes_per_pod"]) == (54, 108, 54)
+    assert s["pods"] == s["lms_nodes"] == 17
+    provided = s["provided"]
+    assert provided["processes"] == 25 and provided["slots"] == 25
+    assert provided["shortfall"] is True
+    # 25 single-threaded processes at 70 % of 4 req/s each: 70 req/s, about 717 users.
+    assert provided["max_request_rate"] == 70.0 and provided["max_users"] == 717
+    assert provided["coverage"] < 0.02
+
+
+def test_recommended_capacity_covers_the_target():
+    s = sizing.lms_sizing(50000, 10, provided_pods=17, provided_processes_per_pod=54, provided_threads=2)
+    assert s["recommended"]["max_users"] >= 50000
+    assert s["provided"]["shortfall"] is False
+
+
+def test_memory_bounds_processes_per_pod():
+    s = sizing.lms_sizing(1000, 10, node_ocpus=30, node_memory_gib=16, process_memory_gib=1)
+    assert s["pod_memory_request_gib"] == 13 and s["processes_per_pod"] == 13
+
+
+def test_threads_per_process_follow_the_cpu_share_unless_given():
+    assert sizing.lms_sizing(100, 5, cpu_fraction=0.25)["threads_per_process"] == 4
+    assert sizing.lms_sizing(100, 5, cpu_fraction=1)["threads_per_process"] == 1
+    assert sizing.lms_sizing(100, 5, threads_per_process=3)["threads_per_process"] == 3
+
+
+@pytest.mark.parametrize(("args", "kwargs", "message"), [
+    ((0, 10), {}, "target users must be greater than 1"),
+    (("many", 10), {}, "target users must be a number"),
+    ((100, [1, 2, 3]), {}, "think time must be a number or [min, max]"),
+    ((100, [9, 3]), {}, "min > max"),
+    ((100, 10), {"cpu_fraction": 1.5}, "cpu fraction is the share"),
+    ((100, 10), {"target_utilization": 2}, "target utilization must be in (0, 1]"),
+    ((100, 10), {"node_ocpus": 0.25, "node_memory_gib": 1}, "leaves no room for one uWSGI process"),
+    ((100, 10), {"service_time_seconds": True}, "service time must be a number"),
+])
+def test_sizing_rejects_bad_input(args, kwargs, message):
+    with pytest.raises(AnsibleFilterError, match=None) as err:
+        sizing.lms_sizing(*args, **kwargs)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(("members", "nodes", "per_node", "survived"), [
+    (3, 1, [3], 0),
+    (3, 2, [2, 1], 0),
+    (3, 3, [1, 1, 1], 1),
+    (3, 5, [1, 1, 1, 0, 0], 1),
+    (5, 5, [1, 1, 1, 1, 1], 2),
+    (5, 3, [2, 2, 1], 1),
+])
+def test_mongodb_placement(members, nodes, per_node, survived):
+    placement = sizing.mongodb_placement(members, nodes)
+    assert placement["members_per_node"] == per_node
+    assert placement["node_losses_survived"] == survived
+    assert placement["majority"] == members // 2 + 1
+
+
+def test_sizing_table_warns_loudly_on_shortfall_and_on_fragile_replica_set():
+    s = sizing.lms_sizing(50000, [5, 15], provided_pods=5, provided_processes_per_pod=5, provided_threads=1, services_nodes=2)
+    text = "\n".join(sizing.sizing_table(s))
+    assert "WARNING: the inventory carries about 717 users, below the 50000 targeted: use 17 LMS nodes x 54 processes" in text
+    assert "survives 0 node loss(es) - NO node loss" in text
+    fine = "\n".join(sizing.sizing_table(sizing.lms_sizing(60, [1, 3], provided_pods=2, services_nodes=3)))
+    assert "WARNING" not in fine and "NO node loss" not in fine
+
+
+def test_default_edge_tuning_gives_the_case_study_annotations():
+    annotations = sizing.edge_nginx_annotations({})
+    for key, value in CASE_STUDY_ANNOTATIONS.items():
+        assert annotations[key] == value
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffer-size"] == "128k"
+
+
+def test_one_tuning_feeds_both_annotations_and_controller_config():
+    tuning = {"keepalive_requests": 100, "read_timeout_seconds": 60, "max_body_size": "20M", "force_https": False}
+    annotations = sizing.edge_nginx_annotations(tuning)
+    config = sizing.edge_nginx_configmap(tuning)
+    assert annotations["nginx.ingress.kubernetes.io/keep-alive-requests"] == config["keep-alive-requests"] == "100"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "60s" and config["proxy-read-timeout"] == "60"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == config["proxy-body-size"] == "20M"
+    assert annotations["nginx.ingress.kubernetes.io/ssl-redirect"] == config["ssl-redirect"] == "false"
+    assert all(isinstance(v, str) for v in config.values()), "ConfigMap data must be strings"
+    assert config["large-client-header-buffers"] == "8 16k" and config["use-proxy-protocol"] == "true"
+
+
+def test_unlimited_connections_drops_the_annotation():
+    assert "nginx.ingress.kubernetes.io/limit-connections" not in sizing.edge_nginx_annotations({"max_connections_per_client": 0})
+
+
+@pytest.mark.parametrize(("tuning", "message"), [
+    ({"keepalive_requets": 1}, "unknown edge tuning keys ['keepalive_requets']"),
+    ({"max_body_size": "lots"}, "edge tuning max_body_size must be a size"),
+    ({"read_timeout_seconds": -1}, "edge tuning read_timeout_seconds must be greater than 0"),
+    ({"read_timeout_seconds": 1.5}, "must be a whole number"),
+    (["keepalive_requests"], "edge tuning must be a mapping"),
+])
+def test_edge_tuning_rejects_bad_input(tuning, message):
+    with pytest.raises(AnsibleFilterError) as err:
+        sizing.edge_tuning(tuning)
+    assert message in str(err.value)
+
+
+def test_dns_name_errors():
+    good = ["learn.example.edu.sa", "studio.lms.sandbox.test", "a-b.c0"]
+    bad = ["https://lms.example.org", "lms.example.org:443", "Lms.example.org", "localhost", "a_b.example.org", "-a.example.org",
+           "lms.example.org/path", "x." + "a" * 64 + ".org"]
+    assert sizing.dns_name_errors(good + bad) == bad
+
+
+def test_filter_module_exposes_every_filter():
+    names = sizing.FilterModule().filters()
+    assert set(names) == {"lms_sizing", "sizing_table", "mongodb_placement", "edge_tuning", "edge_nginx_annotations",
+                          "edge_nginx_configmap", "dns_name_errors"}
