@@ -8,7 +8,7 @@ import oci
 import pytest
 import yaml
 
-from tests.sandbox.oci.testing import SUBNET, create_cluster, make_clients, node_pool_details, wait_work_request
+from tests.sandbox.oci.testing import SUBNET, create_cluster, launch_details, make_clients, node_pool_details, wait_work_request
 
 AD = "hxIl:ME-JEDDAH-1-AD-1"
 OOHC_WR_ERROR = re.compile(
@@ -187,3 +187,29 @@ def test_reconcile_retries_failed_nodes_when_capacity_returns(oci_sandbox_factor
     wait_work_request(clients.ce, reconciles[-1].id)
     pool = clients.ce.get_node_pool(wr.resources[0].identifier).data
     assert pool.lifecycle_state == "ACTIVE" and [n.lifecycle_state for n in pool.nodes] == ["ACTIVE"] * 3
+
+
+def test_deleting_the_cluster_mid_creation_leaks_nothing(oci_sandbox, clients):
+    cluster_id = create_cluster(clients)
+    response = clients.ce.create_node_pool(node_pool_details(clients, cluster_id, AD, size=2))
+    wr_id = response.headers["opc-work-request-id"]
+    oci_sandbox.advance(10)  # the node pool work request has started: its nodes are being created
+    assert oci_sandbox.state()["work_requests"][wr_id]["status"] == "IN_PROGRESS"  # (polling would wait for it)
+    wait_work_request(clients.ce, clients.ce.delete_cluster(cluster_id).headers["opc-work-request-id"])
+    wr, _seen = wait_work_request(clients.ce, wr_id)
+    assert wr.status == "FAILED"
+    oci_sandbox.advance(60)
+    state = oci_sandbox.state()
+    assert set(state["live_counts"].values()) == {0}, state["live_counts"]
+    assert all(i["lifecycleState"] == "TERMINATED" for i in state["resources"]["instances"].values())
+    assert all(p["free_ocpus"] == p["initial_ocpus"] for p in state["capacity"])
+
+
+def test_terminating_a_provisioning_instance(oci_sandbox, clients):
+    response = clients.compute.launch_instance(launch_details(AD, clients.tenancy))
+    clients.compute.terminate_instance(response.data.id)
+    wait_work_request(clients.work_requests, response.headers["opc-work-request-id"])
+    oci_sandbox.advance(60)
+    assert clients.compute.get_instance(response.data.id).data.lifecycle_state == "TERMINATED"
+    state = oci_sandbox.state()
+    assert state["live_counts"]["instances"] == 0 and all(p["free_ocpus"] == p["initial_ocpus"] for p in state["capacity"])

@@ -155,6 +155,8 @@ def attach_vnic(store: Store, instance: dict, subnet_id: str, boot) -> tuple[dic
 
 def boot_finished(store: Store, instance: dict, vnic: dict, attachment: dict, boot, wr: WorkRequest | None) -> bool:
     """Apply the boot hook's result; False (and the instance terminated) if it failed."""
+    if instance["lifecycleState"] in ("TERMINATING", "TERMINATED"):
+        return False  # terminated while it was still provisioning: nothing comes up
     try:
         result = boot.result()
     except Exception as exc:

@@ -363,9 +363,16 @@ def _submit_resize(store: Store, pool: dict, operation: str, duration: float, re
     state: dict = {}
 
     def start(wr: WorkRequest) -> None:
+        if pool["lifecycleState"] in DEAD:  # its cluster was deleted meanwhile
+            store.fail(wr, "GetWorkRequestGeneric", f"Node pool {pool['id']} was deleted.")
+            return
         state["nodes"] = _resize(store, pool, wr, replace_all=replace_all)
 
     def finish(wr: WorkRequest) -> None:
+        if pool["lifecycleState"] in DEAD:
+            if not wr.errors:
+                store.fail(wr, "GetWorkRequestGeneric", f"Node pool {pool['id']} was deleted.")
+            return
         _finish_nodes(store, pool, state.get("nodes", []), wr)
 
     action = "CREATED" if operation == "NODEPOOL_CREATE" else "UPDATED"
