@@ -93,6 +93,8 @@ class Hooks:
         return {"private_ip": result["private_ip"], "public_ip": result.get("public_ip")}
 
     def terminate(self, kind: str, resource: dict) -> None:
+        if not self._hooked(kind):
+            return  # only what a boot hook brought up has something to tear down
         event = {"kind": kind, "resource": resource}
         if self._terminate is not None:
             self.pool.submit(self._terminate, event)

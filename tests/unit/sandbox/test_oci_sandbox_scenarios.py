@@ -16,6 +16,7 @@ from tests.sandbox.oci.faults import FaultPlan, matches
 from tests.sandbox.oci.testing import launch_details, make_clients, wait_work_request
 
 AD = "hxIl:ME-JEDDAH-1-AD-1"
+CAP = {"fault_domain": "FAULT-DOMAIN-1", "shape": "VM.Standard.E4.Flex", "ocpus": 10, "memory_gbs": 100}
 
 
 def test_shipped_scenarios_load():
@@ -105,6 +106,29 @@ def test_python_boot_hook_sets_the_private_ip(oci_sandbox_factory):
     wait_work_request(clients.work_requests, response.headers["opc-work-request-id"])
     (attachment,) = clients.compute.list_vnic_attachments(clients.tenancy, instance_id=response.data.id).data
     assert clients.network.get_vnic(attachment.vnic_id).data.private_ip == "10.77.0.5" and booted == ["instance"]
+
+
+def test_terminate_hook_command(oci_sandbox_factory, tmp_path):
+    record = tmp_path / "terminated.jsonl"
+    script = tmp_path / "destroy.py"
+    script.write_text(f"import sys\nopen({str(record)!r}, 'a').write(sys.stdin.read() + '\\n')\n")
+    scenario = {
+        "name": "teardown-hook",
+        "capacity": [CAP],
+        "boot_hook": {"command": [sys.executable, "-c", "print('10.66.0.9')"], "on_terminate_command": [sys.executable, str(script)]},
+    }
+    sandbox = oci_sandbox_factory(scenario)
+    clients = make_clients(sandbox)
+    response = clients.compute.launch_instance(launch_details(AD, clients.tenancy, display_name="lg-9"))
+    assert finished(clients, response.headers["opc-work-request-id"]).status == "SUCCEEDED"
+    clients.compute.terminate_instance(response.data.id)
+    sandbox.advance(60)
+    assert clients.compute.get_instance(response.data.id).data.lifecycle_state == "TERMINATED"
+    deadline = time.monotonic() + 30
+    while not record.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    event = json.loads(record.read_text().splitlines()[0])
+    assert event["kind"] == "instance" and event["resource"]["displayName"] == "lg-9"
 
 
 def finished(clients, wr_id, seconds=30):

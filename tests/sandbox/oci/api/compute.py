@@ -182,7 +182,8 @@ def release_instance(store: Store, instance: dict) -> None:
             vnic = store.resources["vnics"].get(attachment["vnicId"])
             if vnic is not None:
                 vnic["lifecycleState"] = "TERMINATED"
-    store.hooks.terminate("instance", instance)
+    kind = "node" if (instance.get("extendedMetadata") or {}).get("oke-node-pool-id") else "instance"
+    store.hooks.terminate(kind, instance)
 
 
 # -- capacity report ----------------------------------------------------------------------------
