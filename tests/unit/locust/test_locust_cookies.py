@@ -1,0 +1,67 @@
+"""The one-origin cookie jar: same cookie behaviour the LMS login needs, a fraction of CookieJar's CPU."""
+
+from openedx_locust_testlib import run_python
+
+
+def test_origin_cookie_jar_behaviour_and_cost():
+    result = run_python(
+        """
+import json, time
+from http.cookiejar import CookieJar
+from geventhttpclient.header import Headers
+from geventhttpclient.useragent import CompatRequest
+from locust.contrib import fasthttp  # noqa: F401  (its CompatRequest patches that CookieJar needs)
+from openedx_locust.cookies import OriginCookieJar
+
+class Resp:
+    def __init__(self, *cookies):
+        self.headers = Headers()
+        for c in cookies:
+            self.headers.add("Set-Cookie", c)
+    def info(self):
+        return self.headers
+
+LMS = "https://lms.test:8443"
+def sent(jar, url=LMS + "/dashboard"):
+    req = CompatRequest(url, headers=Headers())
+    jar.add_cookie_header(req)
+    return req.headers.get("Cookie")
+
+jar = OriginCookieJar()
+out = {"empty": sent(jar)}
+jar.extract_cookies(Resp("csrftoken=AAA; Path=/; SameSite=Lax; Secure"), CompatRequest(LMS + "/api/user/v2/account/login_session/", headers=Headers()))
+out["after_get"] = sent(jar)
+jar.extract_cookies(Resp("csrftoken=BBB; Path=/", "sessionid=S1; Path=/; HttpOnly", 'edx-user-info="{\\\\"u\\\\": 1}"; Path=/'),
+                    CompatRequest(LMS + "/api/user/v2/account/login_session/", headers=Headers()))
+out["after_login"] = sent(jar)
+out["csrf"] = jar.get("csrftoken")
+out["other_origin"] = sent(jar, "https://apps.lms.test/learner-dashboard/")
+out["other_port"] = sent(jar, "https://lms.test:9443/")
+jar.extract_cookies(Resp("sessionid=evil; Path=/"), CompatRequest("https://apps.lms.test/", headers=Headers()))
+jar.extract_cookies(Resp("edxloggedin=; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/"), CompatRequest(LMS + "/logout", headers=Headers()))
+jar.extract_cookies(Resp('edx-user-info=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/'), CompatRequest(LMS + "/logout", headers=Headers()))
+out["after_delete"] = sent(jar)
+
+def cost(jar, n=2000):
+    login = Resp("csrftoken=BBB; Path=/", "sessionid=S1; Path=/; HttpOnly")
+    jar.extract_cookies(login, CompatRequest(LMS + "/login", headers=Headers()))
+    start = time.process_time()
+    for _ in range(n):
+        req = CompatRequest(LMS + "/api/learner_home/init", headers=Headers())
+        jar.add_cookie_header(req)
+        jar.extract_cookies(Resp(), req)
+    return (time.process_time() - start) / n * 1e6
+stock_us, ours_us = cost(CookieJar()), cost(OriginCookieJar())
+req = CompatRequest(LMS + "/x", headers=Headers()); c = CookieJar(); c.extract_cookies(Resp("csrftoken=BBB; Path=/"), CompatRequest(LMS + "/", headers=Headers())); c.add_cookie_header(req)
+out.update(stock_us=stock_us, ours_us=ours_us, stock_sends=req.headers.get("Cookie"))
+print(json.dumps(out))
+"""
+    )
+    assert result["empty"] is None
+    assert result["after_get"] == "csrftoken=AAA"
+    assert result["after_login"] == 'csrftoken=BBB; sessionid=S1; edx-user-info="{\\"u\\": 1}"', "rotated token replaces the old one"
+    assert result["csrf"] == "BBB"
+    assert result["other_origin"] is None and result["other_port"] is None, "cookies only go back to the LMS origin"
+    assert result["after_delete"] == "csrftoken=BBB; sessionid=S1", "Django deletions (Max-Age=0) remove cookies; foreign ones are ignored"
+    assert result["stock_sends"] == "csrftoken=BBB"  # the stock jar sends the same header for the same cookie
+    assert result["ours_us"] * 3 < result["stock_us"], result
