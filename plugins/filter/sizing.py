@@ -46,7 +46,7 @@ def _number(value, name, minimum=0.0, integer=False):
     try:
         number = int(value) if integer else float(value)
     except (TypeError, ValueError):
-        raise AnsibleFilterError("{0} must be a number, got {1!r}".format(name, value))
+        raise AnsibleFilterError("{0} must be a number, got {1!r}".format(name, value)) from None
     if integer and number != float(value):
         raise AnsibleFilterError("{0} must be a whole number, got {1!r}".format(name, value))
     if number < minimum or (minimum == 0.0 and not integer and number <= 0):
@@ -165,20 +165,20 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
     memory_reserved = _number(node_memory_reserved_fraction, "node memory reserved fraction")
     if reserved >= 1 or memory_reserved >= 1:
         raise AnsibleFilterError("node reserved fractions must be below 1, got {0!r} / {1!r}".format(reserved, memory_reserved))
-    threads = int(threads_per_process) or max(1, int(math.ceil(1.0 / cpu_share - 1e-9)))
+    threads = int(threads_per_process) or max(1, math.ceil(1.0 / cpu_share - 1e-9))
 
     rate = users / (think + service)
     in_flight = rate * service
     cores = rate * service * cpu_share / utilization
-    processes = int(math.ceil(max(in_flight / (threads * utilization), cores) - 1e-9))
+    processes = math.ceil(max(in_flight / (threads * utilization), cores) - 1e-9)
 
     node_vcpus = ocpus * _number(vcpus_per_ocpu, "vCPUs per OCPU")
-    pod_cpu = int(math.floor(node_vcpus * (1 - reserved)))
-    pod_memory_gib = int(math.floor(memory * (1 - memory_reserved)))
+    pod_cpu = math.floor(node_vcpus * (1 - reserved))
+    pod_memory_gib = math.floor(memory * (1 - memory_reserved))
     if pod_cpu < 1 or pod_memory_gib < per_process:
         raise AnsibleFilterError("an LMS node of {0} OCPUs / {1} GiB leaves no room for one uWSGI process".format(ocpus, memory))
-    per_pod = int(min(pod_cpu, math.floor(pod_memory_gib / per_process)))
-    pods = int(math.ceil(processes / float(per_pod)))
+    per_pod = min(pod_cpu, math.floor(pod_memory_gib / per_process))
+    pods = math.ceil(processes / float(per_pod))
 
     def capacity(pods_, processes_per_pod, threads_):
         slots = pods_ * processes_per_pod * threads_

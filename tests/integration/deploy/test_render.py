@@ -199,7 +199,7 @@ def test_ingress_controller(rendered):
 
 
 def test_mongodb_replica_set(rendered):
-    objects, expect = rendered["objects"], rendered["expect"]
+    objects = rendered["objects"]
     assert not find(objects, "Deployment", "mongodb"), "Tutor's single mongod must be off (RUN_MONGODB=false)"
     sts = one(objects, "StatefulSet", "mongodb")
     assert sts["spec"]["replicas"] == 3

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, openedx_scale maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Tutor plugin openedx_scale_oke: Open edX on OKE at scale.
@@ -17,9 +16,7 @@ configuration is byte-identical run after run. The role only sets it in render m
 that way are public knowledge and must never reach a cluster.
 """
 
-from __future__ import (absolute_import, division, print_function)
 
-__metaclass__ = type
 
 import hashlib
 import os
@@ -126,7 +123,7 @@ OVERRIDES = [
 def mongodb_hosts(members, namespace, cluster_domain="cluster.local"):
     """Comma-separated stable DNS names of the replica-set members (StatefulSet mongodb, headless Service)."""
     return ",".join(
-        "mongodb-{0}.mongodb-headless.{1}.svc.{2}".format(i, namespace, cluster_domain) for i in range(int(members))
+        f"mongodb-{i}.mongodb-headless.{namespace}.svc.{cluster_domain}" for i in range(int(members))
     )
 
 
@@ -138,8 +135,7 @@ def mongodb_members(mongodb_host, members, namespace, cluster_domain="cluster.lo
     """
     expected = mongodb_hosts(members, namespace, cluster_domain)
     if mongodb_host != expected:
-        raise ValueError("MONGODB_HOST must list the {0} replica-set members: set MONGODB_HOST={1} (got {2!r})".format(
-            members, expected, mongodb_host))
+        raise ValueError(f"MONGODB_HOST must list the {members} replica-set members: set MONGODB_HOST={expected} (got {mongodb_host!r})")
     return expected.split(",")
 
 
@@ -152,14 +148,14 @@ def uwsgi_ini(buffer_size, post_buffering, post_buffering_bufsize):
     for name, value in (("buffer_size", buffer_size), ("post_buffering", post_buffering),
                         ("post_buffering_bufsize", post_buffering_bufsize)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError("uWSGI {0} must be a positive number of bytes, got {1!r}".format(name, value))
+            raise ValueError(f"uWSGI {name} must be a positive number of bytes, got {value!r}")
     if buffer_size > 65535:
-        raise ValueError("uWSGI buffer_size is a 16-bit packet size: at most 65535, got {0}".format(buffer_size))
+        raise ValueError(f"uWSGI buffer_size is a 16-bit packet size: at most 65535, got {buffer_size}")
     return "\n".join([
         "# openedx_scale_oke: request buffers (large cookies/JWT headers, uploads)",
-        "buffer-size = {0}".format(buffer_size),
-        "post-buffering = {0}".format(post_buffering),
-        "post-buffering-bufsize = {0}".format(post_buffering_bufsize),
+        f"buffer-size = {buffer_size}",
+        f"post-buffering = {post_buffering}",
+        f"post-buffering-bufsize = {post_buffering_bufsize}",
         "# openedx_scale_oke: per-service values from the Deployment's environment",
         "threads = $(UWSGI_THREADS)",
         "listen = $(UWSGI_LISTEN)",
@@ -200,7 +196,7 @@ class SeededStream:
 
     def uuid(self, size):
         if int(size) != 4:
-            raise ValueError("render seed: only uuid4 is deterministic, got uuid{0}".format(size))
+            raise ValueError(f"render seed: only uuid4 is deterministic, got uuid{size}")
         return str(uuid_module.UUID(bytes=self.read(16), version=4))
 
 

@@ -75,7 +75,7 @@ def test_threads_per_process_follow_the_cpu_share_unless_given():
     ((100, 10), {"service_time_seconds": True}, "service time must be a number"),
 ])
 def test_sizing_rejects_bad_input(args, kwargs, message):
-    with pytest.raises(AnsibleFilterError, match=None) as err:
+    with pytest.raises(AnsibleFilterError) as err:
         sizing.lms_sizing(*args, **kwargs)
     assert message in str(err.value)
 
