@@ -16,8 +16,6 @@ configuration is byte-identical run after run. The role only sets it in render m
 that way are public knowledge and must never reach a cluster.
 """
 
-
-
 import hashlib
 import os
 import string
