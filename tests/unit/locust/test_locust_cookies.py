@@ -52,7 +52,10 @@ def cost(jar, n=2000):
         jar.extract_cookies(Resp(), req)
     return (time.process_time() - start) / n * 1e6
 stock_us, ours_us = cost(CookieJar()), cost(OriginCookieJar())
-req = CompatRequest(LMS + "/x", headers=Headers()); c = CookieJar(); c.extract_cookies(Resp("csrftoken=BBB; Path=/"), CompatRequest(LMS + "/", headers=Headers())); c.add_cookie_header(req)
+req = CompatRequest(LMS + "/x", headers=Headers())
+c = CookieJar()
+c.extract_cookies(Resp("csrftoken=BBB; Path=/"), CompatRequest(LMS + "/", headers=Headers()))
+c.add_cookie_header(req)
 out.update(stock_us=stock_us, ours_us=ours_us, stock_sends=req.headers.get("Cookie"))
 print(json.dumps(out))
 """

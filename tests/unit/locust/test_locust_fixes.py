@@ -104,3 +104,32 @@ print(json.dumps({
     assert result["stock_ms"] > 20, "the defect: tens of ms of CPU per spawn message"
     assert result["fixed_ms"] * 10 < result["stock_ms"], result
     assert result["same_content"] and result["copy_is_isolated"]
+
+
+def test_c_master_keeps_a_missing_worker_missing_until_its_heartbeat():
+    """The over-spawn half of (c): a spawning message must not revive a missing worker behind the dispatcher's back."""
+    result = run_python(
+        """
+import json
+from locust import runners
+from openedx_locust import fixes
+
+def scenario():
+    node = runners.WorkerNode("w1")
+    node.state = runners.STATE_RUNNING
+    node.heartbeat = -1                          # heartbeats stopped: heartbeat_worker() marks it missing
+    node.state = runners.STATE_MISSING
+    node.state = runners.STATE_SPAWNING          # a late "spawning" message from that worker
+    after_spawning_msg = node.state
+    node.heartbeat = runners.HEARTBEAT_LIVENESS  # the heartbeat handler resets the counter, heals, sets the state
+    node.state = runners.STATE_RUNNING
+    return after_spawning_msg, node.state
+
+stock = scenario()
+fixes.apply()
+fixed = scenario()
+print(json.dumps({"stock": stock, "fixed": fixed}))
+"""
+    )
+    assert result["stock"][0] == "spawning", "the defect: the worker leaves 'missing' without rejoining the dispatcher"
+    assert result["fixed"] == ["missing", "running"]

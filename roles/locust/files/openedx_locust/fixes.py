@@ -11,7 +11,7 @@ import threading
 import gevent.ssl
 from gevent import monkey
 from geventhttpclient import connectionpool
-from locust import argument_parser
+from locust import argument_parser, runners
 
 _state = {"applied": False}
 _lock = threading.Lock()
@@ -88,11 +88,30 @@ def cached_default_args_dict() -> dict:
     return dict(_cached_default_args())
 
 
+# The master side of (c): once a worker is marked missing, a "spawning"/"spawning_complete" message from it sets its
+# state back to spawning/running without re-adding it to the users dispatcher (only the heartbeat handler does
+# that, and only while the state is still "missing"). The master keeps re-dispatching that worker's share to the
+# others while it still runs its users: permanent over-spawn. Keep such a worker "missing" until its next heartbeat
+# (the heartbeat handler resets the counter first, then heals the worker properly and rebalances).
+def _get_state(self):
+    return self.__dict__["_state"]
+
+
+def _set_state(self, value):
+    if self.__dict__.get("_state") == runners.STATE_MISSING and value != runners.STATE_MISSING and getattr(self, "heartbeat", 1) < 0:
+        return
+    self.__dict__["_state"] = value
+
+
+missing_state_guard = property(_get_state, _set_state)
+
+
 def apply() -> None:
-    """Install (a) and (c) process-wide; (b) is installed by the user class's ``ssl_context_factory``. Idempotent."""
+    """Install (a), (c) and its master-side guard process-wide; (b) is the user class's ``ssl_context_factory``. Idempotent."""
     with _lock:
         if _state["applied"]:
             return
         connectionpool.ConnectionPool._is_socket_alive = is_socket_alive
         argument_parser.default_args_dict = cached_default_args_dict
+        runners.WorkerNode.state = missing_state_guard
         _state["applied"] = True

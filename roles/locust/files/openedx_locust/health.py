@@ -133,6 +133,10 @@ class HealthRecorder:
                 self._lost(cid, now, t, "missed heartbeats")
             elif known.get(cid) == STATE_MISSING and state != STATE_MISSING:
                 info["recovered_at"] = t
+                for entry in reversed(self.lost):
+                    if entry["client_id"] == cid and "recovered_t" not in entry:
+                        entry["recovered_t"] = t
+                        break
                 logger.warning("worker %s (index %s) is back after missing heartbeats (state %s)", cid, info.get("index"), state)
         for cid in set(known) - set(current):
             # Workers leave the list at a normal stop too (client_stopped): only count it while the test runs.
