@@ -74,7 +74,7 @@ notes:
     SHAPES = r"""
 options:
   shape:
-    description: Primary flexible shape, with its OCPUs and memory. Required when O(state=present).
+    description: Primary flexible shape, with its OCPUs and memory. Required unless the module deletes (C(state=absent)).
     type: dict
     suboptions:
       shape:

@@ -182,11 +182,12 @@ class Planner(object):
         for idx, cfg in enumerate(self.shapes):
             tier = TIER_FAULT_DOMAIN if idx == 0 else TIER_ALTERNATIVE_SHAPE
             avail = self._available(report, cfg, skip)
-            spread_fds = [fd for fd, count in avail if count is None or count >= -(-deficit // max(1, len(avail)))]
+            share = -(-deficit // max(1, len(avail)))
+            spread_fds = [fd for fd, count in avail if count is None or count >= share]
             if self.spread and len(avail) > 1 and len(spread_fds) == len(avail):
-                place = Placement(self.ad, [fd for fd, _ in avail], cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"])
+                place = Placement(self.ad, [fd for fd, _count in avail], cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"])
                 if place not in skip:
-                    known = [c for _, c in avail if c is not None]
+                    known = [count for _fd, count in avail if count is not None]
                     full.append(Candidate(place, deficit, tier, sum(known) if len(known) == len(avail) else None))
             for fd, count in avail:
                 place = Placement(self.ad, [fd], cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"])

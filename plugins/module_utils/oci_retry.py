@@ -16,7 +16,7 @@ import os
 import random
 import time
 
-from ansible.module_utils.six.moves.urllib.request import Request, urlopen
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     CIRCUIT_OPEN,
@@ -47,18 +47,16 @@ class SandboxClock(object):
 
     def __init__(self, url, opener=None):
         self.url = url.rstrip("/")
-        self._opener = opener or urlopen
+        self._open = opener or open_url
 
     def now(self):
-        with self._opener(Request("%s/_sandbox/clock" % self.url), timeout=10) as resp:
-            return float(json.loads(resp.read())["elapsed_seconds"])
+        resp = self._open("%s/_sandbox/clock" % self.url, timeout=10, use_proxy=False)
+        return float(json.loads(resp.read())["elapsed_seconds"])
 
     def sleep(self, seconds):
         if seconds <= 0:
             return
-        req = Request("%s/_sandbox/clock/advance?seconds=%s" % (self.url, round(seconds, 3)), data=b"", method="POST")
-        with self._opener(req, timeout=10) as resp:
-            resp.read()
+        self._open("%s/_sandbox/clock/advance?seconds=%s" % (self.url, round(seconds, 3)), data=b"", method="POST", timeout=10, use_proxy=False).read()
 
 
 def clock_from_env(environ=None):

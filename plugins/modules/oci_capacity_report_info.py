@@ -16,13 +16,13 @@ description:
   - With O(count), also returns the capacity planner's candidate placements for that many nodes, in the order
     M(openedx_scale.oke.oke_node_pool) and M(openedx_scale.oke.oci_instance) would try them.
   - The report is advisory (OCI may answer differently at launch time); it changes nothing.
-author: openedx_scale maintainers
+author:
+  - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
   - openedx_scale.oke.oci
   - openedx_scale.oke.oci.shapes
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_groups
-  - ansible.builtin.action_common_attributes.info_module
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full

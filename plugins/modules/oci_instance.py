@@ -19,12 +19,13 @@ description:
   - Extra instances (index above O(count)) are terminated. O(state=absent) terminates every instance of the role that
     carries the ownership tags, and releases the role's unused capacity reservations.
   - Private IPs are read back through the VNIC attachments of each instance.
-author: openedx_scale maintainers
+author:
+  - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
   - openedx_scale.oke.oci
   - openedx_scale.oke.oci.shapes
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_groups
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full

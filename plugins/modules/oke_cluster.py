@@ -15,11 +15,12 @@ description:
   - The cluster is looked up by name and ownership tags before any create, and the create carries a deterministic
     C(opc-retry-token), so a re-run never creates a second cluster. A same-named cluster without this deployment's
     tags is never touched.
-author: openedx_scale maintainers
+author:
+  - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
   - openedx_scale.oke.oci
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_groups
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full

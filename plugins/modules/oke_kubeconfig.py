@@ -16,11 +16,12 @@ description:
   - Reports a change only when the content (or the mode) differs from what is on disk.
   - The kubeconfig's user runs C(oci ce cluster generate-token), so the OCI CLI must be on the PATH of kubectl's user
     on a real tenancy.
-author: openedx_scale maintainers
+author:
+  - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
   - openedx_scale.oke.oci
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_groups
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -133,7 +134,7 @@ def main():
         cluster_id=dict(type="str", required=True),
         path=dict(type="path", required=True),
         endpoint=dict(type="str", default="PUBLIC_ENDPOINT", choices=["PUBLIC_ENDPOINT", "PRIVATE_ENDPOINT", "VCN_HOSTNAME", "LEGACY_KUBERNETES"]),
-        token_version=dict(type="str", default="2.0.0"),
+        token_version=dict(type="str", default="2.0.0", no_log=False),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
 

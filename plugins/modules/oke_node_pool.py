@@ -21,12 +21,13 @@ description:
     every attempt when the next round would not fit.
   - Lookups by name and ownership tags before every create and deterministic C(opc-retry-token)s mean a re-run after
     any failure never creates a duplicate pool.
-author: openedx_scale maintainers
+author:
+  - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
   - openedx_scale.oke.oci
   - openedx_scale.oke.oci.shapes
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.action_groups
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -196,7 +197,7 @@ def main():
     spec = argument_spec(
         name=dict(type="str", required=True),
         role=dict(type="str", required=True),
-        label_key=dict(type="str", default="openedx-scale/pool"),
+        label_key=dict(type="str", default="openedx-scale/pool", no_log=False),
         node_labels=dict(type="dict", default={}),
         count=dict(type="int"),
         cluster_id=dict(type="str", required=True),
