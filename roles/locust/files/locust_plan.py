@@ -16,7 +16,6 @@ import os
 import sys
 from pathlib import Path
 
-
 # The locustfile's option names in its messages, and the role variables that set them.
 VARIABLES = {
     "--ramp-users": "locust_users",

@@ -62,7 +62,7 @@ def test_cli_up_inventory_down(nspawn_host):
     up = subprocess.run([*cli, "up", "it-cli"], capture_output=True, text=True, cwd=REPO, check=False)
     try:
         assert up.returncode == 0, up.stderr
-        _, ip = up.stdout.split()
+        ip = up.stdout.split()[1]
         inv = yaml.safe_load(
             subprocess.run([*cli, "inventory", "--group", "locust_master=it-cli"], capture_output=True, text=True, cwd=REPO, check=True).stdout
         )

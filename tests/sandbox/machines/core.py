@@ -403,7 +403,7 @@ class Machines:
         if _pid_alive(m.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(m.pid, signal.SIGKILL)
-            for _ in range(100):
+            for _attempt in range(100):
                 if not _pid_alive(m.pid):
                     break
                 time.sleep(0.05)
