@@ -208,7 +208,8 @@ def fifty_workers(lms: StandIn, users_csv: Path, workers: int = 50, per_worker: 
         "target": target,
         "users_at_check": ramp.get("users_at_check"),
         "max_users": ramp.get("max_users"),
-        "lost": len(health.get("lost_workers", [])),
+        "lost": sum(1 for w in health.get("lost_workers", []) if "recovered_t" not in w),
+        "recovered": sum(1 for w in health.get("lost_workers", []) if "recovered_t" in w),
         "master_cpu_mean": sum(samples) / max(len(samples), 1),
         "master_cpu_max": max(busy),
         "exit_code": master.returncode,
@@ -270,7 +271,7 @@ def main() -> int:
     exact = fifty["users_at_check"] == fifty["target"] and fifty["max_users"] == fifty["target"]
     print(
         f"\n{fifty['workers']} worker processes -> 1 master, {fifty['target']} users: spawned {fifty['users_at_check']} (max {fifty['max_users']}) "
-        f"{'== target' if exact else '!= TARGET'}; workers lost {fifty['lost']}, heartbeat misses logged {fifty['missing_log']}; "
+        f"{'== target' if exact else '!= TARGET'}; workers lost {fifty['lost']}, missed heartbeats and came back {fifty['recovered']}; "
         f"master CPU mean {fifty['master_cpu_mean']:.1f}% max {fifty['master_cpu_max']:.1f}% of one core; master exit code {fifty['exit_code']}"
     )
     if not exact or fifty["lost"]:

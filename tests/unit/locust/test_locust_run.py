@@ -103,15 +103,15 @@ def test_ramp_over_the_login_rate_limit_is_refused(refused):
 
 
 def test_ramp_plan_keeps_logins_under_the_lms_rate_limit(tmp_path, accounts_csv):
-    """The stand-in enforces 10 logins per IP per 10 s: the planned ramp logs 12 users in without one 400,
+    """The stand-in enforces 10 logins per IP per 5 s: the planned ramp logs 12 users in without one 400,
     while spawning the same users at once (claiming the limits were raised) gets rate-limited."""
-    with StandIn(tmp_path, accounts_csv, tls=True, extra_args=["--login-rate-limit-ip", "10/10s"]) as lms:
-        common = ["--host", lms.url, "--users-csv", str(accounts_csv), "--headless", "--think-time", "1,2", "--login-rate-limit-ip", "10/10s"]
+    with StandIn(tmp_path, accounts_csv, tls=True, extra_args=["--login-rate-limit-ip", "10/5s"]) as lms:
+        common = ["--host", lms.url, "--users-csv", str(accounts_csv), "--headless", "--think-time", "1,2", "--login-rate-limit-ip", "10/5s"]
         planned = run_locust(
-            [*common, "--ramp-users", "12", "--ramp-steps", "1", "--ramp-hold", "4", "--ramp-down", "0", "--csv", str(tmp_path / "planned")],
+            [*common, "--ramp-users", "12", "--ramp-steps", "1", "--ramp-hold", "3", "--ramp-down", "0", "--csv", str(tmp_path / "planned")],
             timeout=60,
         )
-        assert "ramp plan: 12 users in 1 steps at 0.9 users/s" in planned.stdout
+        assert "ramp plan: 12 users in 1 steps at 1.8 users/s" in planned.stdout
         assert planned.returncode == 0, planned.stdout[-3000:]
         assert lms.stats()["logins"] == {"ok": 12}
         burst = run_locust([*common, "-u", "12", "-r", "12", "-t", "4s", "--login-limits-raised"], timeout=60)
