@@ -31,8 +31,8 @@ class OriginCookieJar:
 
     @staticmethod
     def _host(request) -> tuple:
-        split = request.url_split  # geventhttpclient's CompatRequest
-        return split.host, split.port
+        split = request.url_split  # geventhttpclient's CompatRequest; netloc is stored, host/port are re-parsed per call
+        return split.scheme, split.netloc
 
     def add_cookie_header(self, request) -> None:
         if not self._cookies or self._host(request) != self._origin:
