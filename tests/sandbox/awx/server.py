@@ -195,7 +195,7 @@ class AwxState:
             return None
 
     def _collection_of(self, obj: dict) -> str:
-        return next(c for c, (t, _) in COLLECTIONS.items() if t == obj["type"])
+        return next(c for c, spec in COLLECTIONS.items() if spec[0] == obj["type"])
 
     def render(self, coll: str, obj: dict) -> dict:
         """An object as the API shows it: url, related links, summary_fields, secrets masked."""
@@ -526,8 +526,12 @@ def validate_survey(spec) -> None:
             choices = choices.split("\n") if isinstance(choices, str) else choices
             if not isinstance(choices, list) or not choices:
                 raise ApiError(400, {"error": f"'choices' must be a non-empty list in survey question {idx}."})
-            picked = [] if default in (None, "") else (default.split("\n") if kind == "multiselect" and isinstance(default, str) else
-                                                         default if kind == "multiselect" else [default])
+            if default in (None, ""):
+                picked = []
+            elif kind == "multiselect":
+                picked = default.split("\n") if isinstance(default, str) else default
+            else:
+                picked = [default]
             for value in picked:
                 if value not in choices:
                     raise ApiError(400, {"error": f"Default choice {value!r} must be a valid choice in survey question {idx}."})

@@ -354,13 +354,13 @@ def _oci_clients():
 def test_injected_env_feeds_our_modules_despite_the_inventory_config_file(api_key, tmp_path):
     """In a job the inventory still says config_file: ~/.oci/config, which the EE does not have: the
     injected OCI_* variables must be enough for this collection's OCI client."""
-    _, env = _render(api_key, tmp_path)
+    env = _render(api_key, tmp_path)[1]
     clients = _oci_clients()({"config_file": str(tmp_path / "absent" / "config"), "profile": "DEFAULT"}, environ=env)
     assert clients.tenancy == api_key["tenancy"] and clients.region == "me-jeddah-1"
     assert clients.config["user"] == api_key["user"] and clients.config["fingerprint"] == api_key["fingerprint"]
 
 
 def test_injected_config_file_feeds_our_modules(api_key, tmp_path):
-    files, _ = _render(api_key, tmp_path)
+    files = _render(api_key, tmp_path)[0]
     clients = _oci_clients()({"config_file": str(files["config"]), "profile": "DEFAULT"}, environ={})
     assert clients.tenancy == api_key["tenancy"] and clients.config["key_file"] == str(files["key"])

@@ -71,7 +71,7 @@ def test_job_template_needs_a_playbook_of_the_project(awx):
 
 
 def test_inventory_source_path_must_exist(awx):
-    _, inv = call(awx, "POST", "inventories/", {"name": "i", "organization": awx.ids_["org"]})
+    inv = call(awx, "POST", "inventories/", {"name": "i", "organization": awx.ids_["org"]})[1]
     src = {"name": "s", "inventory": inv["id"], "source": "scm", "source_project": awx.ids_["project"]}
     assert call(awx, "POST", "inventory_sources/", {**src, "source_path": "inventories/y/hosts.yml"})[0] == 400
     assert call(awx, "POST", "inventory_sources/", {**src, "source_path": "inventories/x/hosts.yml"})[0] == 201
@@ -92,7 +92,7 @@ def test_injectors_must_render_from_declared_inputs(awx):
 
 
 def test_credentials_validate_inputs_and_mask_secrets(awx):
-    _, ctype = _ctype(awx, {"env": {"U": "{{ user }}"}})
+    ctype = _ctype(awx, {"env": {"U": "{{ user }}"}})[1]
     base = {"name": "c", "credential_type": ctype["id"], "organization": awx.ids_["org"]}
     assert call(awx, "POST", "credentials/", {**base, "inputs": {"user": "u"}})[0] == 400  # key required
     assert call(awx, "POST", "credentials/", {**base, "inputs": {"user": "u", "key": "k", "extra": "x"}})[0] == 400
@@ -112,8 +112,8 @@ def test_credentials_validate_inputs_and_mask_secrets(awx):
     ({"type": "text", "default": "x", "variable": "not a var"}, "valid variable"),
 ])
 def test_survey_specs_are_validated(awx, question, fragment):
-    status, jt = call(awx, "POST", "job_templates/", {"name": "s", "project": awx.ids_["project"], "playbook": "playbooks/site.yml",
-                                                     "ask_inventory_on_launch": True})
+    new = {"name": "s", "project": awx.ids_["project"], "playbook": "playbooks/site.yml", "ask_inventory_on_launch": True}
+    jt = call(awx, "POST", "job_templates/", new)[1]
     spec = {"name": "s", "description": "", "spec": [{"question_name": "q", "variable": "v", "required": True, **question}]}
     status, body = call(awx, "POST", f"job_templates/{jt['id']}/survey_spec/", spec)
     assert status == 400 and fragment in body["error"], body
@@ -122,8 +122,8 @@ def test_survey_specs_are_validated(awx, question, fragment):
 def test_workflow_links_stay_in_their_workflow(awx):
     ids = []
     for name in ("w1", "w2"):
-        _, wf = call(awx, "POST", "workflow_job_templates/", {"name": name, "organization": awx.ids_["org"]})
-        _, node = call(awx, "POST", "workflow_job_template_nodes/", {"identifier": "n", "workflow_job_template": wf["id"]})
+        wf = call(awx, "POST", "workflow_job_templates/", {"name": name, "organization": awx.ids_["org"]})[1]
+        node = call(awx, "POST", "workflow_job_template_nodes/", {"identifier": "n", "workflow_job_template": wf["id"]})[1]
         ids.append(node["id"])
     # The workflow must exist, and a node may only link to nodes of its own workflow.
     assert call(awx, "POST", "workflow_job_template_nodes/", {"identifier": "m", "workflow_job_template": 999})[0] == 400
