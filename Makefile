@@ -41,8 +41,8 @@ molecule: bootstrap ## Molecule scenarios (check, converge, idempotence, verify 
 bench: bootstrap ## Benchmarks that print side-by-side ratios
 	$(BIN)/python -m tests.bench
 
-testbed: bootstrap ## Build (cached) and start the Kubernetes control-plane test bed
-	bash tests/sandbox/kube/testbed.sh up
+testbed: bootstrap ## Build (cached) and start the Kubernetes test bed (NODESET=sandbox|example-jeddah)
+	bash tests/sandbox/kube/testbed.sh up --reuse --nodeset $(or $(NODESET),sandbox)
 
 rehearsal: bootstrap ## The whole pipeline on the local sandbox inventory
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/rehearsal.yml
