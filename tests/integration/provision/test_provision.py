@@ -58,6 +58,10 @@ def test_converge_idempotent_check_teardown(make_stage, scenario):
     added = [r for r in run.results("Add the VMs to locust_master / locust_workers")]
     assert added, "VMs were not added to the in-memory inventory"
     assert (stage.workdir / "kubeconfig").stat().st_mode & 0o777 == 0o600
+    # live progress: one file per pool / VM group, one line per attempt, written while the modules ran
+    logs = {p.name: p.read_text().splitlines() for p in (stage.workdir / "progress").glob("*.progress")}
+    assert {"openedx-rehearsal-lms.progress", "openedx-rehearsal-services.progress", "locust-worker.progress"} <= set(logs), sorted(logs)
+    assert all(any("attempt 1 |" in line for line in lines) for name, lines in logs.items() if name != "locust-master.progress")
     # re-run: nothing to do
     for name in ("provision_cluster", "provision_loadgen"):
         again = stage.play(name)
