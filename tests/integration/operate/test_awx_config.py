@@ -5,11 +5,12 @@ re-run), check mode, bad input refused before any write, and secrets never in th
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from tests.helpers.ansible import assert_ok, run_playbook
 from tests.sandbox.awx import FakeAWX
@@ -20,15 +21,19 @@ INVENTORY = REPO / "inventories" / "sandbox"
 DEFAULTS = yaml.safe_load((REPO / "roles" / "awx_config" / "defaults" / "main.yml").read_text())
 TOKEN = "awx-token-6f1c0e9a7d"
 PASSPHRASE = "oci-key-passphrase-93b1"
+# Three full runs of the playbook (about a minute each on a loaded 2-core machine).
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def secrets(tmp_path_factory) -> dict:
-    tmp = tmp_path_factory.mktemp("keys")
-    subprocess.run(["openssl", "genrsa", "-aes256", "-passout", f"pass:{PASSPHRASE}", "-out", str(tmp / "oci.pem"), "2048"],
-                   check=True, capture_output=True)
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "loadgen", "-f", str(tmp / "ssh")], check=True, capture_output=True)
-    return {"oci_key": (tmp / "oci.pem").read_text(), "ssh_key": (tmp / "ssh").read_text()}
+def secrets() -> dict:
+    """A passphrase-protected RSA API key (PKCS#8 PEM, as `openssl genrsa -aes256` writes) and an OpenSSH key."""
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    oci_key = rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.BestAvailableEncryption(PASSPHRASE.encode()))
+    ssh_key = ed25519.Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                                                 serialization.NoEncryption())
+    return {"oci_key": oci_key.decode(), "ssh_key": ssh_key.decode()}
 
 
 def extravars(awx: FakeAWX, secrets: dict, **overrides) -> dict:

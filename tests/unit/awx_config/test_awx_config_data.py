@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 from ansible.vars.manager import VariableManager
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.sandbox.awx import validate_survey
 from tests.sandbox.awx.server import ApiError
@@ -313,17 +313,16 @@ def _render(inputs: dict, tmp: Path) -> tuple[dict[str, Path], dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def api_key(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("ocikey")
-    key = tmp / "key.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+def api_key():
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    # The fingerprint the console shows: MD5 of the DER-encoded public key.
     der = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     digest = hashes.Hash(hashes.MD5())
     digest.update(der)
     fingerprint = ":".join(f"{b:02x}" for b in digest.finalize())
     return {"user": "ocid1.user.oc1..aaaaaaaaexampleuser", "tenancy": "ocid1.tenancy.oc1..aaaaaaaaexampletenancy", "fingerprint": fingerprint,
-            "region": "me-jeddah-1", "private_key": key.read_text(), "passphrase": ""}
+            "region": "me-jeddah-1", "private_key": pem.decode(), "passphrase": ""}
 
 
 def test_injected_config_file_loads_in_the_oci_sdk(api_key, tmp_path):
