@@ -67,10 +67,17 @@ def _object_versions(api) -> dict:
 def deployed(kube_testbed):
     """The first deploy onto the sandbox node set; removed afterwards (the LMS pods fill the LMS nodes)."""
     kube_testbed.apply_nodeset(load_nodeset("sandbox"))
+    core = client.CoreV1Api(kube_testbed.client())
+    lms_nodes = {n.metadata.name for n in core.list_node(label_selector=f"{POOL}=lms").items}
+    # Each LMS pod takes most of an LMS node: wait until other tests' deployments have left them.
+    wait_for(
+        lambda: not [p for p in core.list_pod_for_all_namespaces().items if p.spec.node_name in lms_nodes],
+        300,
+        "LMS nodes free of other tests' pods",
+    )
     run = _deploy(kube_testbed)
     assert_ok(run)
     yield run
-    core = client.CoreV1Api(kube_testbed.client())
     for ns in NAMESPACES:
         core.delete_namespace(ns)
     wait_for(lambda: not [n for n in core.list_namespace().items if n.metadata.name in NAMESPACES], 180, "the deploy's namespaces deleted")

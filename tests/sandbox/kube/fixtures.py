@@ -1,16 +1,20 @@
 """pytest fixtures for tests that need the Kubernetes test bed.
 
 Import them in a conftest.py (`from tests.sandbox.kube.fixtures import kube_testbed, pytest_terminal_summary`).
-`kube_testbed` is session-scoped: one control plane per test session, shared by every test that asks.
-A test bed that is already up and healthy (`make testbed`) is reused and left running; one the fixture
-started is stopped at the end of the session (KUBE_TESTBED_KEEP=1 keeps it).
+`kube_testbed` is session-scoped: one control plane per test session, shared by every test that asks
+(and by concurrent sessions on the same checkout). A test bed that is already up and healthy
+(`make testbed`) is reused and left running; one a fixture started is stopped by its last user
+(KUBE_TESTBED_KEEP=1 keeps it).
 The build and start-up times are printed in pytest's terminal summary.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,20 +23,54 @@ from tests.sandbox.kube.testbed import Testbed, TestbedError, last_cold_build
 TIMES: dict = {}
 
 
+@contextlib.contextmanager
+def _locked(path: Path, mode: int):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as fh:
+        fcntl.flock(fh, mode)
+        try:
+            yield fh
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def kube_testbed():
-    """A running test bed (tests.sandbox.kube.testbed.Testbed) with the node set KUBE_TESTBED_NODESET (sandbox)."""
+    """A running test bed (tests.sandbox.kube.testbed.Testbed) with the node set KUBE_TESTBED_NODESET (sandbox).
+
+    Several pytest sessions (or several definitions of this fixture in one session) may share the test
+    bed: each holds a shared lock on run/users.lock while it uses it, start-up and stop are serialised by
+    run/startup.lock, and the last user stops a test bed that a fixture started (never one started by
+    `make testbed`, never with KUBE_TESTBED_KEEP=1).
+    """
     tb = Testbed()
     nodeset = os.environ.get("KUBE_TESTBED_NODESET", "sandbox")
     t0 = time.monotonic()
+    tb.run.mkdir(parents=True, exist_ok=True)
+    users = (tb.run / "users.lock").open("a+")
     try:
-        result = tb.up(nodeset, reuse=True)
-    except TestbedError as exc:
-        pytest.fail(f"the Kubernetes test bed did not start: {exc}", pytrace=False)
-    TIMES.update(result, total_seconds=round(time.monotonic() - t0, 1), nodeset=nodeset, cold=last_cold_build())
-    yield tb
-    if not result["reused"] and not os.environ.get("KUBE_TESTBED_KEEP"):
-        tb.down(quiet=True)
+        with _locked(tb.run / "startup.lock", fcntl.LOCK_EX):
+            try:
+                result = tb.up(nodeset, reuse=True)
+            except TestbedError as exc:
+                pytest.fail(f"the Kubernetes test bed did not start: {exc}", pytrace=False)
+            if not result["reused"]:
+                tb.mark_started_by("pytest")
+            fcntl.flock(users, fcntl.LOCK_SH)
+        if not TIMES:  # the first user's figures: the one that built and started it
+            TIMES.update(result, total_seconds=round(time.monotonic() - t0, 1), nodeset=nodeset, cold=last_cold_build())
+        yield tb
+    finally:
+        with _locked(tb.run / "startup.lock", fcntl.LOCK_EX):
+            fcntl.flock(users, fcntl.LOCK_UN)
+            try:
+                fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass  # another session still uses it
+            else:
+                if tb.state().get("started_by") == "pytest" and not os.environ.get("KUBE_TESTBED_KEEP"):
+                    tb.down(quiet=True)
+            users.close()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -504,6 +504,14 @@ class Testbed:
             return {"reused": True, "build": {"source": "ready", "seconds": 0.0}, "up_seconds": round(time.monotonic() - t0, 1)}
         self.down(quiet=True)
         build_result = build()
+        try:
+            return self._boot(wanted, build_result)
+        except BaseException:
+            # Leave nothing half-started behind (a failed start must not hold ports or burn CPU).
+            self.down(quiet=True)
+            raise
+
+    def _boot(self, wanted: NodeSet, build_result: dict) -> dict:
         t1 = time.monotonic()
         for d in (self.run, self.logs):
             d.mkdir(parents=True, exist_ok=True)
@@ -657,6 +665,12 @@ class Testbed:
         path = self.dir / "kwok.yaml"
         path.write_text(yaml.safe_dump_all([data["configuration"], *data["stages"]], sort_keys=False))
         return path
+
+    def mark_started_by(self, who: str) -> None:
+        """Record who started the running test bed (the pytest fixture stops only what pytest started)."""
+        st = self.state()
+        st["started_by"] = who
+        self._save(st)
 
     def down(self, quiet: bool = False) -> list[str]:
         stopped = []
