@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (REPO / "extensions" / "molecule").glob("*/molecule.yml"))
@@ -29,8 +31,9 @@ def _nspawn_host() -> str | None:
 
 
 PREREQUISITES = {"locust": _nspawn_host}
-# A cold machine cache adds the root fs build (~2 min) to the locust scenario; the budget covers it.
-TIMEOUT_S = {"locust": 1200}
+# Measured on the 2-vCPU dev host: ~20 min while shared with other heavy jobs (load average 15); a cold machine
+# cache adds the root fs build (2-5 min). The budget covers both.
+TIMEOUT_S = {"locust": 2400}
 
 
 @pytest.mark.slow
@@ -49,17 +52,27 @@ def test_molecule_scenario(scenario, tmp_path):
         "ANSIBLE_FORCE_COLOR": "false",
         "ANSIBLE_NOCOLOR": "true",
         "PY_COLORS": "0",
+        "NO_COLOR": "1",
     }
     log = tmp_path / f"molecule-{scenario}.log"
     t0 = time.monotonic()
     with open(log, "w") as fh:
-        res = subprocess.run(
-            [str(BIN / "molecule"), "test", "-s", scenario],
-            cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, timeout=TIMEOUT_S.get(scenario, 900), check=False,
-        )
+        # Own process group: on timeout the whole tree (ansible-playbook, background services) goes, then the
+        # scenario's destroy playbook removes what it created (machines, stand-ins), so nothing leaks into later tests.
+        proc = subprocess.Popen([str(BIN / "molecule"), "test", "-s", scenario], cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            rc = proc.wait(timeout=TIMEOUT_S.get(scenario, 900))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            rc = "timeout"
+            subprocess.run([str(BIN / "molecule"), "destroy", "-s", scenario], cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                           timeout=300, check=False)
     out = log.read_text(errors="replace")
-    print(f"molecule test -s {scenario}: rc={res.returncode} in {time.monotonic() - t0:.0f}s")
-    assert res.returncode == 0, f"molecule test -s {scenario} failed (rc={res.returncode}):\n{out[-15000:]}"
-    # Every step of the scenario's sequence ran (a silently skipped idempotence/verify would not prove anything).
-    for step in ("converge", "idempotence", "verify"):
-        assert f"{step}" in out, f"step {step} did not run:\n{out[-5000:]}"
+    print(f"molecule test -s {scenario}: rc={rc} in {time.monotonic() - t0:.0f}s")
+    assert rc == 0, f"molecule test -s {scenario} failed (rc={rc}):\n{out[-15000:]}"
+    # Every step of the scenario's sequence ran and succeeded (a silently skipped idempotence/verify proves nothing).
+    sequence = yaml.safe_load((REPO / "extensions" / "molecule" / scenario / "molecule.yml").read_text())["scenario"]["test_sequence"]
+    for step in dict.fromkeys(sequence):
+        assert f"[{scenario} > {step}] Executed: Successful" in out, f"step {step} did not succeed:\n{out[-5000:]}"
