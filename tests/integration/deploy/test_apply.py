@@ -1,0 +1,115 @@
+"""Apply mode of playbooks/deploy_openedx.yml on the Kubernetes test bed (real control plane, kwok nodes).
+
+One deployment per module, in its own namespaces: first deploy (Secret stored, datastores, tutor k8s start
+and init, marker), a re-run that changes nothing and restores the same secrets, and a re-run that finds
+the Secret gone and stops before touching anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+import pytest
+import yaml
+
+from tests.helpers.ansible import REPO, assert_ok, run_playbook
+from tests.sandbox.kube.fixtures import kube_testbed  # noqa: F401 - the session's control plane
+
+from .test_render import PLAYBOOK, VENV_BIN
+
+POOL = "openedx-scale/pool"
+
+
+@pytest.fixture(scope="module")
+def deployment(kube_testbed):  # noqa: F811 - pytest fixture injection
+    from kubernetes import client
+
+    api = kube_testbed.client()
+    name = f"dt-{uuid.uuid4().hex[:6]}"
+    variables = {
+        "openedx_scale_kubeconfig": str(kube_testbed.kubeconfig),
+        "tutor_executable": str(VENV_BIN / "tutor"),
+        "tutor_kubectl": str(VENV_BIN / "kubectl"),
+        "tutor_namespace": name,
+        "tutor_ingress_class": name,
+        "ingress_nginx_namespace": f"{name}-ingress",
+        "ingress_nginx_class": name,
+        "tutor_apply_timeout": 600,
+        "ingress_nginx_wait_timeout": 600,
+    }
+    yield {"api": api, "ns": name, "vars": variables}
+    core, rbac, net = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api), client.NetworkingV1Api(api)
+    for ns in (name, f"{name}-ingress"):
+        core.delete_namespace(ns)
+    rbac.delete_cluster_role_binding(f"{name}-ingress")
+    rbac.delete_cluster_role(f"{name}-ingress")
+    net.delete_ingress_class(name)
+
+
+def deploy(deployment):
+    return run_playbook(PLAYBOOK, REPO / "inventories" / "sandbox", extravars=deployment["vars"])
+
+
+def stored_config(core, ns):
+    secret = core.read_namespaced_secret("tutor-config", ns)
+    return yaml.safe_load(base64.b64decode(secret.data["config.yml"]))
+
+
+def test_first_deploy_second_deploy_and_missing_secret(deployment):
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    api, ns = deployment["api"], deployment["ns"]
+    core, apps, batch = client.CoreV1Api(api), client.AppsV1Api(api), client.BatchV1Api(api)
+
+    first = deploy(deployment)
+    assert_ok(first)
+    assert first.results("Initialise Open edX with tutor k8s init"), "the first deploy runs tutor k8s init"
+
+    # The configuration with its generated secrets is in the cluster, and agrees with the datastores.
+    config = stored_config(core, ns)
+    mongo = {k: base64.b64decode(v).decode() for k, v in core.read_namespaced_secret("mongodb-auth", ns).data.items()}
+    assert config["MONGODB_PASSWORD"] == mongo["app-password"] and config["MONGODB_REPLICA_SET"] == "rs0"
+    redis = base64.b64decode(core.read_namespaced_secret("redis-auth", ns).data["password"]).decode()
+    assert config["REDIS_PASSWORD"] == redis
+    assert core.read_namespaced_config_map("tutor-deployed", ns).data["config_secret"] == "tutor-config"
+
+    # Placement as scheduled by the real kube-scheduler on the simulated OKE nodes.
+    nodes = {n.metadata.name: n.metadata.labels.get(POOL) for n in core.list_node().items}
+    pods = core.list_namespaced_pod(ns).items
+    lms_pods = [p for p in pods if p.metadata.labels.get("app.kubernetes.io/name") == "lms"]
+    assert len(lms_pods) == 2 and all(p.status.phase == "Running" for p in lms_pods)
+    assert {nodes[p.spec.node_name] for p in lms_pods} == {"lms"}
+    assert len({p.spec.node_name for p in lms_pods}) == 2, "one LMS pod per node"
+    others = [p for p in pods if p.metadata.labels.get("app.kubernetes.io/name") != "lms" and p.spec.node_name]
+    assert others and {nodes[p.spec.node_name] for p in others} == {"services"}
+    assert apps.read_namespaced_stateful_set("mongodb", ns).status.ready_replicas == 3
+    assert batch.read_namespaced_job("mongodb-init", ns).status.succeeded == 1
+    jobs = [j.metadata.name for j in batch.list_namespaced_job(ns).items]
+    assert any(j.startswith("lms-job-") for j in jobs) and any(j.startswith("cms-job-") for j in jobs)
+    controller = apps.read_namespaced_deployment("ingress-nginx-controller", f"{ns}-ingress")
+    assert controller.status.available_replicas == 2
+
+    # Re-run: same secrets restored, nothing changed, no second init.
+    lms_version = apps.read_namespaced_deployment("lms", ns).metadata.resource_version
+    second = deploy(deployment)
+    assert_ok(second)
+    assert second.changed == 0, [e["event_data"]["task"] for e in second.events if e.get("event") == "runner_on_ok" and e["event_data"]["res"].get("changed")]
+    assert stored_config(core, ns) == config
+    assert not second.results("Initialise Open edX with tutor k8s init")
+    assert [j.metadata.name for j in batch.list_namespaced_job(ns).items if j.metadata.name.startswith("lms-job-")] == [
+        j for j in jobs if j.startswith("lms-job-")
+    ]
+
+    # The Secret is gone but the marker says deployed: stop before anything is applied.
+    core.delete_namespaced_secret("tutor-config", ns)
+    third = deploy(deployment)
+    assert third.rc != 0
+    out = " ".join(third.stdout.split())
+    assert f"{ns}/tutor-deployed says Open edX was deployed, but the Secret {ns}/tutor-config" in out
+    assert third.changed == 0
+    with pytest.raises(ApiException) as missing:
+        core.read_namespaced_secret("tutor-config", ns)
+    assert missing.value.status == 404
+    assert apps.read_namespaced_deployment("lms", ns).metadata.resource_version == lms_version
