@@ -5,6 +5,7 @@ would consume, and that is what these tests read."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -12,8 +13,10 @@ import sys
 import tarfile
 from pathlib import Path
 
+import ansible
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
@@ -107,3 +110,32 @@ def test_role_default_image_is_the_ee_tag():
     ee = yaml.safe_load(EE_FILE.read_text())
     defaults = yaml.safe_load((REPO / "roles" / "awx_config" / "defaults" / "main.yml").read_text())
     assert defaults["awx_config_execution_environment"]["image"] in ee["options"]["tags"]
+
+
+def test_collection_requirements_agree_with_our_pins(context, tmp_path):
+    """The builder merges the Python requirements of every collection in the image with ours: run its own
+    introspection over the pinned collections (as installed with the `ansible` package) plus this collection,
+    and check that no collection asks for a version our pins exclude."""
+    # The `ansible` package installs the collections next to ansible-core, in this venv's site-packages.
+    installed = Path(ansible.__file__).resolve().parents[1] / "ansible_collections"
+    tree = tmp_path / "ansible_collections"
+    for name in yaml.safe_load((REPO / "requirements.yml").read_text())["collections"]:
+        ns, coll = name["name"].split(".")
+        manifest = json.loads((installed / ns / coll / "MANIFEST.json").read_text())
+        assert manifest["collection_info"]["version"] == name["version"], f"{name['name']}: installed version differs from requirements.yml"
+        shutil.copytree(installed / ns / coll, tree / ns / coll)
+    with tarfile.open(next((context / "_build" / "collection").glob("*.tar.gz"))) as tar:
+        tar.extractall(tree / "openedx_scale" / "oke", filter="data")
+    out = tmp_path / "merged.txt"
+    res = subprocess.run([sys.executable, str(context / "_build" / "scripts" / "introspect.py"), "introspect", "--user-pip",
+                          str(REPO / "requirements.txt"), "--write-pip", str(out), str(tmp_path)], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    pins = _pins((REPO / "requirements.txt").read_text())
+    for line in out.read_text().splitlines():
+        spec = line.split("#", 1)[0].strip()
+        if not spec:
+            continue
+        req = Requirement(spec)
+        name = req.name.lower()
+        if name in pins:
+            assert req.specifier.contains(pins[name], prereleases=True), f"{line!r} excludes our pin {name}=={pins[name]}"
