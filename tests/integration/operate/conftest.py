@@ -54,5 +54,11 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("=", "fault matrix")
     terminalreporter.write_line(table(rows))
     for row in rows:
-        if row.evidence or row.problems:
-            terminalreporter.write_line(f"- {row.fault}: {'; '.join(row.evidence) or '-'}" + (f" | FAILED: {row.problems[0][:300]}" if row.problems else ""))
+        if not (row.evidence or row.problems):
+            continue
+        line = f"- {row.fault}: {'; '.join(row.evidence) or '-'}"
+        if row.outcome.startswith("failed"):
+            line += f" | {row.outcome}"
+        if row.problems:
+            line += f" | ROW FAILED: {row.problems[0]}"
+        terminalreporter.write_line(" ".join(line.split())[:600])

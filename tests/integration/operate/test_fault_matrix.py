@@ -138,12 +138,15 @@ def row_ctrl_c(stage: Stage, result: RowResult) -> None:
     result.check(interrupted, f"provisioning finished before it could be interrupted (rc={rc})")
     result.check(rc != 0, f"interrupted ansible-playbook exited {rc}")
     result.check("User interrupted execution" in out, f"no clear interruption message in the output:\n{out[-3000:]}")
-    pools = [p["name"] for p in stage.state()["resources"]["node_pools"].values()]
-    result.evidence.append(f"SIGINT to the ansible-playbook process group during CreateNodePool (rc={rc}); pools then: {pools}")
+    before = {p["id"]: p["name"] for p in stage.state()["resources"]["node_pools"].values()}
+    result.evidence.append(f"SIGINT to the ansible-playbook process group during CreateNodePool (rc={rc}); pools then: {sorted(before.values())}")
     run = stage.play("provision_cluster")
     result.outcome = ("interrupted, re-run " + outcome_of(run)) if interrupted else outcome_of(run)
     result.check(run.rc == 0, f"the re-run after Ctrl-C failed: {failure_message(run)}\n{run.stdout[-4000:]}")
     _cluster_converged(stage, result)
+    # The pool created behind the interrupted call is adopted by the re-run, not deleted and made again.
+    alive = {p["id"] for p in stage.state()["resources"]["node_pools"].values() if p["lifecycleState"] not in ("DELETED", "DELETING")}
+    result.check(bool(before) and set(before) <= alive, f"pools from before Ctrl-C {before} are not the live ones {sorted(alive)}")
 
 
 ROWS = [
