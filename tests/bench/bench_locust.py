@@ -217,11 +217,15 @@ def fifty_workers(lms: StandIn, users_csv: Path, workers: int = 50, per_worker: 
     health = json.loads(Path(f"{prefix}_health.json").read_text())
     ramp = health.get("ramp", {})
     busy = [s for s in samples if s > 0] or [0.0]
+    counts = [u for _t, u, _target in health.get("users", [])]
     return {
         "workers": health.get("worker_count"),
         "target": target,
         "users_at_check": ramp.get("users_at_check"),
-        "max_users": ramp.get("max_users"),
+        "checked_at": ramp.get("checked_at"),
+        "final_users": counts[-1] if counts else None,
+        "max_users": max(counts, default=None),
+        "reached_at": next((t for t, u, _target in health.get("users", []) if u >= target), None),
         "lost": sum(1 for w in health.get("lost_workers", []) if "recovered_t" not in w),
         "recovered": sum(1 for w in health.get("lost_workers", []) if "recovered_t" in w),
         "master_cpu_mean": sum(samples) / max(len(samples), 1),
@@ -286,10 +290,12 @@ def main() -> int:
         print(f"{label:{width}}  {a:>24}  {b:>24}  {ratio}")
     goal = "PASS" if fast_cores <= GOAL_CORES else "FAIL"
     print(f"goal: <= {GOAL_CORES} worker cores for {TARGET_USERS:,} users -> {fast_cores} cores: {goal}")
-    exact = fifty["users_at_check"] == fifty["target"] and fifty["max_users"] == fifty["target"]
+    exact = fifty["final_users"] == fifty["target"] and fifty["max_users"] == fifty["target"]
     print(
-        f"\n{fifty['workers']} worker processes -> 1 master, {fifty['target']} users: spawned {fifty['users_at_check']} (max {fifty['max_users']}) "
-        f"{'== target' if exact else '!= TARGET'}; workers lost {fifty['lost']}, missed heartbeats and came back {fifty['recovered']}; "
+        f"\n{fifty['workers']} worker processes -> 1 master, target {fifty['target']} users: running {fifty['final_users']} at the end, "
+        f"max {fifty['max_users']} ({'exactly the target, no over-spawn' if exact else 'NOT the target'}), reached at t={fifty['reached_at']}s; "
+        f"health check at the planned ramp end (t={fifty['checked_at']}s): {fifty['users_at_check']}; "
+        f"workers lost {fifty['lost']}, missed heartbeats and came back {fifty['recovered']}; "
         f"master CPU mean {fifty['master_cpu_mean']:.1f}% max {fifty['master_cpu_max']:.1f}% of one core; master exit code {fifty['exit_code']}"
     )
     if not exact or fifty["lost"]:
