@@ -45,7 +45,7 @@ testbed: bootstrap ## Build (cached) and start the Kubernetes test bed (NODESET=
 	bash tests/sandbox/kube/testbed.sh up --reuse --nodeset $(or $(NODESET),sandbox)
 
 rehearsal: bootstrap ## The whole pipeline on the local sandbox inventory
-	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/rehearsal.yml
+	INVENTORY=$(INVENTORY) bash tools/rehearsal.sh
 
 ee-context: bootstrap ## AWX execution-environment build context in build/ee/context (build it with podman/docker)
 	rm -rf build/ee && mkdir -p build/ee

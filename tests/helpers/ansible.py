@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import ansible_runner
 
 REPO = Path(__file__).resolve().parents[2]
+# ansible-runner starts `ansible-playbook` from PATH: use the one next to this interpreter (the .venv's).
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 COLLECTIONS = REPO / "build" / "collections"
 
 

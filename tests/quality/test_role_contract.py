@@ -10,12 +10,15 @@ import yaml
 from ansible.inventory.manager import InventoryManager
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar
+from ansible.plugins.loader import init_plugin_loader
+from ansible.template import Templar, trust_as_template
 from ansible.vars.manager import VariableManager
 
 from .conftest import REPO, roles, run
 
 INVENTORIES = ["sandbox", "example-jeddah"]
+# Templating inventory values needs lookups (ansible.builtin.*) and our collection: load plugins as Ansible does.
+init_plugin_loader([str(REPO / "build" / "collections")])
 INCLUDES = {"ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "ansible.builtin.include_role", "ansible.builtin.import_role"}
 
 
@@ -73,8 +76,18 @@ def test_handlers_listen(role):
 def test_ansible_doc_renders(role):
     res = run(["ansible-doc", "-t", "role", "--json", f"openedx_scale.oke.{role}"])
     assert res.returncode == 0, res.stdout + res.stderr
-    doc = json.loads(res.stdout)[role]
+    doc = json.loads(res.stdout)[f"openedx_scale.oke.{role}"]
     assert doc["entry_points"]["main"]["options"], f"{role}: ansible-doc shows no options"
+
+
+def _trusted(value):
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, list):
+        return [_trusted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _trusted(v) for k, v in value.items()}
+    return value
 
 
 def _inventory_vars(inventory, host="localhost"):
@@ -89,7 +102,8 @@ def _inventory_vars(inventory, host="localhost"):
 @pytest.mark.parametrize("role", roles())
 def test_inventory_passes_argument_specs(inventory, role):
     loader, inv_vars = _inventory_vars(inventory)
-    defaults = _yaml(REPO / "roles" / role / "defaults" / "main.yml") or {}
+    # Role defaults are templates, as Ansible loads them (safe_load marks nothing trusted on ansible-core >= 2.19).
+    defaults = {k: _trusted(v) for k, v in (_yaml(REPO / "roles" / role / "defaults" / "main.yml") or {}).items()}
     options = _spec(role)["main"].get("options", {})
     # Role defaults have the lowest precedence: the inventory overrides them, as in a play.
     variables = {**defaults, **inv_vars, "playbook_dir": str(REPO / "playbooks"), "inventory_dir": str(REPO / "inventories" / inventory)}
