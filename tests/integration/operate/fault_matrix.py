@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.helpers.ansible import COLLECTIONS, REPO, PlaybookRun, run_playbook
+from tests.sandbox.machines import hooks
 from tests.sandbox.machines.core import Machines, host_leftovers
 from tests.sandbox.oci import OciSandbox
 
@@ -58,23 +59,17 @@ class RowResult:
 
 # ------------------------------------------------------------------ machines booted by the sandbox
 def machine_name(resource: dict) -> str:
-    """Unique per sandbox run: `fm-<display name>-<run id + sequence tail>` (tests.sandbox.machines.hooks uses only
-    the sequence, which repeats in every sandbox and would collide with a concurrent rehearsal or row)."""
-    display = re.sub(r"[^a-z0-9-]+", "-", str(resource.get("displayName", "vm")).lower()).strip("-") or "vm"
-    ident = str(resource.get("id", "")).lower()
-    found = re.search(r"([0-9a-f]{6})([0-9]{7})$", ident)  # the sandbox's run id, then the sequence number
-    tail = f"{found.group(1)}{int(found.group(2))}" if found else re.sub(r"[^a-z0-9]", "", ident)[-10:]
-    return f"fm-{display[: 31 - len(tail) - 4]}-{tail}"
+    """`fm-<display name>-<run id + sequence>`: this matrix's machines, never a concurrent rehearsal's."""
+    return hooks.machine_name(resource, prefix="fm-")
 
 
 def boot_machine(event: dict) -> dict:
     """OCI sandbox boot hook: one nspawn machine (1 CPU) per launched instance."""
-    machine = Machines().up([machine_name(event["resource"])], cpus=1, log=lambda *_: None)[0]
-    return {"private_ip": machine.ip, "public_ip": None}
+    return hooks.boot(event, prefix="fm-", cpus=1)
 
 
 def destroy_machine(event: dict) -> None:
-    Machines().down([machine_name(event["resource"])])
+    hooks.destroy(event, prefix="fm-")
 
 
 def vanish(name: str) -> None:
