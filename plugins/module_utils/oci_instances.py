@@ -200,7 +200,11 @@ class InstanceReconciler(object):
         for name in sorted(live):
             self._terminate(live[name])
         if not self.check_mode and live:
-            wait_until(self.policy, "instances %s to terminate" % self.p["name"], self.read, lambda cur: not cur)
+            # read() already hides TERMINATING instances: wait on the terminated ids until their capacity is back.
+            ids = [inst.id for inst in live.values()]
+            wait_until(self.policy, "instances %s to be TERMINATED" % self.p["name"],
+                       lambda: [self.policy.call("GetInstance", self.clients.compute.get_instance, i).data for i in ids],
+                       lambda cur: all(x.lifecycle_state == "TERMINATED" for x in cur))
         released = release_all(self.clients, self.policy, self.p["compartment_id"], self.p["deployment"], self.p["role"], self.check_mode)
         if released:
             self._act("release_reservations", ids=released)

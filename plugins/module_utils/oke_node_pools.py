@@ -24,6 +24,7 @@ try:
         NodeSourceViaImageDetails,
         UpdateNodePoolDetails,
         UpdateNodePoolNodeConfigDetails,
+        UpdateNodeShapeConfigDetails,
     )
 except ImportError:  # require_oci() reports it
     pass
@@ -183,7 +184,8 @@ class NodePoolReconciler(object):
         if placement is not None:
             node_cfg.placement_configs = self._placement_details(placement, reservation_id)
             details.node_shape = placement.shape
-            details.node_shape_config = CreateNodeShapeConfigDetails(ocpus=placement.ocpus, memory_in_gbs=placement.memory_in_gbs)
+            # The update API takes its own model; the SDK rejects the create-time one.
+            details.node_shape_config = UpdateNodeShapeConfigDetails(ocpus=placement.ocpus, memory_in_gbs=placement.memory_in_gbs)
         if labels:
             details.initial_node_labels = [KeyValue(key=k, value=v) for k, v in sorted(self.labels.items())]
         self._act("update", name=state.name, size=node_cfg.size, placement=placement.label() if placement else None, labels=labels)
