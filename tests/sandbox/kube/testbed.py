@@ -487,6 +487,18 @@ class Testbed:
             out[comp] = alive
         return out
 
+    def _healthy_or_running(self, patience: float = 60) -> bool:
+        """True once every component answers healthy. While all of our processes are alive, a slow answer
+        (a loaded machine) is waited for rather than taken as a reason to restart what others may be using."""
+        deadline = time.monotonic() + patience
+        while True:
+            if all(self.health().values()):
+                return True
+            pids = [self.pid(c) for c in COMPONENTS]
+            if not all(pids) or not all(_pid_alive(p) and _ours(p) for p in pids) or time.monotonic() >= deadline:
+                return False
+            time.sleep(2)
+
     @staticmethod
     def _http_ok(url: str) -> bool:
         try:
@@ -499,7 +511,7 @@ class Testbed:
         """Start the control plane with the nodes of `nodeset` Ready; return timings."""
         t0 = time.monotonic()
         wanted = load_nodeset(nodeset)
-        if reuse and all(self.health().values()):
+        if reuse and self._healthy_or_running():
             self.apply_nodeset(wanted)
             return {"reused": True, "build": {"source": "ready", "seconds": 0.0}, "up_seconds": round(time.monotonic() - t0, 1)}
         self.down(quiet=True)
