@@ -89,7 +89,7 @@ def pytest_terminal_summary(terminalreporter):
     if cold:
         tr.write_line(
             f"last cold build of these binaries: {cold['seconds']} s (download {cold['download_seconds']} s, compile {cold['compile_seconds']} s, "
-            f"{cold.get('cpus', '?')} CPUs, load {cold.get('load_before', '?')} before)"
+            f"{cold.get('cpu_seconds', '?')} CPU-seconds, {cold.get('cpus', '?')} CPUs, load {cold.get('load_before', '?')} before)"
         )
 
 
