@@ -2,7 +2,7 @@
 # make rehearsal: the whole pipeline on the sandbox inventory. When a stage fails, tear down what was created and
 # stop the stand-ins anyway, so a failed rehearsal leaves nothing behind; the exit status is the rehearsal's.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 inventory=${INVENTORY:-inventories/sandbox}
 start=$(date +%s)
 ansible-playbook -i "$inventory" playbooks/rehearsal.yml "$@"

@@ -55,7 +55,7 @@ def test_converge_idempotent_check_teardown(make_stage, scenario):
     assert sorted(i["displayName"] for i in vms) == ["locust-master-01", "locust-worker-01", "locust-worker-02"]
     assert all(i["lifecycleState"] == "RUNNING" for i in vms)
     assert_no_duplicates(state)
-    added = [r for r in run.results("Add the VMs to locust_master / locust_workers")]
+    added = run.results("Add the VMs to locust_master / locust_workers")
     assert added, "VMs were not added to the in-memory inventory"
     assert (stage.workdir / "kubeconfig").stat().st_mode & 0o777 == 0o600
     # live progress: one file per pool / VM group, one line per attempt, written while the modules ran
@@ -87,7 +87,7 @@ def test_exhausted_fails_cleanly_with_table(make_stage):
     stage = make_stage("exhausted")
     run = stage.play("provision_cluster", oke_cluster_wait_timeout=900)
     assert run.rc != 0
-    failed = [r for r in run.results("Ensure the labelled node pools")]
+    failed = run.results("Ensure the labelled node pools")
     assert failed, run.stdout[-3000:]
     res = failed[0]["results"][0]  # the LMS pool, first item of the loop
     assert res["failed"] and "would pass the 900s deadline" in res["msg"], res["msg"]
