@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.helpers.ansible import REPO, assert_ok, run_playbook
-from tests.sandbox.kube.fixtures import kube_testbed  # noqa: F401 - the session's control plane
+from tests.sandbox.kube.fixtures import kube_testbed, wait_for  # noqa: F401 - kube_testbed: the session's control plane
 
 from .test_render import PLAYBOOK, VENV_BIN
 
@@ -45,6 +45,8 @@ def deployment(kube_testbed):  # noqa: F811 - pytest fixture injection
     rbac.delete_cluster_role_binding(f"{name}-ingress")
     rbac.delete_cluster_role(f"{name}-ingress")
     net.delete_ingress_class(name)
+    # The LMS pods fill the LMS nodes: free them before another test deploys its own LMS.
+    wait_for(lambda: not {n.metadata.name for n in core.list_namespace().items} & {name, f"{name}-ingress"}, 300, f"namespaces {name}* deleted")
 
 
 def deploy(deployment):
