@@ -52,6 +52,9 @@ MASKED_UNITS = [
     "console-getty.service",
     "systemd-networkd-wait-online.service",
 ]
+# Masked per machine (in its overlay, so the cached root fs need not be rebuilt): nspawn sets up the mounts itself,
+# and remounting them from inside occasionally fails under load, leaving systemd "degraded".
+MACHINE_MASKED_UNITS = ["systemd-remount-fs.service"]
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
@@ -300,6 +303,10 @@ class Machines:
         (root / "etc/hostname").write_text(name + "\n")
         (root / "etc/hosts").write_text(f"127.0.0.1 localhost\n{ip} {name}\n")
         (root / "etc/machine-id").write_text(os.urandom(16).hex() + "\n")
+        for unit in MACHINE_MASKED_UNITS:
+            link = root / "etc/systemd/system" / unit
+            link.unlink(missing_ok=True)
+            link.symlink_to("/dev/null")
         shutil.copy(sd / "host_key", root / "etc/ssh/ssh_host_ed25519_key")
         shutil.copy(sd / "host_key.pub", root / "etc/ssh/ssh_host_ed25519_key.pub")
         os.chmod(root / "etc/ssh/ssh_host_ed25519_key", 0o600)
