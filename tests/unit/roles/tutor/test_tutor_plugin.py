@@ -115,7 +115,7 @@ def test_mfe_resources_only_with_the_mfe_plugin(tmp_path):
     # tutor-mfe is not enabled here: no HPA and no override for a Deployment that does not exist.
     res = tutor_save(tmp_path)
     assert res.returncode == 0, res.stderr
-    autoscaling = tmp_path / "env" / "plugins" / "openedx_scale_oke" / "k8s" / "autoscaling.yml"
+    autoscaling = tmp_path / "env" / "plugins" / "openedx_scale_oke" / "k8s" / "autoscaling.yml.j2"
     hpas = [d["metadata"]["name"] for d in yaml.safe_load_all(autoscaling.read_text()) if d]
     assert sorted(hpas) == ["cms", "cms-worker", "lms-worker"]
     kustomized = subprocess.run([str(Path(sys.executable).parent / "kubectl"), "kustomize", str(tmp_path / "env")],
