@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.helpers.ansible import REPO, assert_ok, run_playbook
-from tests.sandbox.kube.fixtures import kube_testbed, wait_for  # noqa: F401 - kube_testbed: the session's control plane
+from tests.sandbox.kube.fixtures import wait_for
 
 from .test_render import PLAYBOOK, VENV_BIN
 
@@ -22,7 +22,7 @@ POOL = "openedx-scale/pool"
 
 
 @pytest.fixture(scope="module")
-def deployment(kube_testbed):  # noqa: F811 - pytest fixture injection
+def deployment(kube_testbed):
     from kubernetes import client
 
     api = kube_testbed.client()

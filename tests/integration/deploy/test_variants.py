@@ -24,7 +24,7 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize(("extravars", "message"), BAD_INPUT, ids=[next(iter(v)) for v, _ in BAD_INPUT])
+@pytest.mark.parametrize(("extravars", "message"), BAD_INPUT, ids=[next(iter(case[0])) for case in BAD_INPUT])
 def test_bad_input_fails_before_anything_is_written(tmp_path, extravars, message):
     out = tmp_path / "render"
     run = render("sandbox", out, **extravars)
