@@ -80,8 +80,8 @@ def test_rehearsal_completes_cleanly_without_leaking_secrets(tmp_path):
         assert reports, "the rehearsal did not print where the report is"
         report = Path(reports[-1].strip("\"',"))
         assert report.is_dir(), report
-        assert list(report.glob("*.png")), f"no charts in {report}"
-        assert list(report.glob("verdict*.md")) or list(report.glob("*.md")), f"no verdict in {report}"
+        assert list(report.rglob("*.png")), f"no charts in {report}"
+        assert list(report.rglob("verdict.md")), f"no verdict in {report}"
 
         # Teardown left nothing in OCI: the sandbox wrote its final state when it stopped.
         state = json.loads((BUILD / "sandbox" / "oci" / "state.json").read_text())
