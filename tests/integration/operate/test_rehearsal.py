@@ -17,7 +17,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 BUILD = REPO / "build"
-SECRET_KEY_RE = re.compile(r"(PASSWORD|SECRET|TOKEN|PRIVATE_KEY|KEYFILE|_KEY)$", re.IGNORECASE)
+# Tutor config keys that hold secrets (passwords, signing keys, API keys); not e.g. OPENEDX_SCALE_OKE_POOL_LABEL_KEY.
+SECRET_KEY_RE = re.compile(r"(PASSWORD|SECRET|TOKEN|PRIVATE_KEY|KEYFILE|SECRET_KEY|MASTER_KEY|API_KEY)$", re.IGNORECASE)
 
 
 def _env() -> dict:
