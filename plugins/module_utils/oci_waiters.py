@@ -9,6 +9,11 @@ __metaclass__ = type
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import DeadlineExceeded, WorkRequestFailed
 
 DONE = ("SUCCEEDED", "FAILED", "CANCELED")
+# Container Engine work requests (clusters, node pools) run for minutes while nodes boot and join, so their polling
+# starts at oci-cli's 30-s wait interval and stretches to 2 min: a handful of calls per operation, not one every
+# few seconds that only feeds the tenancy's throttle.
+CE_POLL_FIRST = 30.0
+CE_POLL_CAP = 120.0
 
 
 def poll_delays(first=2.0, factor=1.5, cap=30.0):
@@ -37,7 +42,7 @@ def wait_ce_work_request(clients, policy, compartment_id, work_request_id):
     def fetch():
         return policy.call("GetWorkRequest", clients.ce.get_work_request, work_request_id).data
 
-    wr = wait_until(policy, "work request %s" % work_request_id, fetch, lambda w: w.status in DONE)
+    wr = wait_until(policy, "work request %s" % work_request_id, fetch, lambda w: w.status in DONE, first=CE_POLL_FIRST, cap=CE_POLL_CAP)
     if wr.status != "SUCCEEDED":
         errors = policy.call("ListWorkRequestErrors", clients.ce.list_work_request_errors, compartment_id, work_request_id).data or []
         raise WorkRequestFailed(work_request_id, wr.status, [e.message for e in errors])

@@ -25,18 +25,27 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_clusters imp
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler  # noqa: E402
 
 from tests.sandbox.oci import OciSandbox  # noqa: E402
+from tests.sandbox.oci.scenario import load as load_scenario  # noqa: E402
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaasandboxcompartment"
 SUBNET = "ocid1.subnet.oc1.me-jeddah-1.aaaaaaaasandboxworkers"
 IMAGE = "ocid1.image.oc1.me-jeddah-1.aaaaaaaasandboxoke"
 FDS = ["FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3"]
 POOLS = [  # (role, count, primary shape, alternatives)
-    ("lms", 5, {"shape": "VM.Standard.E4.Flex", "ocpus": 30.0, "memory_in_gbs": 128.0},
-     [{"shape": "VM.Standard.E5.Flex", "ocpus": 30.0, "memory_in_gbs": 128.0}]),
-    ("services", 2, {"shape": "VM.Standard.E4.Flex", "ocpus": 16.0, "memory_in_gbs": 64.0},
-     [{"shape": "VM.Standard.E5.Flex", "ocpus": 16.0, "memory_in_gbs": 64.0}]),
+    (
+        "lms",
+        5,
+        {"shape": "VM.Standard.E4.Flex", "ocpus": 30.0, "memory_in_gbs": 128.0},
+        [{"shape": "VM.Standard.E5.Flex", "ocpus": 30.0, "memory_in_gbs": 128.0}],
+    ),
+    (
+        "services",
+        2,
+        {"shape": "VM.Standard.E4.Flex", "ocpus": 16.0, "memory_in_gbs": 64.0},
+        [{"shape": "VM.Standard.E5.Flex", "ocpus": 16.0, "memory_in_gbs": 64.0}],
+    ),
 ]
-CAP_SECONDS = 4 * 3600  # naive/sdk give up after 4 sandbox-hours
+CAP_SECONDS = 12 * 3600  # naive/sdk give up after 12 sandbox-hours (real loops run for days)
 GAVE_UP = f"gave up after {CAP_SECONDS // 3600} sandbox-hours"
 DEADLINE = 3600  # ours
 
@@ -57,11 +66,24 @@ def setup(sb):
     clients = OciClients(params)
     clock = SandboxClock(sb.url)
     policy = RetryPolicy(DEADLINE, clock=clock, base=15, max_wait=300, throttle_cooldown=60)
-    cluster = ClusterReconciler(clients, policy, {"deployment": "bench", "compartment_id": COMPARTMENT, "name": "bench",
-                                                  "vcn_id": "ocid1.vcn.oc1.me-jeddah-1.aaaaaaaasandboxvcn",
-                                                  "endpoint_subnet_id": SUBNET, "kubernetes_version": "v1.35.4", "cluster_type": "ENHANCED_CLUSTER",
-                                                  "pods_cidr": "10.244.0.0/16", "services_cidr": "10.96.0.0/16", "freeform_tags": {},
-                                                  "public_endpoint": True, "service_lb_subnet_ids": []}).ensure_present()
+    cluster = ClusterReconciler(
+        clients,
+        policy,
+        {
+            "deployment": "bench",
+            "compartment_id": COMPARTMENT,
+            "name": "bench",
+            "vcn_id": "ocid1.vcn.oc1.me-jeddah-1.aaaaaaaasandboxvcn",
+            "endpoint_subnet_id": SUBNET,
+            "kubernetes_version": "v1.35.4",
+            "cluster_type": "ENHANCED_CLUSTER",
+            "pods_cidr": "10.244.0.0/16",
+            "services_cidr": "10.96.0.0/16",
+            "freeform_tags": {},
+            "public_endpoint": True,
+            "service_lb_subnet_ids": [],
+        },
+    ).ensure_present()
     ad = clients.identity.list_availability_domains(compartment_id=clients.tenancy).data[0].name
     return clients, clock, cluster["cluster"]["id"], ad
 
@@ -71,10 +93,25 @@ def ours(sb, deadline=DEADLINE):
     meter = Meter(sb)
     for role, count, shape, alts in POOLS:
         policy = RetryPolicy(deadline, clock=clock, base=15, max_wait=300, throttle_cooldown=60, progress=ProgressLog(label=role))
-        params = {"deployment": "bench", "name": "bench-" + role, "role": role, "label_key": "openedx-scale/pool", "node_labels": {},
-                  "count": count, "cluster_id": cluster_id, "compartment_id": COMPARTMENT, "subnet_id": SUBNET, "image_id": IMAGE,
-                  "kubernetes_version": "v1.35.4", "shapes": [shape, *alts], "fault_domains": FDS, "availability_domain": ad,
-                  "tenancy_id": clients.tenancy, "wait_timeout": deadline, "freeform_tags": {}}
+        params = {
+            "deployment": "bench",
+            "name": "bench-" + role,
+            "role": role,
+            "label_key": "openedx-scale/pool",
+            "node_labels": {},
+            "count": count,
+            "cluster_id": cluster_id,
+            "compartment_id": COMPARTMENT,
+            "subnet_id": SUBNET,
+            "image_id": IMAGE,
+            "kubernetes_version": "v1.35.4",
+            "shapes": [shape, *alts],
+            "fault_domains": FDS,
+            "availability_domain": ad,
+            "tenancy_id": clients.tenancy,
+            "wait_timeout": deadline,
+            "freeform_tags": {},
+        }
         try:
             NodePoolReconciler(clients, policy, params).ensure_present()
         except oci_errors.CapacityExhausted as exc:
@@ -87,12 +124,18 @@ def ours(sb, deadline=DEADLINE):
 def _pool_details(cluster_id, ad, role, count, shape):
     m = oci.container_engine.models
     return m.CreateNodePoolDetails(
-        compartment_id=COMPARTMENT, cluster_id=cluster_id, name="fixed-" + role, kubernetes_version="v1.35.4", node_shape=shape["shape"],
+        compartment_id=COMPARTMENT,
+        cluster_id=cluster_id,
+        name="fixed-" + role,
+        kubernetes_version="v1.35.4",
+        node_shape=shape["shape"],
         node_shape_config=m.CreateNodeShapeConfigDetails(ocpus=shape["ocpus"], memory_in_gbs=shape["memory_in_gbs"]),
         node_source_details=m.NodeSourceViaImageDetails(source_type="IMAGE", image_id=IMAGE),
         initial_node_labels=[m.KeyValue(key="openedx-scale/pool", value=role)],
-        node_config_details=m.CreateNodePoolNodeConfigDetails(size=count, placement_configs=[
-            m.NodePoolPlacementConfigDetails(availability_domain=ad, subnet_id=SUBNET, fault_domains=FDS)]))
+        node_config_details=m.CreateNodePoolNodeConfigDetails(
+            size=count, placement_configs=[m.NodePoolPlacementConfigDetails(availability_domain=ad, subnet_id=SUBNET, fault_domains=FDS)]
+        ),
+    )
 
 
 def _healthy(pool):
@@ -169,8 +212,9 @@ def sdk_default(sb):
     for m in modules:
         m.time = _Time()
     strategy = oci.retry.DEFAULT_RETRY_STRATEGY
-    ce = oci.container_engine.ContainerEngineClient(clients.config, signer=clients.signer, service_endpoint=sb.url,
-                                                    circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy())
+    ce = oci.container_engine.ContainerEngineClient(
+        clients.config, signer=clients.signer, service_endpoint=sb.url, circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy()
+    )
     try:
         for role, count, shape, _alts in POOLS:
             pool_id = None
@@ -183,8 +227,9 @@ def sdk_default(sb):
                         resp = ce.create_node_pool(_pool_details(cluster_id, ad, role, count, shape), retry_strategy=strategy)
                     else:
                         m = oci.container_engine.models
-                        resp = ce.update_node_pool(pool_id, m.UpdateNodePoolDetails(node_config_details=m.UpdateNodePoolNodeConfigDetails(size=count)),
-                                                   retry_strategy=strategy)
+                        resp = ce.update_node_pool(
+                            pool_id, m.UpdateNodePoolDetails(node_config_details=m.UpdateNodePoolNodeConfigDetails(size=count)), retry_strategy=strategy
+                        )
                     wr = ce.get_work_request(resp.headers["opc-work-request-id"], retry_strategy=strategy)
                     wr = oci.wait_until(ce, wr, "status", ["SUCCEEDED", "FAILED", "CANCELED"], max_wait_seconds=1200)
                     pool_id = pool_id or next(r.identifier for r in wr.data.resources if r.entity_type.lower() == "nodepool")
@@ -201,7 +246,9 @@ def sdk_default(sb):
 
 
 def run(scenario, fn):
-    with tempfile.TemporaryDirectory(prefix="bench-prov-") as tmp, OciSandbox(scenario, Path(tmp)) as sb:
+    sc = load_scenario(scenario)
+    sc.clock.jump_on_poll = False  # every poll a client's cadence makes is a counted call, at its own time
+    with tempfile.TemporaryDirectory(prefix="bench-prov-") as tmp, OciSandbox(sc, Path(tmp)) as sb:
         return fn(sb)
 
 

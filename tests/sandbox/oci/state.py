@@ -317,7 +317,7 @@ class Store:
     def wait_for(self, wr_id: str | None) -> None:
         """Fast clock: a client polling a pending work request waits for its next transition."""
         wr = self.work_requests.get(wr_id or "")
-        if self.clock.fast and wr is not None and wr.pending:
+        if self.clock.fast and self.sc.clock.jump_on_poll and wr is not None and wr.pending:
             self.clock.advance_to(wr.next_transition())
             self.tick()
 

@@ -12,7 +12,7 @@ import requests
 
 from tests.sandbox.oci import SLEPT_HEADER
 from tests.sandbox.oci.pytest_plugin import oci_test_client_kwargs
-from tests.sandbox.oci.testing import create_cluster, launch_details, make_clients, node_pool_details, sdk_on_sandbox_clock, wait_work_request
+from tests.sandbox.oci.testing import VCN, create_cluster, launch_details, make_clients, node_pool_details, sdk_on_sandbox_clock, wait_work_request
 
 AD = "hxIl:ME-JEDDAH-1-AD-1"
 E4_FD1 = {"fault_domain": "FAULT-DOMAIN-1", "shape": "VM.Standard.E4.Flex", "ocpus": 100, "memory_gbs": 800}
@@ -126,36 +126,104 @@ def test_stall_past_the_client_read_timeout(oci_sandbox_factory):
     assert state["counters"]["faults_fired"][0]["code"] == "GatewayTimeout"
 
 
-def test_recovering_capacity_follows_the_clock_and_failures(oci_sandbox_factory):
+def _e4_available(clients, fd):
+    models = oci.core.models
+    wanted = [
+        models.CreateCapacityReportShapeAvailabilityDetails(
+            instance_shape="VM.Standard.E4.Flex",
+            fault_domain=fd,
+            instance_shape_config=models.CapacityReportInstanceShapeConfig(ocpus=30, memory_in_gbs=128),
+        )
+    ]
+    details = models.CreateComputeCapacityReportDetails(compartment_id=clients.tenancy, availability_domain=AD, shape_availabilities=wanted)
+    return clients.compute.create_compute_capacity_report(details).data.shape_availabilities[0].available_count
+
+
+def _advance(sandbox, seconds):
+    """POST /_sandbox/clock/advance, as a sleeping client would."""
+    request = urllib.request.Request(f"{sandbox.url}/_sandbox/clock/advance?seconds={seconds}", data=b"", method="POST")
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)["elapsed_seconds"]
+
+
+def test_recovering_capacity_follows_the_clock_only(oci_sandbox_factory):
     sandbox = oci_sandbox_factory("recovering")
     clients = make_clients(sandbox)
-
-    def e4(fd):
-        models = oci.core.models
-        wanted = [
-            models.CreateCapacityReportShapeAvailabilityDetails(
-                instance_shape="VM.Standard.E4.Flex",
-                fault_domain=fd,
-                instance_shape_config=models.CapacityReportInstanceShapeConfig(ocpus=30, memory_in_gbs=128),
-            )
-        ]
-        details = models.CreateComputeCapacityReportDetails(compartment_id=clients.tenancy, availability_domain=AD, shape_availabilities=wanted)
-        return clients.compute.create_compute_capacity_report(details).data.shape_availabilities[0].available_count
-
-    assert (e4("FAULT-DOMAIN-1"), e4("FAULT-DOMAIN-2"), e4("FAULT-DOMAIN-3")) == (0, 0, 1)
-    # FD-1 recovers after 4 failed placements there...
+    e4 = [lambda fd=fd: _e4_available(clients, fd) for fd in ("FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3")]
+    assert [f() for f in e4] == [0, 0, 1]
+    # Failed placements change nothing: capacity comes back with time, not because a client hammered.
     shape_config = oci.core.models.LaunchInstanceShapeConfigDetails(ocpus=30, memory_in_gbs=128)
-    for _attempt in range(4):
+    for _attempt in range(6):
         with pytest.raises(oci.exceptions.ServiceError):
             clients.compute.launch_instance(launch_details(AD, clients.tenancy, fault_domain="FAULT-DOMAIN-1", shape_config=shape_config))
-    assert e4("FAULT-DOMAIN-1") == 10
-    # ...FD-2 after 30 sandbox-minutes (POST /_sandbox/clock/advance, as a sleeping client would).
-    request = urllib.request.Request(f"{sandbox.url}/_sandbox/clock/advance?seconds=1800", data=b"", method="POST")
-    with urllib.request.urlopen(request) as response:
-        assert json.load(response)["elapsed_seconds"] >= 1800
-    assert e4("FAULT-DOMAIN-2") == 10
+    assert [f() for f in e4] == [0, 0, 1]
+    assert _advance(sandbox, 7200) >= 7200
+    assert [f() for f in e4] == [1, 0, 1]  # one host's worth in FD-1 after 2 sandbox-hours
+    _advance(sandbox, 7200)
+    assert [f() for f in e4] == [10, 0, 1]
+    _advance(sandbox, 7200)
+    assert [f() for f in e4] == [10, 10, 1]
     applied = {(p["fault_domain"], p["shape"]): p["applied_changes"] for p in sandbox.state()["capacity"]}
-    assert applied[("FAULT-DOMAIN-1", "VM.Standard.E4.Flex")] == [0] and applied[("FAULT-DOMAIN-2", "VM.Standard.E5.Flex")] == [0]
+    assert applied[("FAULT-DOMAIN-1", "VM.Standard.E4.Flex")] == [0, 1] and applied[("FAULT-DOMAIN-2", "VM.Standard.E5.Flex")] == [0]
+
+
+def test_capacity_change_after_failed_placements(oci_sandbox_factory):
+    scenario = {
+        "name": "after-failures",
+        "capacity": [
+            {
+                "fault_domain": "FAULT-DOMAIN-1",
+                "shape": "VM.Standard.E4.Flex",
+                "ocpus": 0,
+                "memory_gbs": 0,
+                "changes": [{"after_failures": 3, "ocpus": 300, "memory_gbs": 1400}],
+            },
+        ],
+    }
+    sandbox = oci_sandbox_factory(scenario)
+    clients = make_clients(sandbox)
+    shape_config = oci.core.models.LaunchInstanceShapeConfigDetails(ocpus=30, memory_in_gbs=128)
+    for _attempt in range(3):
+        assert _e4_available(clients, "FAULT-DOMAIN-1") == 0
+        with pytest.raises(oci.exceptions.ServiceError) as info:
+            clients.compute.launch_instance(launch_details(AD, clients.tenancy, fault_domain="FAULT-DOMAIN-1", shape_config=shape_config))
+        assert info.value.status == 500 and "Out of host capacity" in info.value.message
+    assert _e4_available(clients, "FAULT-DOMAIN-1") == 10
+
+
+def test_node_pool_read_while_its_work_request_runs(oci_sandbox_factory):
+    """With jump_on_poll off, a poll sees the pool mid-creation (nodes CREATING, failed ones FAILING) and is served."""
+    scenario = {
+        "name": "no-jump",
+        "clock": {"mode": "fast", "jump_on_poll": False},
+        "capacity": [{"fault_domain": "FAULT-DOMAIN-1", "shape": "VM.Standard.E4.Flex", "ocpus": 30, "memory_gbs": 128}],
+    }
+    sandbox = oci_sandbox_factory(scenario)
+    clients = make_clients(sandbox)
+
+    def finish(wr_id):  # a client that sleeps between polls: the clock only moves when it says so
+        for _poll in range(30):
+            wr = clients.ce.get_work_request(wr_id).data
+            if wr.status in ("SUCCEEDED", "FAILED"):
+                return wr
+            _advance(sandbox, 30)
+        raise AssertionError(f"work request {wr_id} never finished")
+
+    models = oci.container_engine.models
+    created = clients.ce.create_cluster(models.CreateClusterDetails(name="openedx", compartment_id=clients.tenancy, vcn_id=VCN, kubernetes_version="v1.35.4"))
+    cluster_id = finish(created.headers["opc-work-request-id"]).resources[0].identifier
+    before = sandbox.state()["clock"]["elapsed_seconds"]
+    response = clients.ce.create_node_pool(node_pool_details(clients, cluster_id, AD, size=2, fault_domains=["FAULT-DOMAIN-1"]))
+    wr_id = response.headers["opc-work-request-id"]
+    assert clients.ce.get_work_request(wr_id).data.status in ("ACCEPTED", "IN_PROGRESS")
+    _advance(sandbox, 5)  # past "accepted": the nodes are being placed
+    wr = clients.ce.get_work_request(wr_id).data
+    assert wr.status == "IN_PROGRESS" and sandbox.state()["clock"]["elapsed_seconds"] - before < 60  # no jump to the end
+    pool_id = next(r.identifier for r in wr.resources if r.entity_type.lower() == "nodepool")
+    nodes = clients.ce.get_node_pool(pool_id).data.nodes
+    assert sorted(n.lifecycle_state for n in nodes) == ["CREATING", "FAILING"]  # one fits in FD-1, one does not
+    assert finish(wr_id).status == "FAILED"
+    assert sorted(n.lifecycle_state for n in clients.ce.get_node_pool(pool_id).data.nodes) == ["ACTIVE", "FAILING"]
 
 
 @pytest.mark.oci_scenario("jeddah-tight")

@@ -391,9 +391,10 @@ def _shape_of(store: Store, pool: dict) -> None:
 
 
 def _view(pool: dict, with_nodes: bool = True) -> dict:
-    view = {k: copy.deepcopy(v) for k, v in pool.items() if not k.startswith("_") and (with_nodes or k != "nodes")}
+    # Nodes hold private entries (a boot in flight, the launch error) that must not be copied, let alone shown.
+    view = {k: copy.deepcopy(v) for k, v in pool.items() if not k.startswith("_") and k != "nodes"}
     if with_nodes:
-        view["nodes"] = [{k: v for k, v in node.items() if not k.startswith("_")} for node in view["nodes"]]
+        view["nodes"] = [copy.deepcopy({k: v for k, v in node.items() if not k.startswith("_")}) for node in pool["nodes"]]
     return view
 
 
