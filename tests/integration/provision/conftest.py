@@ -58,8 +58,8 @@ def resources_view(state: dict) -> dict:
 def make_stage(tmp_path_factory):
     started = []
 
-    def _make(scenario: str) -> Stage:
-        workdir = tmp_path_factory.mktemp(f"prov-{scenario}")
+    def _make(scenario) -> Stage:
+        workdir = tmp_path_factory.mktemp(f"prov-{scenario['name'] if isinstance(scenario, dict) else scenario}")
         sb = oci_sandbox.OciSandbox(scenario, workdir / "sandbox").start()
         started.append(sb)
         return Stage(sb, workdir)

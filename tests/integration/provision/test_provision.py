@@ -102,3 +102,46 @@ def test_exhausted_fails_cleanly_with_table(make_stage):
     state = stage.state()
     for kind in ("clusters", "node_pools", "instances", "capacity_reservations"):
         assert live(state, kind) == [], f"{kind} left after teardown"
+
+
+# The capacity report is advisory (oci-cli #748): here it claims nothing anywhere while E4.Flex in FD-1 has room.
+STALE_REPORT = {
+    "name": "stale-report",
+    "description": "Capacity reports say no E4/E5 anywhere; FAULT-DOMAIN-1 really has E4.Flex room for 10 nodes.",
+    "capacity": [
+        {"fault_domain": "FAULT-DOMAIN-1", "shape": "VM.Standard.E4.Flex", "ocpus": 300, "memory_gbs": 1400, "reported": 0},
+        {"fault_domain": "FAULT-DOMAIN-2", "shape": "VM.Standard.E4.Flex", "ocpus": 0, "memory_gbs": 0},
+        {"fault_domain": "FAULT-DOMAIN-3", "shape": "VM.Standard.E4.Flex", "ocpus": 0, "memory_gbs": 0},
+    ],
+}
+
+
+def test_capacity_reservations_end_to_end(make_stage):
+    """The reservation tier: reserve what really exists, launch nodes and VMs into it, release it at teardown."""
+    stage = make_stage(STALE_REPORT)
+    opts = {"oke_cluster_capacity_reservation": True, "loadgen_vms_capacity_reservation": True}
+    assert_ok(stage.play("provision_cluster", **opts))
+    assert_ok(stage.play("provision_loadgen", **opts))
+    state = stage.state()
+    reservations = {r["id"]: r for r in live(state, "capacity_reservations")}
+    assert reservations, "no capacity reservation was made"
+    for role, count in (("lms", LMS), ("services", SERVICES)):
+        nodes = ready_nodes(state, role)
+        assert len(nodes) == count, role
+        assert all(n["faultDomain"] == "FAULT-DOMAIN-1" for n in nodes)
+    pools = live(state, "node_pools")
+    assert all(pc.get("capacityReservationId") in reservations for p in pools for pc in p["nodeConfigDetails"]["placementConfigs"])
+    instances = live(state, "instances")
+    assert instances and all(i.get("capacityReservationId") in reservations for i in instances)
+    # every reserved slot is used: the modules reserve what they launch, no more
+    assert sum(r["usedInstanceCount"] for r in reservations.values()) == len(instances)
+    assert sum(r["reservedInstanceCount"] for r in reservations.values()) == len(instances)
+    assert_no_duplicates(state)
+    for name in ("provision_cluster", "provision_loadgen"):
+        again = stage.play(name, **opts)
+        assert_ok(again)
+        assert again.changed == 0, f"{name} re-run changed: {changed_tasks(again)}"
+    assert_ok(stage.play("teardown"))
+    state = stage.state()
+    for kind in ("clusters", "node_pools", "instances", "capacity_reservations"):
+        assert live(state, kind) == [], f"{kind} left after teardown"
