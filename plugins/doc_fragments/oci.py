@@ -119,6 +119,14 @@ options:
     description: Let the planner, as a last resort, reserve capacity in a placement and launch into the reservation.
     type: bool
     default: false
+  capacity_probe_rounds:
+    description:
+      - Capacity reports are advisory and can be wrong both ways. Every Nth capacity round in which the report offers
+        no placement, try one placement it calls full anyway (a different one each time). C(0) trusts the report.
+      - A node-pool probe costs a create or resize work request plus the shrink of the failed nodes, so it is only
+        made with at least 15 minutes left before O(wait_timeout).
+    type: int
+    default: 3
   tenancy_id:
     description: Tenancy (root compartment) OCID for capacity reports. Defaults to the credentials' tenancy.
     type: str

@@ -9,8 +9,9 @@ The planner turns a capacity report into an ordered list of candidate placements
   3. extra pools     - partial fills (fewer nodes than needed) in placements that have some capacity;
                        each becomes an additional (sibling) pool / VM group next to the existing ones
   4. capacity reservations - reserve in a placement and launch into the reservation (opt-in)
-A report is advisory (OCI says so), so placements that just failed are skipped for the rest of the round
-and the report is fetched again every round.
+  5. probe - a report is advisory (OCI says so; oci-cli #748 shows it wrong both ways), so every Nth round in which
+     it offers nothing, one placement it calls full is tried anyway (a different one each time)
+Placements that just failed are skipped for the rest of the round and the report is fetched again every round.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -32,7 +33,8 @@ TIER_FAULT_DOMAIN = "fault_domain"
 TIER_ALTERNATIVE_SHAPE = "alternative_shape"
 TIER_EXTRA_POOL = "extra_pool"
 TIER_RESERVATION = "capacity_reservation"
-TIER_ORDER = (TIER_FAULT_DOMAIN, TIER_ALTERNATIVE_SHAPE, TIER_EXTRA_POOL, TIER_RESERVATION)
+TIER_PROBE = "probe"
+TIER_ORDER = (TIER_FAULT_DOMAIN, TIER_ALTERNATIVE_SHAPE, TIER_EXTRA_POOL, TIER_RESERVATION, TIER_PROBE)
 
 
 def short_fd(fd):
@@ -151,12 +153,26 @@ def fetch_report(clients, policy, tenancy_id, ad, shapes, fault_domains):
 class Planner(object):
     """Orders candidate placements for `deficit` nodes from a capacity report (see module docstring)."""
 
-    def __init__(self, ad, shapes, fault_domains, allow_reservation=False, spread=True):
+    def __init__(self, ad, shapes, fault_domains, allow_reservation=False, spread=True, probe_rounds=0):
         self.ad = ad
         self.shapes = list(shapes)
         self.fault_domains = list(fault_domains)
         self.allow_reservation = allow_reservation
         self.spread = spread
+        self.probe_rounds = int(probe_rounds or 0)
+
+    def _probe(self, deficit, report, skip, rnd):
+        """One placement the report calls full, rotating over them round after round (primary shape first)."""
+        full = []
+        for cfg in self.shapes:
+            for fd in self.fault_domains:
+                place = Placement(self.ad, [fd], cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"])
+                row = report.get(self.ad, fd, cfg) if report else None
+                if place not in skip and row is not None and row.status != "HARDWARE_NOT_SUPPORTED":
+                    full.append(place)
+        if not full:
+            return []
+        return [Candidate(full[(rnd // self.probe_rounds - 1) % len(full)], deficit, TIER_PROBE, 0)]
 
     def _available(self, report, cfg, skip):
         """[(fd, count or None)] with capacity for this shape config, most capacity first; unreported FDs last."""
@@ -172,9 +188,10 @@ class Planner(object):
         known.sort(key=lambda item: -(item[1] if item[1] is not None else 10 ** 6))
         return known + unknown
 
-    def plan(self, deficit, report, skip=(), prefer=()):
+    def plan(self, deficit, report, skip=(), prefer=(), rnd=0, probe=True):
         """Candidates in tier order. `skip`: placements that failed this round; `prefer`: placements of existing
-        pools/VMs (growing those never recycles anything, so they go first within a tier)."""
+        pools/VMs (growing those never recycles anything, so they go first within a tier); `rnd`: the caller's round
+        number, for the probe tier; `probe`: false when the caller has no time left for one."""
         if deficit <= 0:
             return []
         skip = set(skip)
@@ -208,4 +225,7 @@ class Planner(object):
             # stable: preferred (existing) placements first inside each tier, original order otherwise
             return sorted(cands, key=lambda c: (TIER_ORDER.index(c.tier), c.placement.key not in prefer))
 
-        return ordered(full) + ordered(partial) + reservations
+        probes = []
+        if probe and self.probe_rounds and rnd and rnd % self.probe_rounds == 0 and not full and not partial:
+            probes = self._probe(deficit, report, skip, rnd)
+        return ordered(full) + ordered(partial) + reservations + probes

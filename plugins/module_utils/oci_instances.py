@@ -112,7 +112,7 @@ class InstanceReconciler(object):
         for name in extra:
             self._terminate(live.pop(name))
         planner = Planner(self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
-                          allow_reservation=self.p.get("capacity_reservation", False))
+                          allow_reservation=self.p.get("capacity_reservation", False), probe_rounds=self.p.get("capacity_probe_rounds", 0))
         rnd = 0
         while missing:
             rnd += 1
@@ -121,7 +121,7 @@ class InstanceReconciler(object):
                                   getattr(i.shape_config, "memory_in_gbs", 0) or 0) for i in live.values()]
             skip = set()
             tried = False
-            for cand in planner.plan(len(missing), report, skip=skip, prefer=existing):
+            for cand in planner.plan(len(missing), report, skip=skip, prefer=existing, rnd=rnd):
                 if not missing:
                     break
                 tried = True

@@ -46,6 +46,8 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters impo
 
 DEAD_STATES = ("DELETING", "DELETED")
 COMPONENT = "node_pool"
+# A probe placement is a create/resize work request and, when it fails, a shrink: minutes each.
+PROBE_MIN_REMAINING = 900
 
 
 class PoolState(object):
@@ -286,7 +288,7 @@ class NodePoolReconciler(object):
         if healthy > count:
             pools = self._scale_down(pools, healthy - count)
         self.planner = Planner(self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
-                               allow_reservation=self.p.get("capacity_reservation", False))
+                               allow_reservation=self.p.get("capacity_reservation", False), probe_rounds=self.p.get("capacity_probe_rounds", 0))
         rnd = 0
         while sum(len(s.healthy) for s in pools) < count:
             rnd += 1
@@ -295,7 +297,8 @@ class NodePoolReconciler(object):
                                   self.p["shapes"], self.p["fault_domains"])
             skip = set()
             tried = False
-            for cand in self.planner.plan(deficit, report, skip=skip, prefer=[s.placement for s in pools if s.healthy]):
+            probe = self.policy.remaining() >= PROBE_MIN_REMAINING
+            for cand in self.planner.plan(deficit, report, skip=skip, prefer=[s.placement for s in pools if s.healthy], rnd=rnd, probe=probe):
                 deficit = count - sum(len(s.healthy) for s in pools)
                 if deficit <= 0:
                     break
@@ -328,9 +331,11 @@ class NodePoolReconciler(object):
                                       "capacity report: %s" % (report.summary() or "empty"), next_wait=wait, round=rnd)
             if not self.policy.fits(wait):
                 missing = count - sum(len(s.healthy) for s in pools)
+                empty = sorted(s.name for s in pools if s.size == 0)
+                kept = "; empty pool(s) %s kept for the next run to reuse (teardown removes them)" % ", ".join(empty) if empty else ""
                 raise CapacityExhausted(
                     "node pool %s: %d of %d node(s) still missing and the next round (in %.0fs) would pass the %ss deadline; "
-                    "nothing is left half-created (failed nodes were shrunk away)." % (self.p["name"], missing, count, wait, self.p["wait_timeout"]),
+                    "nothing is left half-created (failed nodes were shrunk away)%s." % (self.p["name"], missing, count, wait, self.p["wait_timeout"], kept),
                     attempts_table=self.progress.table(), details={"pools": [s.summary() for s in pools]})
             self.progress.line("round %d: %d node(s) still missing; next capacity check in %.0fs" % (rnd, count - sum(len(s.healthy) for s in pools), wait))
             self.policy.sleep(wait)

@@ -14,8 +14,9 @@ description:
   - Fetches the cluster's kubeconfig (C(CreateKubeconfig)) and writes it to O(path) with mode C(0600), atomically
     (temporary file in the same directory, then rename).
   - Reports a change only when the content (or the mode) differs from what is on disk.
-  - The kubeconfig's user runs C(oci ce cluster generate-token), so the OCI CLI must be on the PATH of kubectl's user
-    on a real tenancy.
+  - OCI's kubeconfig has kubectl run C(oci ce cluster generate-token), which needs the OCI CLI. With O(token_helper)
+    the exec user runs that script instead, under the Python that runs this module (it has the oci SDK), with the
+    same credentials as this task: no OCI CLI on the controller or in the execution environment.
 author:
   - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
@@ -49,6 +50,11 @@ options:
     description: Token version of the kubeconfig.
     type: str
     default: 2.0.0
+  token_helper:
+    description:
+      - Path of a token script with the C(oci ce cluster generate-token) contract (the C(oke_cluster) role ships
+        C(files/oke_token.py)). Empty keeps OCI's exec user (OCI CLI).
+    type: path
 """
 
 EXAMPLES = r"""
@@ -81,9 +87,15 @@ elapsed_seconds:
 
 import hashlib
 import os
+import sys
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+
+try:
+    import yaml
+except ImportError:  # ansible-core requires PyYAML on the controller, where this module runs
+    yaml = None
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_ocid
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
@@ -122,8 +134,41 @@ def write_if_changed(path, content, check_mode):
     return True
 
 
+def _arg(args, flag):
+    return args[args.index(flag) + 1] if flag in args[:-1] else None
+
+
+def use_token_helper(content, helper, clients, params, interpreter=None):
+    """Point every exec user of OCI's kubeconfig at `helper`, with this task's credentials and endpoint."""
+    config = yaml.safe_load(content)
+    for user in config.get("users") or []:
+        spec = (user.get("user") or {}).get("exec")
+        if not spec:
+            continue
+        old = [str(a) for a in spec.get("args") or []]
+        args = [helper, "--cluster-id", _arg(old, "--cluster-id") or params["cluster_id"]]
+        region = _arg(old, "--region") or clients.region
+        if region:
+            args += ["--region", region]
+        if params.get("auth_type") == "instance_principal":
+            args += ["--auth", "instance_principal"]
+        else:
+            args += ["--config-file", clients.config_file, "--profile", clients.profile]
+        if clients.service_endpoint:  # a sandbox: its /cluster_request answers instead of the region's host
+            args += ["--endpoint", clients.service_endpoint]
+        spec["command"] = interpreter or sys.executable
+        spec["args"] = args
+    return yaml.safe_dump(config, sort_keys=False)
+
+
 def validate(params):
     check_ocid(params["cluster_id"], "cluster_id", ("cluster",))
+    helper = params.get("token_helper")
+    if helper and yaml is None:
+        raise InputError("PyYAML is missing.", field="token_helper", fix="install PyYAML next to ansible-core, or leave token_helper empty.")
+    if helper and not os.path.isfile(helper):
+        raise InputError("token_helper %s is not a file." % helper, field="token_helper",
+                         fix="give the path of oke_token.py (the oke_cluster role's files/), or leave it empty to use the OCI CLI.")
     if os.path.isdir(params["path"]):
         raise InputError("%s is a directory." % params["path"], field="path", fix="give the kubeconfig file's path, e.g. ~/.kube/config-openedx.")
     return params
@@ -135,6 +180,7 @@ def main():
         path=dict(type="path", required=True),
         endpoint=dict(type="str", default="PUBLIC_ENDPOINT", choices=["PUBLIC_ENDPOINT", "PRIVATE_ENDPOINT", "VCN_HOSTNAME", "LEGACY_KUBERNETES"]),
         token_version=dict(type="str", default="2.0.0", no_log=False),
+        token_helper=dict(type="path"),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
 
@@ -143,6 +189,8 @@ def main():
         if not content.strip():
             raise InputError("the service returned an empty kubeconfig for cluster %s." % params["cluster_id"], field="cluster_id",
                              fix="check that the cluster is ACTIVE.")
+        if params.get("token_helper"):
+            content = use_token_helper(content, params["token_helper"], clients, params)
         changed = write_if_changed(params["path"], content, module.check_mode)
         return {"changed": changed, "path": params["path"], "sha256": hashlib.sha256(content.encode("utf-8")).hexdigest()}
 

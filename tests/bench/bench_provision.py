@@ -111,6 +111,7 @@ def ours(sb, deadline=DEADLINE):
             "tenancy_id": clients.tenancy,
             "wait_timeout": deadline,
             "freeform_tags": {},
+            "capacity_probe_rounds": 3,  # the roles' default
         }
         try:
             NodePoolReconciler(clients, policy, params).ensure_present()

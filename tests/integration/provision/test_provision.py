@@ -6,11 +6,18 @@ no duplicates, teardown leaving nothing of ours. `exhausted` must fail cleanly w
 
 from __future__ import annotations
 
+import base64
 import collections
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.helpers.ansible import assert_ok
+from tests.helpers.ansible import REPO, assert_ok
 
 from .conftest import live, resources_view
 
@@ -36,6 +43,25 @@ def assert_no_duplicates(state):
         assert not dups, f"duplicate {kind}: {dups}"
 
 
+def assert_kubeconfig_token_accepted(stage, cluster_id):
+    """kubectl's exec user runs our oke_token.py on the SDK (no OCI CLI); its token passes OKE's check."""
+    config = yaml.safe_load((stage.workdir / "kubeconfig").read_text())
+    spec = config["users"][0]["user"]["exec"]
+    assert spec["command"] == str(REPO / ".venv" / "bin" / "python") or "python" in Path(spec["command"]).name, spec
+    assert spec["args"][0].endswith("roles/oke_cluster/files/oke_token.py") and "generate-token" not in spec["args"], spec
+    out = subprocess.run([spec["command"], *spec["args"]], capture_output=True, text=True, timeout=60, check=True)
+    credential = json.loads(out.stdout)
+    assert credential["kind"] == "ExecCredential" and credential["status"]["expirationTimestamp"].endswith("Z")
+    url = base64.urlsafe_b64decode(credential["status"]["token"]).decode()
+    assert url.split("?")[0] == f"{stage.sb.url}/cluster_request/{cluster_id}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert json.load(response)["clusterId"] == cluster_id
+    forged = url.replace("date=", "date=Mon%2C+01+Jan+2024+00%3A00%3A00+GMT&x=")  # a different date than the one signed
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(forged, timeout=30)
+    assert info.value.code == 401
+
+
 def changed_tasks(run):
     return sorted({ev["event_data"]["task"] for ev in run.events if ev.get("event") == "runner_on_ok" and ev["event_data"].get("res", {}).get("changed")})
 
@@ -58,6 +84,7 @@ def test_converge_idempotent_check_teardown(make_stage, scenario):
     added = run.results("Add the VMs to locust_master / locust_workers")
     assert added, "VMs were not added to the in-memory inventory"
     assert (stage.workdir / "kubeconfig").stat().st_mode & 0o777 == 0o600
+    assert_kubeconfig_token_accepted(stage, live(state, "clusters")[0]["id"])
     # live progress: one file per pool / VM group, one line per attempt, written while the modules ran
     logs = {p.name: p.read_text().splitlines() for p in (stage.workdir / "progress").glob("*.progress")}
     assert {"openedx-rehearsal-lms.progress", "openedx-rehearsal-services.progress", "locust-worker.progress"} <= set(logs), sorted(logs)
@@ -144,4 +171,32 @@ def test_capacity_reservations_end_to_end(make_stage):
     assert_ok(stage.play("teardown"))
     state = stage.state()
     for kind in ("clusters", "node_pools", "instances", "capacity_reservations"):
+        assert live(state, kind) == [], f"{kind} left after teardown"
+
+
+def test_stale_report_is_probed(make_stage):
+    """Reservations off: the report says nothing anywhere; the planner trusts it for two rounds, then probes one
+    placement it calls full (every third empty round), finds FD-1's real room and converges; re-runs change nothing."""
+    stage = make_stage(STALE_REPORT)
+    converge = stage.play("provision_cluster")
+    assert_ok(converge)
+    assert_ok(stage.play("provision_loadgen"))
+    state = stage.state()
+    assert live(state, "capacity_reservations") == []
+    for role, count in (("lms", LMS), ("services", SERVICES)):
+        assert len(ready_nodes(state, role)) == count, role
+    for item in converge.results("Ensure the labelled node pools")[0]["results"]:
+        attempts = item["attempts"]
+        assert [a["outcome"] for a in attempts] == ["no capacity", "no capacity", "ok"], attempts
+        assert attempts[2]["tier"] == "probe" and attempts[2]["round"] == 3 and "FD-1" in attempts[2]["placement"], attempts[2]
+    vms = [i for i in live(state, "instances") if i["freeformTags"].get("openedx_scale_component") == "instance"]
+    assert len(vms) == 1 + WORKERS and all(i["faultDomain"] == "FAULT-DOMAIN-1" for i in vms)
+    assert_no_duplicates(state)
+    for name in ("provision_cluster", "provision_loadgen"):
+        again = stage.play(name)
+        assert_ok(again)
+        assert again.changed == 0, f"{name} re-run changed: {changed_tasks(again)}"
+    assert_ok(stage.play("teardown"))
+    state = stage.state()
+    for kind in ("clusters", "node_pools", "instances"):
         assert live(state, kind) == [], f"{kind} left after teardown"

@@ -22,7 +22,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
@@ -34,6 +34,9 @@ from .router import Context, Reply, match
 from .scenario import Scenario
 from .signing import Credentials, add_service_endpoint, ensure_credentials, verify_request
 from .state import Store
+
+# OKE's token check: GET /cluster_request/<cluster OCID>?authorization=...&date=... (see _cluster_request).
+CLUSTER_REQUEST = "/cluster_request/"
 
 LOG = logging.getLogger("tests.sandbox.oci")
 SLEPT_HEADER = "opc-sandbox-slept-seconds"
@@ -165,6 +168,9 @@ class Handler(BaseHTTPRequestHandler):
         if parts.path.startswith("/_sandbox/"):
             self._control(found, params, parts, body, request_id)
             return
+        if parts.path.startswith(CLUSTER_REQUEST):
+            self._send(self._cluster_request(parts), request_id)
+            return
         operation = found.operation if found else "unknown"
         stall, reply = 0.0, None
         try:
@@ -188,6 +194,27 @@ class Handler(BaseHTTPRequestHandler):
         if stall:
             time.sleep(stall)  # real time: the client's read timeout must fire
         self._send(reply, request_id)
+
+    def _cluster_request(self, parts) -> Reply:
+        """What OKE's API server checks of a bearer token (the `oci ce cluster generate-token` kind): a GET of
+        /cluster_request/<cluster> signed by a known key, its authorization and date carried in the query string."""
+        store = self.server.store
+        operation = "ce.ClusterRequest"
+        query = parse_qs(parts.query)
+        signed_headers = {"authorization": (query.get("authorization") or [None])[0], "date": (query.get("date") or [None])[0],
+                          "host": self.headers.get("host")}
+        try:
+            verify_request(self.server.creds, "GET", parts.path, signed_headers, b"")
+            with store.lock:
+                cluster = store.get("clusters", parts.path[len(CLUSTER_REQUEST):])
+                if cluster["lifecycleState"] != "ACTIVE":
+                    raise not_found()
+            reply = Reply(200, {"clusterId": cluster["id"], "keyId": self.server.creds.key_id})
+        except ApiError as exc:
+            reply = self._error_reply(exc)
+        with store.lock:
+            store.count_status(operation, reply.status, "GET", parts.path)
+        return reply
 
     def _handle(self, found, params, parts, body: bytes, operation: str) -> tuple[Reply, float]:
         store = self.server.store

@@ -88,6 +88,23 @@ def test_planner_nothing_when_exhausted_or_no_deficit():
     assert Planner(AD, [E4], FDS).plan(0, report([])) == []
 
 
+def test_planner_probes_one_reported_full_placement_every_nth_empty_round():
+    rep = report([(fd, cfg, OUT_OF_HOST_CAPACITY, 0) for cfg in (E4, E5) for fd in FDS] + [("FAULT-DOMAIN-3", E5, "HARDWARE_NOT_SUPPORTED", 0)])
+    planner = Planner(AD, [E4, E5], FDS, probe_rounds=3)
+    assert [planner.plan(5, rep, rnd=r) for r in (1, 2, 4, 5)] == [[], [], [], []]
+    probes = [planner.plan(5, rep, rnd=r) for r in (3, 6, 9, 12, 15)]
+    assert all(len(c) == 1 and c[0].tier == oci_capacity.TIER_PROBE and c[0].count == 5 for c in probes)
+    # a different placement each time, primary shape first, never one whose hardware is not there
+    assert [(c[0].placement.shape, c[0].placement.fds[0]) for c in probes] == [
+        (E4["shape"], "FAULT-DOMAIN-1"), (E4["shape"], "FAULT-DOMAIN-2"), (E4["shape"], "FAULT-DOMAIN-3"),
+        (E5["shape"], "FAULT-DOMAIN-1"), (E5["shape"], "FAULT-DOMAIN-2")]
+    assert planner.plan(5, rep, rnd=3, probe=False) == []  # the caller has no time for one
+    assert Planner(AD, [E4, E5], FDS, probe_rounds=0).plan(5, rep, rnd=3) == []  # 0 trusts the report
+    # a round the report offers something never probes: the report's candidates are tried instead
+    some = report([("FAULT-DOMAIN-1", E4, AVAILABLE, 2), ("FAULT-DOMAIN-2", E4, OUT_OF_HOST_CAPACITY, 0)])
+    assert oci_capacity.TIER_PROBE not in [c.tier for c in planner.plan(5, some, rnd=3)]
+
+
 def test_unreported_placements_come_after_reported_ones():
     rep = report([("FAULT-DOMAIN-2", E4, AVAILABLE, 9)])
     cands = Planner(AD, [E4], ["FAULT-DOMAIN-1", "FAULT-DOMAIN-2"], spread=False).plan(2, rep)

@@ -6,13 +6,17 @@ The modules against the OCI sandbox through Ansible are tested in tests/integrat
 
 from __future__ import annotations
 
+import base64
+import datetime
 import json
 import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import parse_qs
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[4]
 if str(REPO / "build" / "collections") not in sys.path:
@@ -106,6 +110,7 @@ VMS = dict(BASE, name="locust-worker", role="locust_worker", count=2, compartmen
     (oke_node_pool, dict(POOL, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 100, "memory_in_gbs": 128}), "shape.ocpus"),
     (oke_node_pool, dict(POOL, alternative_shapes=[{"shape": "VM.Nope", "ocpus": 1, "memory_in_gbs": 8}]), "shape.alternative_shapes[0].shape"),
     (oke_node_pool, dict(POOL, kubernetes_version="1.35"), "kubernetes_version"),
+    (oke_node_pool, dict(POOL, capacity_probe_rounds=-1), "capacity_probe_rounds"),
     (oci_instance, dict(VMS, subnet_id="subnet-1"), "subnet_id"),
     (oci_instance, dict(VMS, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 2, "memory_in_gbs": 512}), "shape.memory_in_gbs"),
     (oke_cluster, dict(BASE, name="c", compartment_id=COMP, vcn_id="ocid1.subnet.oc1..aaaaaaaawrong", endpoint_subnet_id=SUBNET,
@@ -193,3 +198,62 @@ def test_kubeconfig_written_0600_atomically_and_changed_only_on_diff(capsys, fak
     failed, out = run(oke_kubeconfig, args, capsys)
     assert out["changed"] and path.read_text().endswith("# rotated\n")
     assert [p.name for p in path.parent.iterdir()] == ["config"]  # no temporary file left behind
+
+
+OCI_KUBECONFIG = f"""apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "https://10.0.0.1:6443"}}}}]
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: oci
+      args: [ce, cluster, generate-token, --cluster-id, {CLUSTER}, --region, me-jeddah-1]
+      env: []
+"""
+
+
+def test_kubeconfig_token_helper_replaces_the_oci_cli(capsys, fake, tmp_path):
+    helper = tmp_path / "oke_token.py"
+    helper.write_text("")
+    ce = Recorder({"create_kubeconfig": lambda *a, **k: SimpleNamespace(data=SimpleNamespace(text=OCI_KUBECONFIG), headers={})})
+    fake["clients"] = FakeClients(ce=ce)
+    fake["clients"].region, fake["clients"].config_file, fake["clients"].profile = "me-jeddah-1", "/cfg", "P"
+    fake["clients"].service_endpoint = None
+    path = tmp_path / "config"
+    failed, out = run(oke_kubeconfig, dict(BASE, cluster_id=CLUSTER, path=str(path), token_helper=str(helper)), capsys)
+    assert not failed, out
+    spec = yaml.safe_load(path.read_text())["users"][0]["user"]["exec"]
+    assert spec["command"] == sys.executable
+    assert spec["args"] == [str(helper), "--cluster-id", CLUSTER, "--region", "me-jeddah-1", "--config-file", "/cfg", "--profile", "P"]
+    failed, out = run(oke_kubeconfig, dict(BASE, cluster_id=CLUSTER, path=str(path), token_helper=str(helper)), capsys)
+    assert not out["changed"]  # the same helper, interpreter and credentials: the same file
+    failed, out = run(oke_kubeconfig, dict(BASE, cluster_id=CLUSTER, path=str(path), token_helper=str(tmp_path / "missing.py")), capsys)
+    assert failed and out["field"] == "token_helper"
+
+
+def test_oke_token_signs_the_cluster_request_like_the_oci_cli():
+    sys.path.insert(0, str(REPO / "roles" / "oke_cluster" / "files"))
+    try:
+        import oke_token
+    finally:
+        sys.path.pop(0)
+    seen = {}
+
+    class Signer:
+        def do_request_sign(self, request):
+            seen["url"] = request.url
+            request.headers["authorization"] = 'Signature version="1",headers="date (request-target) host",signature="c2ln"'
+            request.headers["date"] = "Thu, 26 Nov 2026 13:00:00 GMT"
+            return request
+
+    token = oke_token.cluster_token(Signer(), "ocid1.cluster.oc1.me-jeddah-1.aaaaaaaaunit", region="me-jeddah-1")
+    url = base64.urlsafe_b64decode(token).decode()
+    assert seen["url"] == "https://containerengine.me-jeddah-1.oraclecloud.com/cluster_request/ocid1.cluster.oc1.me-jeddah-1.aaaaaaaaunit"
+    base, query = url.split("?")
+    assert base == seen["url"]
+    assert parse_qs(query) == {"authorization": ['Signature version="1",headers="date (request-target) host",signature="c2ln"'],
+                               "date": ["Thu, 26 Nov 2026 13:00:00 GMT"]}
+    cred = oke_token.exec_credential(token, now=datetime.datetime(2026, 11, 26, 13, 0, tzinfo=datetime.UTC))
+    assert cred["status"] == {"token": token, "expirationTimestamp": "2026-11-26T13:04:00Z"}
