@@ -16,7 +16,7 @@ description:
   - Reports a change only when the content (or the mode) differs from what is on disk.
   - OCI's kubeconfig has kubectl run C(oci ce cluster generate-token), which needs the OCI CLI. With O(token_helper)
     the exec user runs that script instead, under the Python that runs this module (it has the oci SDK), with the
-    same credentials as this task: no OCI CLI on the controller or in the execution environment.
+    same credentials as this task, so neither the controller nor the execution environment needs the OCI CLI.
 author:
   - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
