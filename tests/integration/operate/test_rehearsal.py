@@ -62,6 +62,15 @@ def _leaks(log: str, secrets: dict[str, str]) -> list[str]:
     return found
 
 
+def _boot_failures() -> str:
+    """Why the sandbox terminated instances while they started (a VM stand-in that did not boot), if it did."""
+    try:
+        failures = json.loads((BUILD / "sandbox" / "oci" / "state.json").read_text())["counters"].get("boot_failures")
+    except (OSError, ValueError, KeyError):
+        return "(no sandbox state)"
+    return f"sandbox boot failures: {failures}" if failures else "sandbox boot failures: none"
+
+
 def test_rehearsal_completes_cleanly_without_leaking_secrets(tmp_path):
     log_file = tmp_path / "rehearsal.log"
     started = time.monotonic()
@@ -73,7 +82,7 @@ def test_rehearsal_completes_cleanly_without_leaking_secrets(tmp_path):
     elapsed = time.monotonic() - started
     log = log_file.read_text(errors="replace")
     try:
-        assert proc.returncode == 0, f"rehearsal failed (rc={proc.returncode}) after {elapsed:.0f} s:\n{log[-15000:]}"
+        assert proc.returncode == 0, f"rehearsal failed (rc={proc.returncode}) after {elapsed:.0f} s:\n{log[-15000:]}\n{_boot_failures()}"
         print(f"\nrehearsal: {elapsed:.0f} s")
 
         # The report: path printed, charts and verdict present.

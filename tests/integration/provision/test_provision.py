@@ -200,3 +200,26 @@ def test_stale_report_is_probed(make_stage):
     state = stage.state()
     for kind in ("clusters", "node_pools", "instances"):
         assert live(state, kind) == [], f"{kind} left after teardown"
+
+
+def test_instance_that_dies_while_starting_is_replaced(make_stage):
+    """An accepted launch whose instance goes TERMINATED while provisioning is replaced under the same name."""
+    stage = make_stage({"name": "boot-fails-once", "capacity": [{"fault_domain": fd, "shape": "VM.Standard.E4.Flex", "ocpus": 64, "memory_gbs": 512}
+                                                                for fd in ("FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3")],
+                        "boot_hook": {"python": "tests.sandbox.oci.testing:boot_fails_first_time", "kinds": ["instance"]}})
+    run = stage.play("provision_loadgen")
+    assert_ok(run)
+    state = stage.state()
+    failures = state["counters"]["boot_failures"]
+    assert sorted(f["display_name"] for f in failures) == ["locust-master-01", "locust-worker-01", "locust-worker-02"]
+    vms = [i for i in state["resources"]["instances"].values() if i["freeformTags"].get("openedx_scale_component") == "instance"]
+    running = sorted(i["displayName"] for i in vms if i["lifecycleState"] == "RUNNING")
+    assert running == ["locust-master-01", "locust-worker-01", "locust-worker-02"]
+    assert sorted(i["displayName"] for i in vms if i["lifecycleState"] == "TERMINATED") == running  # one dead first boot each
+    attempts = [a for item in run.results("Ensure the Locust master and worker VMs")[0]["results"] for a in item["attempts"]]
+    assert sum("terminated while starting" in a["reason"] for a in attempts) == 3, attempts
+    again = stage.play("provision_loadgen")
+    assert_ok(again)
+    assert again.changed == 0, changed_tasks(again)
+    assert_ok(stage.play("teardown"))
+    assert live(stage.state(), "instances") == []

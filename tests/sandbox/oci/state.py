@@ -143,6 +143,7 @@ class Store:
         self.status_totals = Counter()
         self.faults_fired: list[dict] = []
         self.auth_failures: list[dict] = []
+        self.boot_failures: list[dict] = []  # boot hooks that raised: why an instance went TERMINATED
         # The last calls, oldest first: what a failing test or a benchmark prints to explain itself.
         self.request_log: deque = deque(maxlen=500)
         self.start = clock.now()
@@ -360,6 +361,7 @@ class Store:
                     "by_status": dict(self.status_totals),
                     "faults_fired": self.faults_fired,
                     "auth_failures": self.auth_failures,
+                    "boot_failures": self.boot_failures,
                 },
                 "request_log": list(self.request_log),
             }

@@ -156,3 +156,15 @@ def sdk_on_sandbox_clock(sandbox):
         yield shim
     finally:
         sdk_retry.time, sdk_waiter.time = saved
+
+
+_BOOTS_SEEN: set[str] = set()
+
+
+def boot_fails_first_time(event: dict) -> str:
+    """Boot hook for tests: the first boot of each display name fails (its host dies), later ones get the default IP."""
+    name = event["resource"].get("displayName", "")
+    if name not in _BOOTS_SEEN:
+        _BOOTS_SEEN.add(name)
+        raise RuntimeError(f"host of {name} failed while the instance was provisioning")
+    return event["default_ip"]

@@ -162,6 +162,7 @@ def boot_finished(store: Store, instance: dict, vnic: dict, attachment: dict, bo
     except Exception as exc:
         if wr is not None:
             store.fail(wr, "InternalError", f"Instance failed to boot: {exc}")
+        store.boot_failures.append({"instance": instance["id"], "display_name": instance.get("displayName"), "error": f"{type(exc).__name__}: {exc}"})
         release_instance(store, instance)
         return False
     vnic.update(lifecycleState="AVAILABLE", privateIp=result["private_ip"], publicIp=result.get("public_ip"))
