@@ -180,8 +180,8 @@ class InstanceReconciler(object):
             # An accepted launch can still die while provisioning (its host failed, capacity went away): the
             # instance is TERMINATED, so a replacement under the same name is no duplicate. Bounded.
             if replaced >= MAX_REPLACEMENTS:
-                raise ApiError("LaunchInstance", Failure(FATAL, message="instance(s) %s terminated while starting, %d replacement round(s) used"
-                                                          % (", ".join(broken), replaced)))
+                message = "instance(s) %s terminated while starting, %d replacement round(s) used" % (", ".join(broken), replaced)
+                raise ApiError("LaunchInstance", Failure(FATAL, message=message))
             replaced += 1
             self.read()  # the dead instances' ids go into the replacement's retry token
             for name in broken:
