@@ -64,6 +64,10 @@ class MachineError(RuntimeError):
     """A machine could not be built, booted or removed; the message says what to do."""
 
 
+class MachineExited(MachineError):
+    """systemd-nspawn ended before the machine was up (not a timeout)."""
+
+
 @dataclass
 class Machine:
     name: str
@@ -279,8 +283,16 @@ class Machines:
                         self._remove(partial)
                     raise
             deadline = time.monotonic() + timeout
-            for m in new:
-                self._wait_ready(m, deadline)
+            for i, m in enumerate(new):
+                try:
+                    self._wait_ready(m, deadline)
+                except MachineExited as exc:
+                    # Seen a few times in CI right after other machines were torn down: nspawn ended at once with an
+                    # empty console. One fresh start (new overlay, namespace and address) is the whole remedy.
+                    log(f"{m.name}: {str(exc).splitlines()[0]}; starting it once more")
+                    self._remove(m)
+                    new[i] = self._start(m.name, m.cpus)
+                    self._wait_ready(new[i], max(deadline, time.monotonic() + timeout / 2))
         except BaseException:
             # Only what this call booted is rolled back; machines that were already running stay.
             with contextlib.suppress(Exception):
@@ -371,8 +383,12 @@ class Machines:
         sd = self.runs / m.name
         while True:
             if not _pid_alive(m.pid):
-                raise MachineError(
-                    f"machine {m.name} exited while booting; console log {sd / 'console.log'}:\n"
+                status = ""
+                with contextlib.suppress(ChildProcessError):
+                    pid, code = os.waitpid(m.pid, os.WNOHANG)  # our child: reap it and say how it ended
+                    status = f" (exit status {os.waitstatus_to_exitcode(code)})" if pid else ""
+                raise MachineExited(
+                    f"machine {m.name} exited while booting{status}; console log {sd / 'console.log'}:\n"
                     + "\n".join((sd / "console.log").read_text(errors="replace").splitlines()[-20:])
                 )
             try:
