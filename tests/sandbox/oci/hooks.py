@@ -21,7 +21,7 @@ import json
 import subprocess
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from .scenario import BootHook
 
@@ -63,6 +63,7 @@ class Hooks:
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="oci-sandbox-hook")
         self._boot = python_callable or (load_callable(spec.python) if spec.python else None)
         self._terminate = load_callable(spec.on_terminate_python) if spec.on_terminate_python else None
+        self._inflight: set[Future] = set()
 
     def _hooked(self, kind: str) -> bool:
         return kind in self.spec.kinds and (self._boot is not None or bool(self.spec.command))
@@ -75,7 +76,16 @@ class Hooks:
             done.set_result({"private_ip": default_ip, "public_ip": None})
             return done
         event = {"kind": kind, "resource": resource, "default_ip": default_ip}
-        return self.pool.submit(self._run_boot, event)
+        future = self.pool.submit(self._run_boot, event)
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+        return future
+
+    def wait_idle(self, timeout: float) -> None:
+        """Wait (real seconds, bounded) for boots in flight: the fast clock must not outrun a real machine's boot."""
+        pending = list(self._inflight)
+        if pending and timeout > 0:
+            wait(pending, timeout=timeout)
 
     def _run_boot(self, event: dict) -> dict:
         if self._boot is not None:

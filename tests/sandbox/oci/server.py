@@ -37,6 +37,7 @@ from .state import Store
 
 # OKE's token check: GET /cluster_request/<cluster OCID>?authorization=...&date=... (see _cluster_request).
 CLUSTER_REQUEST = "/cluster_request/"
+BOOT_WAIT_SECONDS = 5.0
 
 LOG = logging.getLogger("tests.sandbox.oci")
 SLEPT_HEADER = "opc-sandbox-slept-seconds"
@@ -275,6 +276,15 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if found is None:
                 raise not_found()
+            if found.operation == "_sandbox.AdvanceClock":
+                # A client sleeping N virtual seconds while a boot hook brings up a real machine also gives that boot
+                # up to min(N, 5) real seconds (outside the lock: the API keeps answering); otherwise a fast poll loop
+                # spends its whole virtual deadline before one boot ends.
+                try:
+                    asked = float((parse_qs(parts.query).get("seconds") or ["0"])[0])
+                except ValueError:
+                    asked = 0.0  # the handler answers the bad value
+                store.hooks.wait_idle(min(asked, BOOT_WAIT_SECONDS))
             with store.lock:
                 ctx = Context(store, self.command, parts.path, parts.query, self.headers, body, params)
                 ctx.server = self.server

@@ -55,3 +55,28 @@ def test_two_early_exits_fail_and_roll_back(tmp_path):
     with pytest.raises(MachineExited):
         mgr.up(["vm-a"], cpus=1, log=lambda *_: None)
     assert mgr.events[-1] == ("down", ["vm-a"])  # what this call booted is rolled back
+
+
+def test_fast_clock_waits_for_a_boot_in_flight():
+    """A client's virtual sleep gives a real boot some real time (bounded), so a poll loop cannot outrun it."""
+    import threading
+    import time
+
+    from tests.sandbox.oci.hooks import Hooks
+    from tests.sandbox.oci.scenario import BootHook
+
+    release = threading.Event()
+    hooks = Hooks(BootHook(python=None, kinds=["instance"]), "10.0.10.0/24", "10.0.20.0/24", python_callable=lambda event: release.wait(10) and "10.0.10.9")
+    try:
+        future = hooks.boot("instance", {"displayName": "vm"})
+        started = time.monotonic()
+        hooks.wait_idle(0.3)  # the boot is still running: bounded wait
+        assert 0.25 <= time.monotonic() - started < 2 and not future.done()
+        release.set()
+        hooks.wait_idle(5)
+        assert future.done() and future.result()["private_ip"] == "10.0.10.9"
+        started = time.monotonic()
+        hooks.wait_idle(5)  # nothing in flight: no wait at all
+        assert time.monotonic() - started < 0.1
+    finally:
+        hooks.close()
