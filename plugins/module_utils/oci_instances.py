@@ -114,66 +114,9 @@ class InstanceReconciler(object):
             self._terminate(live.pop(name))
         planner = Planner(self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
                           allow_reservation=self.p.get("capacity_reservation", False), probe_rounds=self.p.get("capacity_probe_rounds", 0))
-        rnd = 0
-        replaced = 0
+        rnd = replaced = 0
         while True:
-            while missing:
-                rnd += 1
-                report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"])
-                existing = [Placement(i.availability_domain, [i.fault_domain], i.shape, getattr(i.shape_config, "ocpus", 0) or 0,
-                                      getattr(i.shape_config, "memory_in_gbs", 0) or 0) for i in live.values()]
-                skip = set()
-                tried = False
-                for cand in planner.plan(len(missing), report, skip=skip, prefer=existing, rnd=rnd):
-                    if not missing:
-                        break
-                    tried = True
-                    reservation_id = None
-                    batch = missing[:cand.count]
-                    if cand.placement.reservation:
-                        reservation_id, reserved = reserve(self.clients, self.policy, self.p, cand.placement, len(batch), self.p["role"])
-                        batch = batch[:reserved]
-                        if not batch:
-                            skip.add(cand.placement)
-                            self.progress.attempt(cand.placement.label(), "failed", "reservation got 0 instances", next_wait=0, round=rnd, tier=cand.tier)
-                            continue
-                    launched = 0
-                    for idx, name in enumerate(batch):
-                        fd = cand.placement.fds[idx % len(cand.placement.fds)]
-                        try:
-                            inst = self._launch(name, cand.placement, fd, reservation_id)
-                        except ApiError as exc:
-                            if exc.failure.kind == LIMIT_EXCEEDED:
-                                # often false: the launch may have happened anyway, so look before trying elsewhere
-                                again = self.read()
-                                if name in again:
-                                    live[name] = again[name]
-                                    missing.remove(name)
-                                    launched += 1
-                                    continue
-                            if exc.failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
-                                raise
-                            self.progress.attempt("%s (%s)" % (cand.placement.label(), name), "failed", exc.failure.short(), next_wait=0,
-                                                  round=rnd, tier=cand.tier)
-                            break
-                        live[name] = inst
-                        missing.remove(name)
-                        launched += 1
-                    if launched:
-                        self.progress.attempt(cand.placement.label(), "ok", "+%d instance(s) (%s)" % (launched, cand.tier), round=rnd, tier=cand.tier)
-                    skip.add(cand.placement)
-                if not missing:
-                    break
-                wait = self.policy.backoff(rnd)
-                if not tried:
-                    self.progress.attempt("(%d placement(s) allowed)" % (len(self.p["shapes"]) * len(self.p["fault_domains"])), "no capacity",
-                                          "capacity report: %s" % (report.summary() or "empty"), next_wait=wait, round=rnd)
-                if not self.policy.fits(wait):
-                    raise CapacityExhausted("instances %s: %d of %d still missing (%s) and the next round (in %.0fs) would pass the %ss deadline."
-                                            % (self.p["name"], len(missing), self.p["count"], ", ".join(missing), wait, self.p["wait_timeout"]),
-                                            attempts_table=self.progress.table())
-                self.progress.line("round %d: %d instance(s) still missing; next capacity check in %.0fs" % (rnd, len(missing), wait))
-                self.policy.sleep(wait)
+            rnd = self._launch_missing(planner, live, missing, rnd)
             live, broken = self._wait_running(live)
             if not broken:
                 break
@@ -189,6 +132,68 @@ class InstanceReconciler(object):
                 self.progress.attempt(name, "failed", "terminated while starting; launching a replacement", next_wait=0, round=rnd)
             missing = [n for n in self.names() if n not in live]
         return self._result(live, read_ips=True)
+
+    def _launch_missing(self, planner, live, missing, rnd):
+        """Capacity rounds until every name in `missing` has an accepted launch (both updated in place); returns the
+        last round number, so rounds (backoff, probes) continue across replacements."""
+        while missing:
+            rnd += 1
+            report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"])
+            existing = [Placement(i.availability_domain, [i.fault_domain], i.shape, getattr(i.shape_config, "ocpus", 0) or 0,
+                                  getattr(i.shape_config, "memory_in_gbs", 0) or 0) for i in live.values()]
+            skip = set()
+            tried = False
+            for cand in planner.plan(len(missing), report, skip=skip, prefer=existing, rnd=rnd):
+                if not missing:
+                    break
+                tried = True
+                reservation_id = None
+                batch = missing[:cand.count]
+                if cand.placement.reservation:
+                    reservation_id, reserved = reserve(self.clients, self.policy, self.p, cand.placement, len(batch), self.p["role"])
+                    batch = batch[:reserved]
+                    if not batch:
+                        skip.add(cand.placement)
+                        self.progress.attempt(cand.placement.label(), "failed", "reservation got 0 instances", next_wait=0, round=rnd, tier=cand.tier)
+                        continue
+                launched = 0
+                for idx, name in enumerate(batch):
+                    fd = cand.placement.fds[idx % len(cand.placement.fds)]
+                    try:
+                        inst = self._launch(name, cand.placement, fd, reservation_id)
+                    except ApiError as exc:
+                        if exc.failure.kind == LIMIT_EXCEEDED:
+                            # often false: the launch may have happened anyway, so look before trying elsewhere
+                            again = self.read()
+                            if name in again:
+                                live[name] = again[name]
+                                missing.remove(name)
+                                launched += 1
+                                continue
+                        if exc.failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
+                            raise
+                        self.progress.attempt("%s (%s)" % (cand.placement.label(), name), "failed", exc.failure.short(), next_wait=0,
+                                              round=rnd, tier=cand.tier)
+                        break
+                    live[name] = inst
+                    missing.remove(name)
+                    launched += 1
+                if launched:
+                    self.progress.attempt(cand.placement.label(), "ok", "+%d instance(s) (%s)" % (launched, cand.tier), round=rnd, tier=cand.tier)
+                skip.add(cand.placement)
+            if not missing:
+                break
+            wait = self.policy.backoff(rnd)
+            if not tried:
+                self.progress.attempt("(%d placement(s) allowed)" % (len(self.p["shapes"]) * len(self.p["fault_domains"])), "no capacity",
+                                      "capacity report: %s" % (report.summary() or "empty"), next_wait=wait, round=rnd)
+            if not self.policy.fits(wait):
+                raise CapacityExhausted("instances %s: %d of %d still missing (%s) and the next round (in %.0fs) would pass the %ss deadline."
+                                        % (self.p["name"], len(missing), self.p["count"], ", ".join(missing), wait, self.p["wait_timeout"]),
+                                        attempts_table=self.progress.table())
+            self.progress.line("round %d: %d instance(s) still missing; next capacity check in %.0fs" % (rnd, len(missing), wait))
+            self.policy.sleep(wait)
+        return rnd
 
     def _wait_running(self, live):
         def fetch():
