@@ -128,9 +128,9 @@ def check_fault_domains(fds, field):
     return list(fds)
 
 
-def check_count(value, field):
+def check_count(value, field, fix="set a node/VM count of 0 or more."):
     if value is None or int(value) != value or value < 0:
-        raise InputError("must be an integer >= 0, got %r." % (value,), field=field, fix="set a node/VM count of 0 or more.")
+        raise InputError("must be an integer >= 0, got %r." % (value,), field=field, fix=fix)
     return int(value)
 
 

@@ -12,6 +12,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     FAULT_DOMAINS,
     check_availability_domain,
     check_common,
+    check_count,
     check_fault_domains,
     check_ocid,
     check_shapes,
@@ -42,10 +43,9 @@ def check_placement(params):
     params["fault_domains"] = check_fault_domains(params.get("fault_domains"), "fault_domains")
     check_availability_domain(params.get("availability_domain"), "availability_domain")
     check_ocid(params.get("tenancy_id"), "tenancy_id", ("tenancy",), required=False)
-    if (params.get("capacity_probe_rounds") or 0) < 0:
-        from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
-        raise InputError("capacity_probe_rounds=%s is negative." % params["capacity_probe_rounds"], field="capacity_probe_rounds",
-                         fix="use 0 to trust the capacity report, or N >= 1 to try one placement it calls full every Nth empty round.")
+    params["capacity_probe_rounds"] = check_count(params.get("capacity_probe_rounds") or 0, "capacity_probe_rounds",
+                                                  fix="use 0 to trust the capacity report, or N >= 1 to try one placement it calls full "
+                                                      "every Nth empty round.")
     return params
 
 
