@@ -163,16 +163,16 @@ class Planner(object):
 
     def _probe(self, deficit, report, skip, rnd):
         """One placement the report calls full, rotating over them round after round (primary shape first)."""
-        full = []
+        reported_full = []
         for cfg in self.shapes:
             for fd in self.fault_domains:
                 place = Placement(self.ad, [fd], cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"])
                 row = report.get(self.ad, fd, cfg) if report else None
                 if place not in skip and row is not None and row.status != "HARDWARE_NOT_SUPPORTED":
-                    full.append(place)
-        if not full:
+                    reported_full.append(place)
+        if not reported_full:
             return []
-        return [Candidate(full[(rnd // self.probe_rounds - 1) % len(full)], deficit, TIER_PROBE, 0)]
+        return [Candidate(reported_full[(rnd // self.probe_rounds - 1) % len(reported_full)], deficit, TIER_PROBE, 0)]
 
     def _available(self, report, cfg, skip):
         """[(fd, count or None)] with capacity for this shape config, most capacity first; unreported FDs last."""

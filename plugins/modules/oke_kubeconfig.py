@@ -138,7 +138,7 @@ def _arg(args, flag):
     return args[args.index(flag) + 1] if flag in args[:-1] else None
 
 
-def use_token_helper(content, helper, clients, params, interpreter=None):
+def use_token_helper(content, helper, clients, params):
     """Point every exec user of OCI's kubeconfig at `helper`, with this task's credentials and endpoint."""
     config = yaml.safe_load(content)
     for user in config.get("users") or []:
@@ -156,7 +156,7 @@ def use_token_helper(content, helper, clients, params, interpreter=None):
             args += ["--config-file", clients.config_file, "--profile", clients.profile]
         if clients.service_endpoint:  # a sandbox: its /cluster_request answers instead of the region's host
             args += ["--endpoint", clients.service_endpoint]
-        spec["command"] = interpreter or sys.executable
+        spec["command"] = sys.executable
         spec["args"] = args
     return yaml.safe_dump(config, sort_keys=False)
 
