@@ -182,6 +182,7 @@ class Handler(BaseHTTPRequestHandler):
                 store.count_status(operation, exc.status, self.command, parts.path)
             self._send(self._error_reply(exc), request_id)
             return
+        self._let_boots_run(self.headers.get(SLEPT_HEADER))
         try:
             with store.lock:
                 reply, stall = self._handle(found, params, parts, body, operation)
@@ -216,6 +217,16 @@ class Handler(BaseHTTPRequestHandler):
         with store.lock:
             store.count_status(operation, reply.status, "GET", parts.path)
         return reply
+
+    def _let_boots_run(self, slept) -> None:
+        """A client that slept N virtual seconds while a boot hook brings up a real machine also gives that boot up
+        to min(N, 5) real seconds, before the store lock (the API keeps answering); otherwise a fast poll loop spends
+        its whole virtual deadline before one boot ends. A bad value is left to the caller's own check."""
+        try:
+            seconds = float(slept or 0)
+        except ValueError:
+            return
+        self.server.store.hooks.wait_idle(min(seconds, BOOT_WAIT_SECONDS))
 
     def _handle(self, found, params, parts, body: bytes, operation: str) -> tuple[Reply, float]:
         store = self.server.store
@@ -277,14 +288,7 @@ class Handler(BaseHTTPRequestHandler):
             if found is None:
                 raise not_found()
             if found.operation == "_sandbox.AdvanceClock":
-                # A client sleeping N virtual seconds while a boot hook brings up a real machine also gives that boot
-                # up to min(N, 5) real seconds (outside the lock: the API keeps answering); otherwise a fast poll loop
-                # spends its whole virtual deadline before one boot ends.
-                try:
-                    asked = float((parse_qs(parts.query).get("seconds") or ["0"])[0])
-                except ValueError:
-                    asked = 0.0  # the handler answers the bad value
-                store.hooks.wait_idle(min(asked, BOOT_WAIT_SECONDS))
+                self._let_boots_run((parse_qs(parts.query).get("seconds") or ["0"])[0])
             with store.lock:
                 ctx = Context(store, self.command, parts.path, parts.query, self.headers, body, params)
                 ctx.server = self.server
