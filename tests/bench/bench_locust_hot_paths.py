@@ -18,6 +18,7 @@ PKG_PARENT = Path(__file__).resolve().parents[2] / "roles" / "locust" / "files"
 
 SCRIPT = """
 import json, time
+from types import SimpleNamespace
 from http.cookiejar import CookieJar
 from geventhttpclient.connectionpool import SSLConnectionPool
 from geventhttpclient.header import Headers
@@ -29,13 +30,11 @@ from openedx_locust.cookies import OriginCookieJar
 
 LMS = "https://lms.test:8443"
 
-class Resp:
-    def __init__(self, *cookies):
-        self.headers = Headers()
-        for c in cookies:
-            self.headers.add("Set-Cookie", c)
-    def info(self):
-        return self.headers
+def response(*set_cookies):  # what the jars read of a response: info() -> its headers
+    headers = Headers()
+    for value in set_cookies:
+        headers.add("Set-Cookie", value)
+    return SimpleNamespace(info=lambda: headers)
 
 def per_call(fn, n):
     fn()  # warm-up (first call fills caches on both sides)
@@ -45,11 +44,11 @@ def per_call(fn, n):
     return (time.process_time() - start) / n
 
 def cookie_cost(jar):
-    jar.extract_cookies(Resp("csrftoken=BBB; Path=/", "sessionid=S1; Path=/; HttpOnly"), CompatRequest(LMS + "/login", headers=Headers()))
+    jar.extract_cookies(response("csrftoken=BBB; Path=/", "sessionid=S1; Path=/; HttpOnly"), CompatRequest(LMS + "/login", headers=Headers()))
     def one_request():
         req = CompatRequest(LMS + "/api/learner_home/init", headers=Headers())
         jar.add_cookie_header(req)
-        jar.extract_cookies(Resp(), req)
+        jar.extract_cookies(response(), req)
     return per_call(one_request, 5000)
 
 def pool_cost(factory, n):
