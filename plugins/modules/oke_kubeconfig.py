@@ -17,6 +17,8 @@ description:
   - OCI's kubeconfig has kubectl run C(oci ce cluster generate-token), which needs the OCI CLI. With O(token_helper)
     the exec user runs that script instead, under the Python that runs this module (it has the oci SDK), with the
     same credentials as this task, so neither the controller nor the execution environment needs the OCI CLI.
+    The identity (tenancy, user, fingerprint, key file) is written out, so credentials from C(OCI_*) variables work
+    too; a key's pass phrase stays in the config file or C(OCI_USER_KEY_PASS_PHRASE), never in the kubeconfig.
 author:
   - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
@@ -138,6 +140,20 @@ def _arg(args, flag):
     return args[args.index(flag) + 1] if flag in args[:-1] else None
 
 
+def _api_key_identity(clients):
+    """The identity this task signed with, whether it came from a config file or OCI_* variables (which kubectl
+    may not have); the config file is named too when it exists, for a key's pass_phrase kept there."""
+    config = clients.config
+    if not config.get("key_file"):
+        raise InputError("the API key is given as key_content, which cannot be handed to kubectl.", field="token_helper",
+                         fix="keep the key in a file (key_file / OCI_USER_KEY_FILE), or leave token_helper empty to use the OCI CLI.")
+    args = ["--tenancy", config["tenancy"], "--user", config["user"], "--fingerprint", config["fingerprint"],
+            "--key-file", os.path.expanduser(config["key_file"])]
+    if os.path.isfile(clients.config_file):
+        args += ["--config-file", clients.config_file, "--profile", clients.profile]
+    return args
+
+
 def use_token_helper(content, helper, clients, params):
     """Point every exec user of OCI's kubeconfig at `helper`, with this task's credentials and endpoint."""
     config = yaml.safe_load(content)
@@ -153,7 +169,7 @@ def use_token_helper(content, helper, clients, params):
         if params.get("auth_type") == "instance_principal":
             args += ["--auth", "instance_principal"]
         else:
-            args += ["--config-file", clients.config_file, "--profile", clients.profile]
+            args += _api_key_identity(clients)
         if clients.service_endpoint:  # a sandbox: its /cluster_request answers instead of the region's host
             args += ["--endpoint", clients.service_endpoint]
         spec["command"] = sys.executable

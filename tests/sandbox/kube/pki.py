@@ -165,6 +165,8 @@ def generate(root: Path) -> Pki:
     )
     # etcd's server cert doubles as its peer cert (single member, peer URL on loopback).
     server_cert("etcd", "etcd", ("localhost",), ("127.0.0.1",), client=True)
+    # kwok's kubelet API (exec), which the API server reaches at every node's InternalDNS address, localhost.
+    server_cert("kubelet", "kwok-kubelet", ("localhost",), ("127.0.0.1",))
 
     for stem, cn, org in CLIENTS:
         key = ec.generate_private_key(ec.SECP256R1())

@@ -38,11 +38,15 @@ from pathlib import Path
 import yaml
 
 from tests.sandbox.kube import pki as pkimod
+from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV
+from tests.sandbox.lms.edx_platform import PLATFORM as LMS_PLATFORM
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 K8S_VERSION = "v1.35.4"
 FAKE_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
+# Where the API server reaches the kubelet API of every node (kwok's server, with its own certificate).
+KUBELET_HOST = "localhost"
 NODESETS = HERE / "nodesets"
 
 # binary name -> (Go module directory under go/, package path)
@@ -283,7 +287,13 @@ class NodeSet:
                         "status": {
                             "capacity": resources,
                             "allocatable": resources,
-                            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+                            # InternalIP as OKE's worker subnet hands it out; InternalDNS is where the API server
+                            # reaches this node's kubelet API (exec): kwok plays every kubelet on loopback.
+                            "addresses": [
+                                {"type": "InternalIP", "address": ip},
+                                {"type": "Hostname", "address": name},
+                                {"type": "InternalDNS", "address": KUBELET_HOST},
+                            ],
                             "nodeInfo": {
                                 "architecture": "amd64",
                                 "operatingSystem": "linux",
@@ -616,6 +626,9 @@ class Testbed:
                 f"--proxy-client-cert-file={p.crt('front-proxy-client')}",
                 f"--proxy-client-key-file={p.key('front-proxy-client')}",
                 "--allow-privileged=true",
+                # exec/logs go to kwok's kubelet API, named by each node's InternalDNS address (see node_objects).
+                "--kubelet-preferred-address-types=InternalDNS,InternalIP,Hostname",
+                f"--kubelet-certificate-authority={p.ca}",
                 "--profiling=false",
                 "--v=1",
             ],
@@ -660,6 +673,10 @@ class Testbed:
                 f"--config={self._kwok_config()}",
                 f"--manage-nodes-with-annotation-selector={'='.join(FAKE_NODE_ANNOTATION)}",
                 f"--server-address=127.0.0.1:{ports['kwok']}",
+                # The same port serves the kubelet API over TLS (kwok tells TLS from plain HTTP on one listener).
+                f"--node-port={ports['kwok']}",
+                f"--tls-cert-file={p.crt('kubelet')}",
+                f"--tls-private-key-file={p.key('kubelet')}",
             ],
         )
         env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -680,8 +697,30 @@ class Testbed:
         """kwok reads one multi-document file; kwok.yml keeps configuration and stages in one YAML document."""
         data = yaml.safe_load((HERE / "kwok.yml").read_text())
         path = self.dir / "kwok.yaml"
-        path.write_text(yaml.safe_dump_all([data["configuration"], *data["stages"]], sort_keys=False))
+        path.write_text(yaml.safe_dump_all([data["configuration"], *data["stages"], self._lms_exec()], sort_keys=False))
         return path
+
+    def _lms_exec(self) -> dict:
+        """`kubectl exec` into a container named lms (any pod, any namespace) runs in the LMS stand-in's edx-platform
+        directory, whose manage.py keeps the accounts it creates in lms_accounts (one file per test bed)."""
+        return {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "ClusterExec",
+            "metadata": {"name": "lms"},
+            "spec": {
+                "execs": [
+                    {
+                        "containers": ["lms"],
+                        "local": {"workDir": str(LMS_PLATFORM), "envs": [{"name": ACCOUNTS_ENV, "value": str(self.lms_accounts)}]},
+                    }
+                ]
+            },
+        }
+
+    @property
+    def lms_accounts(self) -> Path:
+        """The accounts create_test_users made through `kubectl exec` (JSON; see tests/sandbox/lms/edx_platform)."""
+        return self.dir / "lms-accounts.json"
 
     def mark_started_by(self, who: str) -> None:
         """Record who started the running test bed (the pytest fixture stops only what pytest started)."""

@@ -219,26 +219,75 @@ def test_kubeconfig_token_helper_replaces_the_oci_cli(capsys, fake, tmp_path):
     helper.write_text("")
     ce = Recorder({"create_kubeconfig": lambda *a, **k: SimpleNamespace(data=SimpleNamespace(text=OCI_KUBECONFIG), headers={})})
     fake["clients"] = FakeClients(ce=ce)
-    fake["clients"].region, fake["clients"].config_file, fake["clients"].profile = "me-jeddah-1", "/cfg", "P"
+    cfg = tmp_path / "oci-config"
+    cfg.write_text("[P]\n")
+    fake["clients"].region, fake["clients"].config_file, fake["clients"].profile = "me-jeddah-1", str(cfg), "P"
+    fake["clients"].config = {"tenancy": "ocid1.tenancy.oc1..t", "user": "ocid1.user.oc1..u", "fingerprint": "aa:bb", "key_file": "~/k.pem"}
     fake["clients"].service_endpoint = None
     path = tmp_path / "config"
     failed, out = run(oke_kubeconfig, dict(BASE, cluster_id=CLUSTER, path=str(path), token_helper=str(helper)), capsys)
     assert not failed, out
     spec = yaml.safe_load(path.read_text())["users"][0]["user"]["exec"]
     assert spec["command"] == sys.executable
-    assert spec["args"] == [str(helper), "--cluster-id", CLUSTER, "--region", "me-jeddah-1", "--config-file", "/cfg", "--profile", "P"]
+    identity = ["--tenancy", "ocid1.tenancy.oc1..t", "--user", "ocid1.user.oc1..u", "--fingerprint", "aa:bb", "--key-file", os.path.expanduser("~/k.pem")]
+    assert spec["args"] == [str(helper), "--cluster-id", CLUSTER, "--region", "me-jeddah-1", *identity, "--config-file", str(cfg), "--profile", "P"]
     failed, out = run(oke_kubeconfig, dict(BASE, cluster_id=CLUSTER, path=str(path), token_helper=str(helper)), capsys)
     assert not out["changed"]  # the same helper, interpreter and credentials: the same file
     failed, out = run(oke_kubeconfig, dict(BASE, cluster_id=CLUSTER, path=str(path), token_helper=str(tmp_path / "missing.py")), capsys)
     assert failed and out["field"] == "token_helper"
 
+    # Credentials from OCI_* variables only: kubectl gets the same identity, and no config file that is not there.
+    fake["clients"].config_file = str(tmp_path / "absent")
+    failed, out = run(oke_kubeconfig, dict(BASE, cluster_id=CLUSTER, path=str(path), token_helper=str(helper)), capsys)
+    assert not failed and out["changed"], out
+    assert yaml.safe_load(path.read_text())["users"][0]["user"]["exec"]["args"][5:] == identity
 
-def test_oke_token_signs_the_cluster_request_like_the_oci_cli():
+    # A key given inline cannot be handed to kubectl: say so, write nothing.
+    fake["clients"].config = dict(fake["clients"].config, key_file=None, key_content="-----BEGIN")
+    before = path.read_text()
+    failed, out = run(oke_kubeconfig, dict(BASE, cluster_id=CLUSTER, path=str(path), token_helper=str(helper)), capsys)
+    assert failed and out["field"] == "token_helper" and "key_content" in out["msg"]
+    assert path.read_text() == before
+
+
+def _oke_token():
     sys.path.insert(0, str(REPO / "roles" / "oke_cluster" / "files"))
     try:
         import oke_token
     finally:
         sys.path.pop(0)
+    return oke_token
+
+
+def test_oke_token_signs_with_the_identity_the_kubeconfig_names(tmp_path, monkeypatch, capsys):
+    """oke_kubeconfig writes the identity explicitly (it may have come from OCI_* variables kubectl does not see)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    oke_token = _oke_token()
+    key = tmp_path / "key.pem"
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"from-file"))
+    key.write_bytes(pem)
+    cfg = tmp_path / "config"
+    cfg.write_text("[P]\npass_phrase = from-file\n")  # only the pass phrase is read from the file
+    identity = ["--tenancy", "ocid1.tenancy.oc1..t", "--user", "ocid1.user.oc1..u", "--fingerprint", "aa:bb", "--key-file", str(key)]
+    monkeypatch.delenv("OCI_USER_KEY_PASS_PHRASE", raising=False)
+    args = ["--cluster-id", CLUSTER, "--endpoint", "http://127.0.0.1:9", *identity, "--config-file", str(cfg), "--profile", "P"]
+    assert oke_token.main(args) == 0
+    token = json.loads(capsys.readouterr().out)["status"]["token"]
+    authorization = parse_qs(base64.urlsafe_b64decode(token).decode().split("?")[1])["authorization"][0]
+    assert 'keyId="ocid1.tenancy.oc1..t/ocid1.user.oc1..u/aa:bb"' in authorization
+    # No config file at all: the pass phrase from the environment, as the module's OCI_* variables had it.
+    monkeypatch.setenv("OCI_USER_KEY_PASS_PHRASE", "from-file")
+    assert oke_token.main(args[:-4]) == 0
+    capsys.readouterr()
+    assert oke_token.main(args[:-6]) == 1  # --key-file missing: the four go together
+    assert "--key-file" in capsys.readouterr().err
+
+
+def test_oke_token_signs_the_cluster_request_like_the_oci_cli():
+    oke_token = _oke_token()
     seen = {}
 
     class Signer:

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""The LMS container's `./manage.py` as far as the seed play uses it: `./manage.py lms create_test_users ...`.
+
+On the Kubernetes test bed kwok runs this for `kubectl exec` into any container named lms (testbed.py's
+ClusterExec), in this directory, as the image's working directory is edx-platform's. It keeps the contract of
+edx-platform's student/management/commands/create_test_users.py: usernames as arguments, email username@domain,
+one password for all, an account that exists is an error unless --ignore_user_already_exists, and then it is left
+as it is (password included). Accounts are kept in the JSON file named by OPENEDX_STANDIN_ACCOUNTS, passwords
+hashed as Django stores them (pbkdf2_sha256), so a test can check a users CSV against what was really created.
+Standard library only: kwok starts it with the host's python3.
+"""
+
+import argparse
+import base64
+import contextlib
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import sys
+
+ACCOUNTS_ENV = "OPENEDX_STANDIN_ACCOUNTS"
+# Django hashes with 1,000,000+ iterations; a stand-in creating thousands of accounts need not burn that CPU.
+ITERATIONS = 1000
+# edx-platform's registration form: 2-30 characters, letters, digits, '_' and '-'.
+USERNAME_RE = re.compile(r"^[\w-]{2,30}$", re.ASCII)
+MODES = ("audit", "verified", "professional", "no-id-professional", "credit", "honor", "masters", "executive-education")
+
+
+class CommandError(Exception):
+    """What Django prints as `CommandError: ...` with exit status 1."""
+
+
+def make_password(password: str, salt: str | None = None, iterations: int = ITERATIONS) -> str:
+    salt = salt or secrets.token_hex(11)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+    return f"pbkdf2_sha256${iterations}${salt}${base64.b64encode(digest).decode()}"
+
+
+def check_password(password: str, encoded: str) -> bool:
+    algorithm, iterations, salt, _digest = encoded.split("$", 3)
+    return algorithm == "pbkdf2_sha256" and hmac.compare_digest(make_password(password, salt, int(iterations)), encoded)
+
+
+@contextlib.contextmanager
+def accounts_store(path: str):
+    """The accounts, locked against concurrent execs, written back atomically when the block ends without error."""
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(path) as fh:
+                data = json.load(fh)
+        except FileNotFoundError:
+            data = {"accounts": {}, "runs": []}
+        yield data
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "w") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+
+
+def create_test_users(argv: list[str]) -> str:
+    parser = argparse.ArgumentParser(prog="manage.py lms create_test_users")
+    parser.add_argument("usernames", nargs="+")
+    parser.add_argument("--course")
+    parser.add_argument("--mode", default="audit", choices=MODES)
+    parser.add_argument("--password", default="12345")
+    parser.add_argument("--domain", default="example.com")
+    parser.add_argument("--course_staff", action="store_true")
+    parser.add_argument("--ignore_user_already_exists", action="store_true")
+    args = parser.parse_args(argv)
+    if args.course:
+        raise CommandError("this stand-in has no courses: seed without --course (the load test enrolls by API)")
+    created = skipped = 0
+    with accounts_store(os.environ[ACCOUNTS_ENV]) as data:
+        accounts = data["accounts"]
+        for username in args.usernames:
+            email = f"{username}@{args.domain}"
+            if not USERNAME_RE.match(username):
+                raise CommandError(f"Invalid username {username!r}: 2-30 letters, digits, '_' or '-'.")
+            existing = accounts.get(username)
+            if existing and args.ignore_user_already_exists and existing["email"] == email:
+                skipped += 1  # create_users(): same username and email -> the same user, probably; leave it
+                continue
+            if existing or any(a["email"] == email for a in accounts.values()):
+                raise CommandError(f"An account with the Public Username '{username}' or email {email} already exists.")
+            accounts[username] = {"email": email, "password": make_password(args.password), "is_active": True}
+            created += 1
+        data["runs"].append({"created": created, "skipped": skipped})
+    return f"{created} created, {skipped} already there"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[0] not in ("lms", "cms"):
+        sys.stderr.write("usage: ./manage.py lms|cms COMMAND [ARGS]\n")
+        return 1
+    if argv[1] != "create_test_users":
+        sys.stderr.write(f"Unknown command: {argv[1]!r}\n")
+        return 1
+    try:
+        print(create_test_users(argv[2:]))
+    except CommandError as exc:
+        sys.stderr.write(f"CommandError: {exc}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
