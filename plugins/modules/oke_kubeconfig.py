@@ -148,7 +148,7 @@ def _api_key_identity(clients):
         raise InputError("the API key is given as key_content, which cannot be handed to kubectl.", field="token_helper",
                          fix="keep the key in a file (key_file / OCI_USER_KEY_FILE), or leave token_helper empty to use the OCI CLI.")
     args = ["--tenancy", config["tenancy"], "--user", config["user"], "--fingerprint", config["fingerprint"],
-            "--key-file", os.path.expanduser(config["key_file"])]
+            "--key-file", config["key_file"]]  # the SDK expands a leading ~ when it loads the key
     if os.path.isfile(clients.config_file):
         args += ["--config-file", clients.config_file, "--profile", clients.profile]
     return args

@@ -711,7 +711,14 @@ class Testbed:
                 "execs": [
                     {
                         "containers": ["lms"],
-                        "local": {"workDir": str(LMS_PLATFORM), "envs": [{"name": ACCOUNTS_ENV, "value": str(self.lms_accounts)}]},
+                        "local": {
+                            "workDir": str(LMS_PLATFORM),
+                            "envs": [
+                                {"name": ACCOUNTS_ENV, "value": str(self.lms_accounts)},
+                                # manage.py's `#!/usr/bin/env python`: this environment's interpreter
+                                {"name": "PATH", "value": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
+                            ],
+                        },
                     }
                 ]
             },

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+from pathlib import Path
 
 from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV, PLATFORM, check_password
 
 
 def manage(tmp_path, *args):
     """Run it as kwok does for `kubectl exec`: ./manage.py in its directory, the accounts file in the environment."""
-    env = {ACCOUNTS_ENV: str(tmp_path / "accounts.json"), "PATH": "/usr/bin:/bin"}
+    env = {ACCOUNTS_ENV: str(tmp_path / "accounts.json"), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     return subprocess.run(["./manage.py", *args], cwd=PLATFORM, env=env, capture_output=True, text=True, check=False)
 
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """The LMS container's `./manage.py` as far as the seed play uses it: `./manage.py lms create_test_users ...`.
 
 On the Kubernetes test bed kwok runs this for `kubectl exec` into any container named lms (testbed.py's
@@ -7,7 +7,7 @@ edx-platform's student/management/commands/create_test_users.py: usernames as ar
 one password for all, an account that exists is an error unless --ignore_user_already_exists, and then it is left
 as it is (password included). Accounts are kept in the JSON file named by OPENEDX_STANDIN_ACCOUNTS, passwords
 hashed as Django stores them (pbkdf2_sha256), so a test can check a users CSV against what was really created.
-Standard library only: kwok starts it with the host's python3.
+Standard library only; `python` is the test environment's (the ClusterExec puts its bin first on PATH).
 """
 
 import argparse

@@ -229,7 +229,7 @@ def test_kubeconfig_token_helper_replaces_the_oci_cli(capsys, fake, tmp_path):
     assert not failed, out
     spec = yaml.safe_load(path.read_text())["users"][0]["user"]["exec"]
     assert spec["command"] == sys.executable
-    identity = ["--tenancy", "ocid1.tenancy.oc1..t", "--user", "ocid1.user.oc1..u", "--fingerprint", "aa:bb", "--key-file", os.path.expanduser("~/k.pem")]
+    identity = ["--tenancy", "ocid1.tenancy.oc1..t", "--user", "ocid1.user.oc1..u", "--fingerprint", "aa:bb", "--key-file", "~/k.pem"]
     assert spec["args"] == [str(helper), "--cluster-id", CLUSTER, "--region", "me-jeddah-1", *identity, "--config-file", str(cfg), "--profile", "P"]
     failed, out = run(oke_kubeconfig, dict(BASE, cluster_id=CLUSTER, path=str(path), token_helper=str(helper)), capsys)
     assert not out["changed"]  # the same helper, interpreter and credentials: the same file
