@@ -626,7 +626,7 @@ class Testbed:
                 f"--proxy-client-cert-file={p.crt('front-proxy-client')}",
                 f"--proxy-client-key-file={p.key('front-proxy-client')}",
                 "--allow-privileged=true",
-                # exec/logs go to kwok's kubelet API, named by each node's InternalDNS address (see node_objects).
+                # exec/logs go to kwok's kubelet API, named by each node's InternalDNS address (see NodeSet.nodes).
                 "--kubelet-preferred-address-types=InternalDNS,InternalIP,Hostname",
                 f"--kubelet-certificate-authority={p.ca}",
                 "--profiling=false",
