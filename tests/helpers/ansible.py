@@ -13,6 +13,8 @@ from pathlib import Path
 import ansible_runner
 
 REPO = Path(__file__).resolve().parents[2]
+# The test environment's executables (ansible-playbook, tutor, kubectl): the .venv's, next to this interpreter.
+VENV_BIN = REPO / ".venv" / "bin"
 # ansible-runner starts `ansible-playbook` from PATH: use the one next to this interpreter (the .venv's).
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 COLLECTIONS = REPO / "build" / "collections"

@@ -15,10 +15,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.helpers.ansible import REPO, assert_ok, run_playbook
+from tests.helpers.ansible import REPO, VENV_BIN, assert_ok, run_playbook
 
 PLAYBOOK = REPO / "playbooks" / "deploy_openedx.yml"
-VENV_BIN = REPO / ".venv" / "bin"
 FILES = ("openedx.yaml", "datastores.yaml", "ingress-nginx.yaml")
 POOL = "openedx-scale/pool"
 K8S_VERSION = "1.35.0"

@@ -12,14 +12,13 @@ import pytest
 import yaml
 from kubernetes import client
 
-from tests.helpers.ansible import REPO, assert_ok, run_playbook
+from tests.helpers.ansible import REPO, VENV_BIN, assert_ok, run_playbook
 from tests.sandbox.kube.fixtures import wait_for
 from tests.sandbox.kube.testbed import load_nodeset
 
 PLAYBOOK = REPO / "playbooks" / "deploy_openedx.yml"
 FIT_PLAYBOOK = REPO / "tests" / "integration" / "kube" / "playbooks" / "fit_check.yml"
 TASK = "Ask the scheduler whether the pods fit"
-VENV_BIN = REPO / ".venv" / "bin"
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,11 @@ import uuid
 
 import pytest
 
-from tests.helpers.ansible import REPO, run_playbook
+from tests.helpers.ansible import REPO, VENV_BIN, run_playbook
 from tests.sandbox.kube.fixtures import wait_for
 from tests.sandbox.lms.edx_platform import check_password
 
 PLAYBOOK = REPO / "playbooks" / "loadtest.yml"
-VENV_BIN = REPO / ".venv" / "bin"
 USERS, BATCH = 1203, 500
 
 
