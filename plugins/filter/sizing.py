@@ -23,7 +23,7 @@ EDGE_TUNING_DEFAULTS = {
     "connect_timeout_seconds": 3600,
     "read_timeout_seconds": 3600,
     "send_timeout_seconds": 3600,
-    "socket_timeout_seconds": 120,       # the case study's timeout-socket
+    "socket_timeout_seconds": 120,       # the case study's timeout-socket (not an ingress-nginx annotation: client timeouts)
     "route_to_service_ip": True,         # one upstream (the Service VIP) instead of pod endpoints
     "force_https": True,
     "upstream_keepalive_connections": 1000,
@@ -78,17 +78,20 @@ def _bool(value):
 
 
 def edge_nginx_annotations(overrides=None):
-    """Per-Ingress annotations for ingress-nginx (the case study's set) from the neutral tuning."""
+    """Per-Ingress annotations for ingress-nginx from the neutral tuning, in the forms its parsers accept.
+
+    ingress-nginx's proxy-*-timeout annotations pass `parser.ValidateInt` (seconds, no unit: "3600s" fails
+    and the controller falls back to the ConfigMap); keep-alive-requests and the socket timeout have no
+    annotation at all, so they live only in `edge_nginx_configmap`.
+    """
     t = edge_tuning(overrides)
     annotations = {
-        "nginx.ingress.kubernetes.io/keep-alive-requests": str(t["keepalive_requests"]),
         "nginx.ingress.kubernetes.io/proxy-body-size": str(t["max_body_size"]),
-        "nginx.ingress.kubernetes.io/proxy-connect-timeout": "{0}s".format(t["connect_timeout_seconds"]),
-        "nginx.ingress.kubernetes.io/proxy-read-timeout": "{0}s".format(t["read_timeout_seconds"]),
-        "nginx.ingress.kubernetes.io/proxy-send-timeout": "{0}s".format(t["send_timeout_seconds"]),
+        "nginx.ingress.kubernetes.io/proxy-connect-timeout": str(t["connect_timeout_seconds"]),
+        "nginx.ingress.kubernetes.io/proxy-read-timeout": str(t["read_timeout_seconds"]),
+        "nginx.ingress.kubernetes.io/proxy-send-timeout": str(t["send_timeout_seconds"]),
         "nginx.ingress.kubernetes.io/service-upstream": _bool(t["route_to_service_ip"]),
         "nginx.ingress.kubernetes.io/ssl-redirect": _bool(t["force_https"]),
-        "nginx.ingress.kubernetes.io/timeout-socket": "{0}s".format(t["socket_timeout_seconds"]),
         "nginx.ingress.kubernetes.io/proxy-buffer-size": str(t["proxy_buffer_size"]),
     }
     if int(t["max_connections_per_client"]) > 0:
@@ -102,6 +105,9 @@ def edge_nginx_configmap(overrides=None):
     return {
         "keep-alive": str(t["keepalive_timeout_seconds"]),
         "keep-alive-requests": str(t["keepalive_requests"]),
+        # The case study's timeout-socket: nginx's client read timeouts (seconds; the key has no annotation).
+        "client-header-timeout": str(t["socket_timeout_seconds"]),
+        "client-body-timeout": str(t["socket_timeout_seconds"]),
         "upstream-keepalive-connections": str(t["upstream_keepalive_connections"]),
         "upstream-keepalive-requests": str(t["upstream_keepalive_requests"]),
         "upstream-keepalive-timeout": str(t["upstream_keepalive_timeout_seconds"]),

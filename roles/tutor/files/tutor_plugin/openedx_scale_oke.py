@@ -60,17 +60,17 @@ DEFAULTS = {
         "mfe": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "100m", "memory_request": "128Mi"},
     },
     "INGRESS_CLASS": "nginx",
-    # Case-study annotations; the role replaces them with the translation of its neutral edge tuning.
+    # Case-study annotations in the forms ingress-nginx parses (timeouts in bare seconds; keep-alive-requests
+    # and timeout-socket are controller ConfigMap settings); the role replaces them with the translation of
+    # its neutral edge tuning.
     "INGRESS_ANNOTATIONS": {
-        "nginx.ingress.kubernetes.io/keep-alive-requests": "5000",
         "nginx.ingress.kubernetes.io/limit-connections": "5000",
         "nginx.ingress.kubernetes.io/proxy-body-size": "500M",
-        "nginx.ingress.kubernetes.io/proxy-connect-timeout": "3600s",
-        "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600s",
-        "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600s",
+        "nginx.ingress.kubernetes.io/proxy-connect-timeout": "3600",
+        "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+        "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
         "nginx.ingress.kubernetes.io/service-upstream": "true",
         "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-        "nginx.ingress.kubernetes.io/timeout-socket": "120s",
     },
     "INGRESS_TLS_SECRET": "",
     "INGRESS_EXTRA_HOSTS": [],
@@ -142,6 +142,8 @@ def uwsgi_ini(buffer_size, post_buffering, post_buffering_bufsize):
 
     The ini is shared by LMS and CMS, so per-service values come from the container environment
     (uWSGI expands $(VAR)); each Deployment sets its own UWSGI_THREADS/LISTEN/HARAKIRI.
+    `listen` is not written here: uWSGI reads it as an immediate option, before $(VAR) expansion, so
+    `listen = $(UWSGI_LISTEN)` means a backlog of 0. uWSGI takes UWSGI_LISTEN from the environment itself.
     """
     for name, value in (("buffer_size", buffer_size), ("post_buffering", post_buffering),
                         ("post_buffering_bufsize", post_buffering_bufsize)):
@@ -156,7 +158,6 @@ def uwsgi_ini(buffer_size, post_buffering, post_buffering_bufsize):
         f"post-buffering-bufsize = {post_buffering_bufsize}",
         "# openedx_scale_oke: per-service values from the Deployment's environment",
         "threads = $(UWSGI_THREADS)",
-        "listen = $(UWSGI_LISTEN)",
         "harakiri = $(UWSGI_HARAKIRI)",
     ])
 

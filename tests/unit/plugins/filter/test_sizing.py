@@ -15,16 +15,18 @@ from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.filter import sizing  # noqa: E402
 
 CASE_STUDY_ANNOTATIONS = {
-    "nginx.ingress.kubernetes.io/keep-alive-requests": "5000",
+    # The case study's set, in the forms ingress-nginx's annotation parsers accept: proxy-*-timeout pass
+    # parser.ValidateInt (bare seconds); keep-alive-requests and timeout-socket are ConfigMap-only.
     "nginx.ingress.kubernetes.io/limit-connections": "5000",
     "nginx.ingress.kubernetes.io/proxy-body-size": "500M",
-    "nginx.ingress.kubernetes.io/proxy-connect-timeout": "3600s",
-    "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600s",
-    "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600s",
+    "nginx.ingress.kubernetes.io/proxy-connect-timeout": "3600",
+    "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+    "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
     "nginx.ingress.kubernetes.io/service-upstream": "true",
     "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-    "nginx.ingress.kubernetes.io/timeout-socket": "120s",
 }
+# Annotations ingress-nginx ignores: keep-alive-requests and timeout-socket have no annotation parser.
+NO_OP_ANNOTATIONS = ("nginx.ingress.kubernetes.io/keep-alive-requests", "nginx.ingress.kubernetes.io/timeout-socket")
 
 
 def test_case_study_target_needs_far_more_than_five_pods_of_five_workers():
@@ -109,14 +111,19 @@ def test_default_edge_tuning_gives_the_case_study_annotations():
     for key, value in CASE_STUDY_ANNOTATIONS.items():
         assert annotations[key] == value
     assert annotations["nginx.ingress.kubernetes.io/proxy-buffer-size"] == "128k"
+    assert not set(NO_OP_ANNOTATIONS) & set(annotations)
+    config = sizing.edge_nginx_configmap({})
+    # Where the controller reads them: the ConfigMap.
+    assert config["keep-alive-requests"] == "5000"
+    assert config["client-header-timeout"] == config["client-body-timeout"] == "120"
 
 
 def test_one_tuning_feeds_both_annotations_and_controller_config():
     tuning = {"keepalive_requests": 100, "read_timeout_seconds": 60, "max_body_size": "20M", "force_https": False}
     annotations = sizing.edge_nginx_annotations(tuning)
     config = sizing.edge_nginx_configmap(tuning)
-    assert annotations["nginx.ingress.kubernetes.io/keep-alive-requests"] == config["keep-alive-requests"] == "100"
-    assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "60s" and config["proxy-read-timeout"] == "60"
+    assert config["keep-alive-requests"] == "100"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == config["proxy-read-timeout"] == "60"
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == config["proxy-body-size"] == "20M"
     assert annotations["nginx.ingress.kubernetes.io/ssl-redirect"] == config["ssl-redirect"] == "false"
     assert all(isinstance(v, str) for v in config.values()), "ConfigMap data must be strings"

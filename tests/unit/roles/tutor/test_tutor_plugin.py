@@ -55,6 +55,8 @@ def test_uwsgi_ini_lines(plugin):
     ini = plugin.uwsgi_ini(16000, 8192, 8192)
     assert "buffer-size = 16000" in ini and "post-buffering = 8192" in ini and "post-buffering-bufsize = 8192" in ini
     assert "threads = $(UWSGI_THREADS)" in ini
+    # An immediate option: `listen = $(UWSGI_LISTEN)` would be a backlog of 0 (uWSGI reads the env itself).
+    assert not any(line.startswith("listen") for line in ini.splitlines())
 
 
 @pytest.mark.parametrize(("args", "message"), [
