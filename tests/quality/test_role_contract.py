@@ -14,7 +14,7 @@ from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 from ansible.vars.manager import VariableManager
 
-from .conftest import REPO, roles, run
+from .conftest import REPO, VENV_BIN, roles, run
 
 INVENTORIES = ["sandbox", "example-jeddah"]
 # Templating inventory values needs lookups (ansible.builtin.*) and our collection: load plugins as Ansible does.
@@ -63,6 +63,34 @@ def test_main_is_thin_and_tagged(role):
         assert action, f"{role}: tasks/main.yml should only include steps, found {task.get('name')!r}"
         assert task.get("tags"), f"{role}: step {task.get('name')!r} has no tags"
         assert role in task["tags"] or any(t.startswith(role + "_") for t in task["tags"]), f"{role}: step {task.get('name')!r} lacks role tags"
+
+
+@pytest.mark.parametrize("role", roles())
+def test_every_step_tag_selects_its_steps_tasks(role, tmp_path):
+    """`--tags <role>_<step>` must reach the step's own tasks, not only the include that loads them."""
+    steps = _yaml(REPO / "roles" / role / "tasks" / "main.yml")
+    step_tags = {}
+    for step in steps:
+        tags = [t for t in step["tags"] if t != role]
+        if "ansible.builtin.include_tasks" in step:
+            include = step["ansible.builtin.include_tasks"]
+            # A dynamic include passes its tags to the included tasks only through `apply`.
+            assert isinstance(include, dict) and set(tags) <= set(include.get("apply", {}).get("tags", [])), (
+                f"{role}: step {step['name']!r} includes without `apply: tags: {tags}`: --tags {tags[0]} would run none of its tasks")
+            assert _yaml(REPO / "roles" / role / "tasks" / include["file"]), f"{role}: {include['file']} has no tasks"
+        for tag in tags:
+            step_tags.setdefault(tag, []).append(step["name"])
+    assert step_tags, f"{role}: no step tags"
+    play = tmp_path / "play.yml"
+    play.write_text(yaml.safe_dump([{"name": "contract", "hosts": "localhost", "gather_facts": False,
+                                     "roles": [f"openedx_scale.oke.{role}"]}]))
+    for tag, names in step_tags.items():
+        result = run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "--list-tasks", "--tags", tag, str(play)])
+        assert result.returncode == 0, result.stderr
+        listed = [line.strip() for line in result.stdout.splitlines() if "TAGS:" in line]
+        assert listed, f"{role}: --tags {tag} selects no task"
+        for name in names:
+            assert any(name in line for line in listed), f"{role}: --tags {tag} does not select step {name!r}:\n{result.stdout}"
 
 
 @pytest.mark.parametrize("role", roles())
