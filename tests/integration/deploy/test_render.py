@@ -27,7 +27,7 @@ K8S_VERSION = "1.35.0"
 # What each inventory must produce (from its group_vars and the oke_cluster pools they reference).
 EXPECT = {
     "sandbox": {"lms_host": "lms.sandbox.test", "lms_nodes": 2, "services_nodes": 1, "ratelimits": True, "tls": None},
-    "example-jeddah": {"lms_host": "learn.example.edu.sa", "lms_nodes": 5, "services_nodes": 2, "ratelimits": False, "tls": "openedx-tls"},
+    "example-jeddah": {"lms_host": "learn.example.edu.sa", "lms_nodes": 5, "services_nodes": 2, "ratelimits": True, "tls": "openedx-tls"},
 }
 CASE_STUDY_ANNOTATIONS = {
     # The case study's set, in the forms ingress-nginx's annotation parsers accept: proxy-*-timeout pass
