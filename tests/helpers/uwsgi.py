@@ -60,11 +60,13 @@ def loopback_ini(ini: str, port: int, root: Path) -> str:
     for line in ini.splitlines():
         key = line.split("=", 1)[0].strip()
         if key == "http":
-            line, bound = f"http = 127.0.0.1:{port}", True
+            out.append(f"http = 127.0.0.1:{port}")
+            bound = True
         elif key == "static-map":
             mount = line.split("=", 1)[1].strip().split("=", 1)[0]
-            line = f"static-map = {mount}={root / 'static'}"
-        out.append(line)
+            out.append(f"static-map = {mount}={root / 'static'}")
+        else:
+            out.append(line)
     assert bound, "the rendered ini has no `http =` line (Tutor's HTTP router)"
     return "\n".join(out) + "\n"
 
