@@ -36,7 +36,7 @@ def _read(reader):
         size = int(rest)
         return None if size < 0 else reader.read(size + 2)[:-2].decode()
     if kind == b"*":
-        return [_read(reader) for _ in range(int(rest))]
+        return [_read(reader) for _item in range(int(rest))]
     raise RuntimeError(f"unexpected RESP line {line!r}")
 
 

@@ -161,7 +161,7 @@ def test_real_uwsgi_runs_the_rendered_ini(rendered, service, tmp_path):
         slots = int(env["UWSGI_WORKERS"]) * int(env["UWSGI_THREADS"])
         burst = 3 * slots
         with ThreadPoolExecutor(max_workers=burst) as pool:
-            statuses = list(pool.map(lambda _: uwsgi.request(port, "/?sleep=0.2", timeout=30)[0], range(burst)))
+            statuses = list(pool.map(lambda _index: uwsgi.request(port, "/?sleep=0.2", timeout=30)[0], range(burst)))
         assert statuses.count(200) == burst, f"{statuses.count(200)}/{burst} answered"
 
 
