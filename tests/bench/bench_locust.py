@@ -20,7 +20,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import psutil
 
+from tests.helpers.net import free_port
 from tests.sandbox.lms import StandIn, write_users_csv
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,12 +56,6 @@ from openedx_locust.users import LmsHttpUser as _Base
 class LmsHttpUser(_Base):
     abstract = False
 '''
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pin(cpu: int | None) -> list[str]:
@@ -163,7 +157,7 @@ def measure(name: str, lms: StandIn, locustfile: Path, users_csv: Path, *, users
 
 def fifty_workers(lms: StandIn, users_csv: Path, workers: int = 50, per_worker: int = 10) -> dict:
     target = workers * per_worker
-    port = _free_port()
+    port = free_port()
     prefix = WORK / "fifty" / "run"
     prefix.parent.mkdir(parents=True, exist_ok=True)
     master = _locust(

@@ -17,6 +17,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.helpers.net import free_port
+
 # Installed next to the test interpreter (requirements-dev.txt), like tutor and kubectl.
 UWSGI = Path(sys.executable).parent / "uwsgi"
 
@@ -46,12 +48,6 @@ def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
     return [payload]
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def loopback_ini(ini: str, port: int, root: Path) -> str:

@@ -17,16 +17,11 @@ import pytest
 import yaml
 
 from tests.helpers.ansible import REPO, run_playbook
+from tests.helpers.net import free_port
 
 PLAYBOOK = REPO / "playbooks" / "loadtest.yml"
 PLAN = REPO / "roles" / "locust" / "files" / "locust_plan.py"
 PACKAGE = REPO / "roles" / "locust" / "files" / "openedx_locust"
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _accounts(path, n, start=0):
@@ -38,7 +33,7 @@ def _accounts(path, n, start=0):
 def inventory(tmp_path):
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False}
     base = {
-        "locust_host": f"http://127.0.0.1:{_closed_port()}",
+        "locust_host": f"http://127.0.0.1:{free_port()}",
         "locust_users": 8,
         "locust_worker_processes": 2,
         "locust_users_csv": str(_accounts(tmp_path / "users.csv", 40)),

@@ -23,7 +23,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.helpers.net import free_port
 from tests.sandbox.kube import pki as pkimod
 from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV
 from tests.sandbox.lms.edx_platform import PLATFORM as LMS_PLATFORM
@@ -371,12 +371,6 @@ def load_nodeset(name_or_path: str) -> NodeSet:
 # ----------------------------------------------------------------------------------------- processes
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _kubeconfig(path: Path, server: str, ca: Path, crt: Path, key: Path, user: str) -> None:
     cfg = {
         "apiVersion": "v1",
@@ -549,12 +543,12 @@ class Testbed:
         pkimod.generate(self.pki.root)
         bindir = self.dir / "bin"
         ports = {
-            "etcd": _free_port(),
-            "etcd-peer": _free_port(),
-            "apiserver": _free_port(),
-            "kube-controller-manager": _free_port(),
-            "kube-scheduler": _free_port(),
-            "kwok": _free_port(),
+            "etcd": free_port(),
+            "etcd-peer": free_port(),
+            "apiserver": free_port(),
+            "kube-controller-manager": free_port(),
+            "kube-scheduler": free_port(),
+            "kwok": free_port(),
         }
         server = f"https://127.0.0.1:{ports['apiserver']}"
         kubeconfigs = {}
