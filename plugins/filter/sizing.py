@@ -54,6 +54,11 @@ def _number(value, name, minimum=0.0, integer=False):
     return number
 
 
+def _optional(value, name):
+    """A non-negative number where 0 means "not given"."""
+    return 0 if value in (0, "0", None, "") else _number(value, name)
+
+
 def edge_tuning(overrides=None):
     """The neutral edge tuning: defaults updated with `overrides`; unknown keys are an error."""
     overrides = overrides or {}
@@ -130,10 +135,12 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
                node_ocpus=30, node_memory_gib=128, vcpus_per_ocpu=2, node_reserved_fraction=0.1, node_memory_reserved_fraction=0.15,
                process_memory_gib=0.75, target_utilization=0.7, threads_per_process=0,
                provided_pods=0, provided_processes_per_pod=0, provided_threads=0, services_nodes=0,
-               mongodb_members=3):
+               mongodb_members=3, requests_per_step=1.0, response_kib=0, lb_max_mbps=0,
+               mysql_max_connections=0, mysql_reserved_connections=0, cms_slots=0,
+               redis_maxmemory="", session_kib=0):
     """LMS capacity for `target_users` concurrent users (closed model: each user thinks, then requests).
 
-    request rate   = users / (think time + service time)
+    request rate   = users x R / (think time + R x service time)     R = LMS requests per step (page view)
     in flight      = request rate x service time                     (Little's law)
     CPU cores      = request rate x service time x cpu_fraction / target utilisation
     threads        = ceil(1 / cpu_fraction) per process: enough to keep one core busy while the
@@ -145,7 +152,8 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
     pods = nodes   = ceil(processes / processes per pod)
 
     With provided_* (the inventory's values) the result says what they carry and `shortfall` is
-    true when they carry less than the target.
+    true when they carry less than the target. `components` lists needed vs provided for what the
+    other inputs describe (MySQL connections, Redis session memory, load-balancer bandwidth).
     """
     users = _number(target_users, "target users", minimum=1, integer=True)
     if isinstance(think_time_seconds, (list, tuple)):
@@ -173,7 +181,8 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
         raise AnsibleFilterError("node reserved fractions must be below 1, got {0!r} / {1!r}".format(reserved, memory_reserved))
     threads = int(threads_per_process) or max(1, math.ceil(1.0 / cpu_share - 1e-9))
 
-    rate = users / (think + service)
+    per_step = _number(requests_per_step, "requests per step")
+    rate = users * per_step / (think + per_step * service)
     in_flight = rate * service
     cores = rate * service * cpu_share / utilization
     processes = math.ceil(max(in_flight / (threads * utilization), cores) - 1e-9)
@@ -196,13 +205,14 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
             "pods": pods_, "processes_per_pod": processes_per_pod, "threads": threads_,
             "processes": pods_ * processes_per_pod, "slots": slots,
             "max_request_rate": round(max_rate, 1),
-            "max_users": int(max_rate * (think + service)),
+            "max_users": int(max_rate * (think + per_step * service) / per_step),
         }
 
     result = {
         "target_users": users,
         "think_time_seconds": think,
         "service_time_seconds": service,
+        "requests_per_step": per_step,
         "request_rate": round(rate, 1),
         "in_flight_requests": round(in_flight, 1),
         "cpu_cores": round(cores, 1),
@@ -223,7 +233,53 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
         result["provided"] = provided
     if services_nodes:
         result["mongodb"] = mongodb_placement(mongodb_members, services_nodes)
+    lms_slots = result.get("provided", result["recommended"])["slots"]
+    result["components"] = _components(result, lms_slots, response_kib, lb_max_mbps, mysql_max_connections,
+                                       mysql_reserved_connections, cms_slots, redis_maxmemory, session_kib)
     return result
+
+
+_REDIS_UNITS = {"": 1, "k": 1000, "kb": 1024, "m": 1000 ** 2, "mb": 1024 ** 2, "g": 1000 ** 3, "gb": 1024 ** 3}
+_REDIS_SIZE = re.compile(r"^([0-9]+)\s*(k|kb|m|mb|g|gb)?$", re.IGNORECASE)
+
+
+def _redis_bytes(value):
+    """A redis.conf memory size (`4gb`, `512mb`, `1000000`) in bytes; units as redis.conf defines them."""
+    match = _REDIS_SIZE.match(str(value).strip())
+    if not match:
+        raise AnsibleFilterError("Redis maxmemory must be a redis.conf size like 4gb or 512mb, got {0!r}".format(value))
+    return int(match.group(1)) * _REDIS_UNITS[(match.group(2) or "").lower()]
+
+
+def _components(result, lms_slots, response_kib, lb_max_mbps, mysql_max_connections, mysql_reserved_connections,
+                cms_slots, redis_maxmemory, session_kib):
+    """Needed vs provided per component the inputs describe; a component without inputs is left out."""
+    rows = []
+
+    def row(name, unit, needed, provided, fix):
+        rows.append({"component": name, "unit": unit, "needed": needed, "provided": provided,
+                     "ok": provided >= needed, "fix": fix})
+
+    provided = result.get("provided")
+    if provided:
+        row("LMS users carried", "users", result["target_users"], provided["max_users"],
+            "use {0} LMS nodes x {1} processes".format(result["pods"], result["processes_per_pod"]))
+    if _number(mysql_max_connections, "MySQL max connections", minimum=0, integer=True):
+        # Django holds up to one connection per serving thread (LMS and CMS), plus Celery, jobs and admin.
+        needed = int(lms_slots) + _number(cms_slots, "CMS slots", minimum=0, integer=True) + \
+            _number(mysql_reserved_connections, "MySQL reserved connections", minimum=0, integer=True)
+        row("MySQL connections", "connections", needed, int(mysql_max_connections),
+            "raise tutor_mysql_max_connections to at least {0}".format(needed))
+    if _optional(session_kib, "session KiB") and str(redis_maxmemory):
+        # Sessions live in the Redis cache: evicting one logs a learner out; keep them at most 3/4 of maxmemory.
+        needed = int(math.ceil(result["target_users"] * float(session_kib) / 1024.0 / 0.75))
+        row("Redis memory (sessions)", "MiB", needed, _redis_bytes(redis_maxmemory) // 1024 ** 2,
+            "raise the Redis maxmemory to at least {0}mb".format(needed))
+    if _optional(lb_max_mbps, "load balancer Mbps") and _optional(response_kib, "response KiB"):
+        needed = int(math.ceil(result["request_rate"] * float(response_kib) * 8 * 1024 / 1e6))
+        row("Load balancer bandwidth", "Mbps", needed, int(float(lb_max_mbps)),
+            "raise the flexible load balancer's maximum to at least {0} Mbps (or serve static files from a CDN)".format(needed))
+    return rows
 
 
 def mongodb_placement(members, services_nodes):
@@ -247,8 +303,9 @@ def mongodb_placement(members, services_nodes):
 def sizing_table(sizing):
     """The sizing as printable lines (for a debug task)."""
     lines = [
-        "LMS sizing for {0} concurrent users (think {1}s, service {2}s):".format(
-            sizing["target_users"], sizing["think_time_seconds"], sizing["service_time_seconds"]),
+        "LMS sizing for {0} concurrent users (think {1}s, service {2}s, {3} requests per step):".format(
+            sizing["target_users"], sizing["think_time_seconds"], sizing["service_time_seconds"],
+            sizing.get("requests_per_step", 1.0)),
         "  request rate            {0} req/s".format(sizing["request_rate"]),
         "  requests in flight      {0}".format(sizing["in_flight_requests"]),
         "  CPU cores (at target)   {0}".format(sizing["cpu_cores"]),
@@ -265,6 +322,16 @@ def sizing_table(sizing):
         if provided["shortfall"]:
             lines.append("  WARNING: the inventory carries about {0} users, below the {1} targeted: use {2} LMS nodes x {3} processes".format(
                 provided["max_users"], sizing["target_users"], sizing["pods"], sizing["processes_per_pod"]))
+    components = sizing.get("components") or []
+    if components:
+        lines.append("  {0:26} {1:>12} {2:>12}  {3}".format("component", "needed", "provided", "unit"))
+        for item in components:
+            lines.append("  {0:26} {1:>12} {2:>12}  {3}{4}".format(
+                item["component"], item["needed"], item["provided"], item["unit"], "" if item["ok"] else "  SHORT"))
+        for item in components:
+            if not item["ok"] and item["component"] != "LMS users carried":
+                lines.append("  WARNING: {0}: {1} {3} needed, {2} provided: {4}".format(
+                    item["component"], item["needed"], item["provided"], item["unit"], item["fix"]))
     mongo = sizing.get("mongodb")
     if mongo:
         lines.append("  MongoDB                 {0} members on {1} services nodes {2}: survives {3} node loss(es){4}".format(

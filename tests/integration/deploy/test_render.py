@@ -317,5 +317,9 @@ def test_sizing_table_and_warnings(rendered):
     if rendered["inventory"] == "example-jeddah":
         # 50,000 users need more LMS nodes than the case study's five: the warning must be loud.
         assert "WARNING: 5 LMS pods x 54 uWSGI processes x 2 threads carry about" in out
+        # 1.625 requests per page view at 32 KiB each: about 2 Gbps through the 1000 Mbps load balancer.
+        assert "WARNING: Load balancer bandwidth:" in out and "1000 provided" in out
+    # Needed vs provided per component, one table.
+    assert "MySQL connections" in out and "Redis memory (sessions)" in out
     # Fewer than 3 services nodes: the replica set survives no node loss, and says so.
     assert "survives 0 node loss(es) - NO node loss" in out

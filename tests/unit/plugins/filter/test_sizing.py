@@ -158,3 +158,45 @@ def test_filter_module_exposes_every_filter():
     names = sizing.FilterModule().filters()
     assert set(names) == {"lms_sizing", "sizing_table", "mongodb_placement", "edge_tuning", "edge_nginx_annotations",
                           "edge_nginx_configmap", "dns_name_errors"}
+
+
+def test_requests_per_step_multiply_the_request_rate():
+    # 1.625 LMS requests per page view, one page view per 10 s of think plus 1.625 x 0.25 s of service.
+    s = sizing.lms_sizing(50000, 10, requests_per_step=1.625)
+    assert s["request_rate"] == round(50000 * 1.625 / (10 + 1.625 * 0.25), 1) == 7807.8
+    assert s["requests_per_step"] == 1.625
+    # The capacity check counts users by the same cycle: the recommended fleet still covers the target.
+    assert s["recommended"]["max_users"] >= 50000
+
+
+def test_components_compare_needed_and_provided():
+    s = sizing.lms_sizing(50000, 10, requests_per_step=1.625, provided_pods=5, provided_processes_per_pod=54,
+                          provided_threads=2, response_kib=32, lb_max_mbps=1000, mysql_max_connections=4000,
+                          mysql_reserved_connections=200, cms_slots=32, redis_maxmemory="4gb", session_kib=4)
+    rows = {r["component"]: r for r in s["components"]}
+    # 5 x 54 x 2 = 540 LMS threads + 32 CMS + 200 reserved = 772 connections, under 4000.
+    assert rows["MySQL connections"]["needed"] == 772 and rows["MySQL connections"]["ok"]
+    # 50,000 sessions x 4 KiB at most 3/4 of maxmemory: 261 MiB of 4096.
+    assert rows["Redis memory (sessions)"] == {**rows["Redis memory (sessions)"], "needed": 261, "provided": 4096, "ok": True}
+    # 7807.8 req/s x 32 KiB x 8 = 2047 Mbps through a 1000 Mbps load balancer: short, and the table says so.
+    lb = rows["Load balancer bandwidth"]
+    assert lb["needed"] == 2047 and lb["provided"] == 1000 and not lb["ok"]
+    assert not rows["LMS users carried"]["ok"]
+    text = "\n".join(sizing.sizing_table(s))
+    assert "Load balancer bandwidth" in text and "SHORT" in text
+    assert "WARNING: Load balancer bandwidth: 2047 Mbps needed, 1000 provided: raise the flexible load balancer's maximum" in text
+
+
+def test_components_are_left_out_without_their_inputs():
+    s = sizing.lms_sizing(1000, 10)
+    assert s["components"] == []
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"redis_maxmemory": "4 gigs", "session_kib": 4}, "Redis maxmemory must be a redis.conf size like 4gb"),
+    ({"requests_per_step": 0}, "requests per step must be greater than 0"),
+    ({"mysql_max_connections": 10.5}, "MySQL max connections must be a whole number"),
+])
+def test_component_inputs_are_checked(kwargs, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        sizing.lms_sizing(1000, 10, **kwargs)
