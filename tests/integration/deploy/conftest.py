@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from tests.helpers import ingress_nginx
 from tests.sandbox.kube.fixtures import kube_testbed
 
 # A fixture takes effect by being a name of this conftest.
-__all__ = ["kube_testbed"]
+__all__ = ["ingress_nginx_check", "kube_testbed"]
+
+
+@pytest.fixture(scope="session")
+def ingress_nginx_check(request):
+    """ingress-nginx's own annotation parsers and ConfigMap reader (tests.helpers.ingress_nginx), built once."""
+    started = time.monotonic()
+    checker = ingress_nginx.checker()
+    request.config.stash.setdefault(BUILD_TIMES, []).append(dict(checker.build, fixture_seconds=round(time.monotonic() - started, 1)))
+    return checker
+
+
+BUILD_TIMES = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for times in config.stash.get(BUILD_TIMES, []):
+        terminalreporter.write_line(f"ingress-nginx check ({ingress_nginx.MODULE}@{ingress_nginx.MODULE_VERSION}): {times['source']}, {times['seconds']} s")

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.helpers.go import go_binary as find_go
 from tests.helpers.net import free_port
 from tests.sandbox.kube import pki as pkimod
 from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV
@@ -77,10 +78,10 @@ def cache_dir() -> Path:
 
 
 def go_binary() -> str:
-    go = os.environ.get("GO") or shutil.which("go") or "/usr/local/go/bin/go"
-    if not Path(go).exists() and not shutil.which(go):
-        raise TestbedError(f"Go toolchain not found ({go}): install Go >= 1.26 or set GO=/path/to/go")
-    return go
+    try:
+        return find_go()
+    except RuntimeError as exc:
+        raise TestbedError(str(exc)) from None
 
 
 def _log(msg: str) -> None:
