@@ -27,7 +27,7 @@ error_log {dir}/error.log warn;
 worker_rlimit_nofile 200000;
 events {{ worker_connections 65536; multi_accept on; }}
 http {{
-  log_format tls '$ssl_protocol $ssl_session_reused $connection $connection_requests $status';
+  log_format tls '$msec $ssl_protocol $ssl_session_reused $connection $connection_requests $status';
   access_log {access_log};
   client_body_temp_path {dir}/body;
   proxy_temp_path {dir}/proxy;
@@ -92,7 +92,7 @@ class TlsTerminator:
     ``protocols`` is nginx's ssl_protocols ("TLSv1.3", "TLSv1.2" or both); ``resumption`` turns the session
     cache and tickets on or off; ``keepalive_timeout`` is the idle client keep-alive in seconds (a short one makes
     every page view after a think time open a new connection, the case where resumption matters). With
-    ``access_log`` each request is logged as "protocol reused(r/.) connection requests-on-it status" (``requests()``).
+    ``access_log`` each request is logged as "time protocol reused(r/.) connection requests-on-it status" (``requests()``).
     """
 
     def __init__(self, workdir: Path, backend: str, cert: Path, key: Path, *, protocols: str = "TLSv1.2 TLSv1.3",
@@ -151,11 +151,12 @@ class TlsTerminator:
         return self
 
     def requests(self) -> list[dict]:
-        """The access log's requests (``access_log=True``): TLS protocol, session reused, connection, its n-th request."""
+        """The access log's requests (``access_log=True``): time, TLS protocol, session reused, connection, its n-th request."""
         rows = []
         for line in (self.workdir / "access.log").read_text().splitlines():
-            protocol, reused, conn, nth, status = line.split()
-            rows.append({"protocol": protocol, "reused": reused == "r", "connection": int(conn), "nth": int(nth), "status": int(status)})
+            at, protocol, reused, conn, nth, status = line.split()
+            rows.append({"at": float(at), "protocol": protocol, "reused": reused == "r", "connection": int(conn), "nth": int(nth),
+                         "status": int(status)})
         return rows
 
     def stop(self) -> None:

@@ -76,37 +76,6 @@ def shared_verified_context(cafile=None, **_ignored) -> gevent.ssl.SSLContext:
     return _shared_context(True, cafile)
 
 
-# --- (d) Cost: every reconnect of a user is a full TLS handshake. -------------------------------------------------------
-# SSLConnectionPool wraps each new socket without the session of the one before, so whenever the edge closes an idle
-# keep-alive connection (an idle timeout shorter than a think time, keep-alive-requests reached, a load balancer's
-# idle timeout) the user pays a full handshake again (key exchange + certificate signature), on both sides. A browser
-# resumes its own session (ticket or session id); so does our user now: its pool keeps the session of its last
-# connection and offers it on the next. Per pool = per user, never another learner's session, so the edge still sees
-# one full handshake per learner, like the real audience.
-_stock_connect_socket = connectionpool.SSLConnectionPool._connect_socket
-_stock_return_socket = connectionpool.SSLConnectionPool.return_socket
-
-
-def resuming_connect_socket(self, sock, address):
-    """SSLConnectionPool._connect_socket offering the pool's last TLS session (plain TCP connect + proxy as stock)."""
-    sock = connectionpool.ConnectionPool._connect_socket(self, sock, address)
-    if self._use_proxy:
-        self._setup_proxy(sock)
-    server_hostname = self.ssl_options.get("server_hostname", self._request_host)
-    return self.ssl_context.wrap_socket(sock, server_hostname=server_hostname, session=self.__dict__.get("_tls_session"))
-
-
-def session_keeping_return_socket(self, sock) -> None:
-    """return_socket that keeps the session of a new connection once (TLS 1.3 tickets arrive with the first reply)."""
-    if not getattr(sock, "_openedx_session_kept", False):
-        try:
-            self.__dict__["_tls_session"] = sock.session
-            sock._openedx_session_kept = True
-        except (AttributeError, ValueError, OSError):
-            pass
-    _stock_return_socket(self, sock)
-
-
 # --- (c) Defect: every spawn message costs a worker ~0.1 CPU-second. ----------------------------------------------------
 # WorkerRunner handles "spawn" with a dict comprehension that calls argument_parser.default_args_dict() once per
 # option (~80 calls, each building a full argparse parser). The master sends ~1 spawn message per worker per second
@@ -141,6 +110,37 @@ def _set_state(self, value):
 
 
 missing_state_guard = property(_get_state, _set_state)
+
+
+# --- (d) Cost: every reconnect of a user is a full TLS handshake. -------------------------------------------------------
+# SSLConnectionPool wraps each new socket without the session of the one before, so whenever the edge closes an idle
+# keep-alive connection (an idle timeout shorter than a think time, keep-alive-requests reached, a load balancer's
+# idle timeout) the user pays a full handshake again (key exchange + certificate signature), on both sides. A browser
+# resumes its own session (ticket or session id); so does our user now: its pool keeps the session of its last
+# connection and offers it on the next. Per pool = per user, never another learner's session, so the edge still sees
+# one full handshake per learner, like the real audience.
+_stock_connect_socket = connectionpool.SSLConnectionPool._connect_socket
+_stock_return_socket = connectionpool.SSLConnectionPool.return_socket
+
+
+def resuming_connect_socket(self, sock, address):
+    """SSLConnectionPool._connect_socket offering the pool's last TLS session (plain TCP connect + proxy as stock)."""
+    sock = connectionpool.ConnectionPool._connect_socket(self, sock, address)
+    if self._use_proxy:
+        self._setup_proxy(sock)
+    server_hostname = self.ssl_options.get("server_hostname", self._request_host)
+    return self.ssl_context.wrap_socket(sock, server_hostname=server_hostname, session=self.__dict__.get("_tls_session"))
+
+
+def session_keeping_return_socket(self, sock) -> None:
+    """return_socket that keeps the session of a new connection once (TLS 1.3 tickets arrive with the first reply)."""
+    if not getattr(sock, "_openedx_session_kept", False):
+        try:
+            self.__dict__["_tls_session"] = sock.session
+            sock._openedx_session_kept = True
+        except (AttributeError, ValueError, OSError):
+            pass
+    _stock_return_socket(self, sock)
 
 
 def apply() -> None:
