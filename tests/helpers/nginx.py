@@ -8,6 +8,7 @@ same proxying, so a bench can put TLS and plain HTTP side by side through the sa
 
 from __future__ import annotations
 
+import resource
 import shutil
 import socket
 import subprocess
@@ -24,7 +25,7 @@ master_process on;
 worker_processes {workers};
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
-worker_rlimit_nofile 200000;
+worker_rlimit_nofile {nofile};
 events {{ worker_connections 65536; multi_accept on; }}
 http {{
   log_format tls '$msec $ssl_protocol $ssl_session_reused $connection $connection_requests $status';
@@ -132,7 +133,7 @@ class TlsTerminator:
         self.https_port, self.http_port = free_port(), free_port()
         conf = self.workdir / "nginx.conf"
         conf.write_text(CONF.format(
-            dir=self.workdir, workers=self.workers, backend=self.backend, cert=self.cert, key=self.key,
+            dir=self.workdir, workers=self.workers, nofile=resource.getrlimit(resource.RLIMIT_NOFILE)[1], backend=self.backend, cert=self.cert, key=self.key,
             https_port=self.https_port, http_port=self.http_port, protocols=self.protocols,
             resumption=RESUMPTION_ON if self.resumption else RESUMPTION_OFF, keepalive_ms=round(self.keepalive_timeout * 1000),
             access_log=f"{self.workdir}/access.log tls" if self.access_log else "off",
