@@ -59,6 +59,18 @@ def _optional(value, name):
     return 0 if value in (0, "0", None, "") else _number(value, name)
 
 
+def mean_think_time(think_time_seconds, name="think time"):
+    """A think time in seconds, a number or [min, max] (uniform: the mean), validated."""
+    if isinstance(think_time_seconds, (list, tuple)):
+        if len(think_time_seconds) != 2:
+            raise AnsibleFilterError("{0} must be a number or [min, max], got {1!r}".format(name, think_time_seconds))
+        low, high = (_number(v, name, minimum=0) for v in think_time_seconds)
+        if low > high:
+            raise AnsibleFilterError("{0} [min, max] has min > max: {1!r}".format(name, think_time_seconds))
+        return (low + high) / 2.0
+    return _number(think_time_seconds, name, minimum=0)
+
+
 def edge_tuning(overrides=None):
     """The neutral edge tuning: defaults updated with `overrides`; unknown keys are an error."""
     overrides = overrides or {}
@@ -156,15 +168,7 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
     other inputs describe (MySQL connections, Redis session memory, load-balancer bandwidth).
     """
     users = _number(target_users, "target users", minimum=1, integer=True)
-    if isinstance(think_time_seconds, (list, tuple)):
-        if len(think_time_seconds) != 2:
-            raise AnsibleFilterError("think time must be a number or [min, max], got {0!r}".format(think_time_seconds))
-        low, high = (_number(v, "think time", minimum=0) for v in think_time_seconds)
-        if low > high:
-            raise AnsibleFilterError("think time [min, max] has min > max: {0!r}".format(think_time_seconds))
-        think = (low + high) / 2.0
-    else:
-        think = _number(think_time_seconds, "think time", minimum=0)
+    think = mean_think_time(think_time_seconds)
     service = _number(service_time_seconds, "service time")
     cpu_share = _number(cpu_fraction, "cpu fraction")
     if cpu_share > 1:

@@ -97,7 +97,10 @@ class HttpProtocol(asyncio.Protocol):
             conn = headers.get("connection", "").lower()
             keep_alive = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
             try:
-                resp = self.app.handle(Request(method, path, query, headers, body, self.client_ip, self.secure))
+                # Behind a TLS terminator (nginx on loopback) the scheme comes from X-Forwarded-Proto, as with
+                # Django's SECURE_PROXY_SSL_HEADER behind ingress-nginx: Secure cookies and https redirects.
+                secure = self.secure or headers.get("x-forwarded-proto") == "https"
+                resp = self.app.handle(Request(method, path, query, headers, body, self.client_ip, secure))
             except Exception as exc:  # a bug in a handler must show as a 500, not a hung client
                 resp = Response(500, f"stand-in error: {exc!r}".encode(), "text/plain")
             self.transport.write(encode_response(resp, keep_alive))

@@ -1,4 +1,5 @@
 """The three load-generator defects: each test shows the defect on the stock code, then that the fix removes it.
+(d), TLS session resumption, needs a real TLS edge: tests/integration/loadtest/test_locust_tls.py.
 
 Each runs in a fresh interpreter because importing locust monkey-patches the process with gevent.
 """

@@ -1,4 +1,4 @@
-"""Workarounds for three load-generator defects of Locust 2.47 / geventhttpclient 2.6 at 50k-user scale.
+"""Workarounds for load-generator defects of Locust 2.47 / geventhttpclient 2.6 at 50k-user scale, and the TLS costs.
 
 Each is small, applied once per process by ``apply()`` (the locustfile imports this before any user exists),
 and covered by tests/unit/locust/test_fixes.py, which shows the defect on the stock code and its absence here.
@@ -45,6 +45,10 @@ def is_socket_alive(self, sock) -> bool:
 # factory then load_verify_locations(certifi) for each: ~16 ms CPU and ~685 KB RSS per user (1.8 GB at 2,000 users).
 # A factory that accepts ``cafile`` returns one context per process (per verification mode and CA file) instead.
 _contexts: dict[tuple[bool, str | None], gevent.ssl.SSLContext] = {}
+# TLS 1.2 cipher choice (TLS 1.3 suites are OpenSSL's, Python cannot set them): ECDHE only (forward secrecy, the
+# cheap X25519/P-256 key exchange rather than finite-field DHE) and AES-128-GCM first (AES-NI, less work than
+# AES-256 or ChaCha20 on x86). The edge's preference (ingress-nginx ssl-ciphers) wins where it insists on one.
+TLS12_CIPHERS = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE+AESGCM:ECDHE+CHACHA20"
 
 
 def _shared_context(verify: bool, cafile: str | None) -> gevent.ssl.SSLContext:
@@ -56,6 +60,8 @@ def _shared_context(verify: bool, cafile: str | None) -> gevent.ssl.SSLContext:
             if ctx is None:
                 # The unverified context never loads the CA bundle: it would not be used.
                 ctx = gevent.ssl.create_default_context(cafile=cafile) if verify else gevent.ssl._create_unverified_context()
+                if TLS12_CIPHERS:
+                    ctx.set_ciphers(TLS12_CIPHERS)
                 _contexts[key] = ctx
     return ctx
 
@@ -106,12 +112,45 @@ def _set_state(self, value):
 missing_state_guard = property(_get_state, _set_state)
 
 
+# --- (d) Cost: every reconnect of a user is a full TLS handshake. -------------------------------------------------------
+# SSLConnectionPool wraps each new socket without the session of the one before, so whenever the edge closes an idle
+# keep-alive connection (an idle timeout shorter than a think time, keep-alive-requests reached, a load balancer's
+# idle timeout) the user pays a full handshake again (key exchange + certificate signature), on both sides. A browser
+# resumes its own session (ticket or session id); so does our user now: its pool keeps the session of its last
+# connection and offers it on the next. Per pool = per user, never another learner's session, so the edge still sees
+# one full handshake per learner, like the real audience.
+_stock_connect_socket = connectionpool.SSLConnectionPool._connect_socket
+_stock_return_socket = connectionpool.SSLConnectionPool.return_socket
+
+
+def resuming_connect_socket(self, sock, address):
+    """SSLConnectionPool._connect_socket offering the pool's last TLS session (plain TCP connect + proxy as stock)."""
+    sock = connectionpool.ConnectionPool._connect_socket(self, sock, address)
+    if self._use_proxy:
+        self._setup_proxy(sock)
+    server_hostname = self.ssl_options.get("server_hostname", self._request_host)
+    return self.ssl_context.wrap_socket(sock, server_hostname=server_hostname, session=self.__dict__.get("_tls_session"))
+
+
+def session_keeping_return_socket(self, sock) -> None:
+    """return_socket that keeps the session of a new connection once (TLS 1.3 tickets arrive with the first reply)."""
+    if not getattr(sock, "_openedx_session_kept", False):
+        try:
+            self.__dict__["_tls_session"] = sock.session
+            sock._openedx_session_kept = True
+        except (AttributeError, ValueError, OSError):
+            pass
+    _stock_return_socket(self, sock)
+
+
 def apply() -> None:
-    """Install (a), (c) and its master-side guard process-wide; (b) is the user class's ``ssl_context_factory``. Idempotent."""
+    """Install (a), (c) and its master-side guard, (d) process-wide; (b) is the user class's ``ssl_context_factory``. Idempotent."""
     with _lock:
         if _state["applied"]:
             return
         connectionpool.ConnectionPool._is_socket_alive = is_socket_alive
         argument_parser.default_args_dict = cached_default_args_dict
         runners.WorkerNode.state = missing_state_guard
+        connectionpool.SSLConnectionPool._connect_socket = resuming_connect_socket
+        connectionpool.SSLConnectionPool.return_socket = session_keeping_return_socket
         _state["applied"] = True
