@@ -28,6 +28,9 @@ BAD_INPUT = [
     ({"tutor_lms_pool_taint": "openedx-scale/pool=lms"}, "tutor_lms_pool_taint must be empty (off) or key=value:Effect"),
     ({"tutor_autoscaling": {"caddy": {"min": 1, "max": 3, "cpu_utilization": 80, "cpu_request": "1", "memory_request": "1Gi"}}},
      "'caddy' (every request passes through it) needs min >= 2"),
+    # 200 x 1Gi of Caddy at max plus the datastores (32 GiB) on one 128 GiB services node.
+    ({"tutor_autoscaling": {"caddy": {"min": 2, "max": 200, "cpu_utilization": 80, "cpu_request": "1", "memory_request": "1Gi"}}},
+     "With every HPA of tutor_autoscaling at its max, the services pool needs 232.1 GiB of memory requests"),
     ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
 ]
 
