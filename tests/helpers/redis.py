@@ -14,12 +14,19 @@ from tests.helpers.net import free_port
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
-def command(port: int, *args: str) -> list | str | int:
-    """One RESP command on a fresh connection; arrays of bulk strings come back as lists."""
-    payload = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
+def _encode(*args: str) -> bytes:
+    return (f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)).encode()
+
+
+def command(port: int, *args: str, password: str | None = None) -> list | str | int:
+    """One RESP command on a fresh connection (after AUTH when a password is given); arrays come back as lists."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(payload.encode())
         reader = sock.makefile("rb")
+        if password is not None:
+            sock.sendall(_encode("AUTH", password))
+            if _read(reader) != "OK":
+                raise RuntimeError("AUTH refused")
+        sock.sendall(_encode(*args))
         return _read(reader)
 
 
@@ -41,8 +48,11 @@ def _read(reader):
 
 
 @contextmanager
-def serve(conf: str, root: Path, timeout: float = 20.0):
-    """redis-server on the conf as rendered; only where it listens and writes comes from the command line."""
+def serve(conf: str, root: Path, timeout: float = 20.0, password: str | None = None):
+    """redis-server on the conf as rendered; only where it listens and writes comes from the command line.
+
+    password: the one the conf requires (requirepass), used to see that the server is up.
+    """
     conf_path = root / "redis.conf"
     conf_path.write_text(conf)
     port = free_port()
@@ -57,7 +67,7 @@ def serve(conf: str, root: Path, timeout: float = 20.0):
                 raise AssertionError(f"redis-server refused the conf (exit {proc.returncode}):\n"
                                      f"{log.read_text() if log.exists() else ''}")
             try:
-                if command(port, "PING") == "PONG":
+                if command(port, "PING", password=password) == "PONG":
                     break
             except OSError:
                 pass

@@ -8,6 +8,7 @@ the Secret gone and stops before touching anything.
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
 
 import pytest
@@ -53,6 +54,55 @@ def deploy(deployment):
     return run_playbook(PLAYBOOK, REPO / "inventories" / "sandbox", extravars=deployment["vars"])
 
 
+def rolling_restart_min_ready(api, ns, replicas):
+    """Restart the LMS Deployment as `kubectl rollout restart` does and return the fewest Ready LMS pods seen.
+
+    Watches every pod event while the real Deployment controller replaces the pods (maxSurge 0,
+    maxUnavailable 1, readiness-gated) and the scheduler places them one per node.
+    """
+    from kubernetes import client, watch
+
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    selector = "app.kubernetes.io/name=lms"
+    ready, fewest, started = {}, [replicas], threading.Event()
+
+    def is_ready(pod):
+        return pod.metadata.deletion_timestamp is None and any(
+            c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+
+    def observe():
+        stream = watch.Watch()
+        listing = core.list_namespaced_pod(ns, label_selector=selector)
+        ready.update({p.metadata.name: is_ready(p) for p in listing.items})
+        started.set()
+        for event in stream.stream(core.list_namespaced_pod, ns, label_selector=selector,
+                                   resource_version=listing.metadata.resource_version, timeout_seconds=240):
+            pod = event["object"]
+            ready[pod.metadata.name] = event["type"] != "DELETED" and is_ready(pod)
+            fewest[0] = min(fewest[0], sum(ready.values()))
+            if done.is_set():
+                stream.stop()
+
+    done = threading.Event()
+    watcher = threading.Thread(target=observe, daemon=True)
+    watcher.start()
+    started.wait(60)
+    old = {p.metadata.name for p in core.list_namespaced_pod(ns, label_selector=selector).items}
+    apps.patch_namespaced_deployment("lms", ns, {"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": uuid.uuid4().hex}}}}})
+
+    def rolled():
+        dep = apps.read_namespaced_deployment("lms", ns)
+        pods = core.list_namespaced_pod(ns, label_selector=selector).items
+        return (dep.status.observed_generation == dep.metadata.generation and dep.status.updated_replicas == replicas
+                and dep.status.available_replicas == replicas and not old & {p.metadata.name for p in pods})
+
+    wait_for(rolled, 240, "the LMS rollout to finish")
+    done.set()
+    watcher.join(30)
+    return fewest[0]
+
+
 def stored_config(core, ns):
     secret = core.read_namespaced_secret("tutor-config", ns)
     return yaml.safe_load(base64.b64decode(secret.data["config.yml"]))
@@ -92,6 +142,10 @@ def test_first_deploy_second_deploy_and_missing_secret(deployment):
     assert any(j.startswith("lms-job-") for j in jobs) and any(j.startswith("cms-job-") for j in jobs)
     controller = apps.read_namespaced_deployment("ingress-nginx-controller", f"{ns}-ingress")
     assert controller.status.available_replicas == 2
+    # Redis as two instances, both running; Caddy raised to its HPA's minimum of 2 by the real HPA controller.
+    for name in ("redis-broker", "redis-cache"):
+        wait_for(lambda name=name: apps.read_namespaced_stateful_set(name, ns).status.ready_replicas == 1, 120, f"{name} ready")
+    wait_for(lambda: (apps.read_namespaced_deployment("caddy", ns).status.available_replicas or 0) >= 2, 120, "caddy at 2 replicas")
 
     # Re-run: same secrets restored, nothing changed, no second init.
     lms_version = apps.read_namespaced_deployment("lms", ns).metadata.resource_version
@@ -103,6 +157,10 @@ def test_first_deploy_second_deploy_and_missing_secret(deployment):
     assert [j.metadata.name for j in batch.list_namespaced_job(ns).items if j.metadata.name.startswith("lms-job-")] == [
         j for j in jobs if j.startswith("lms-job-")
     ]
+
+    # A rollout of the LMS (any template change) takes at most one LMS pod out of service at a time.
+    assert rolling_restart_min_ready(api, ns, len(lms_pods)) == len(lms_pods) - 1
+    lms_version = apps.read_namespaced_deployment("lms", ns).metadata.resource_version
 
     # The Secret is gone but the marker says deployed: stop before anything is applied.
     core.delete_namespaced_secret("tutor-config", ns)

@@ -6,9 +6,11 @@ values, placement, annotations, replica-set members, Secrets, schema validity, b
 
 from __future__ import annotations
 
+import base64
 import configparser
 import filecmp
 import importlib.util
+import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -178,11 +180,68 @@ def test_lms_placement(rendered):
     terms = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
     assert terms[0]["topologyKey"] == "kubernetes.io/hostname"
     assert terms[0]["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == "lms"
-    resources = pod["containers"][0]["resources"]
+    container = pod["containers"][0]
+    resources = container["resources"]
     assert resources["requests"] == {"cpu": "54", "memory": "108Gi"}
     assert "cpu" not in resources.get("limits", {}), "no CPU limit on the LMS"
+    assert "tolerations" not in pod, "the LMS pool taint is off by default"
     pdb = one(objects, "PodDisruptionBudget", "lms")
     assert pdb["spec"]["maxUnavailable"] == 1 and pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "lms"
+
+
+@pytest.mark.parametrize("service", ["lms", "cms"])
+def test_lms_and_cms_probes(rendered, service):
+    """Readiness gates the rollout: with maxSurge 0 / maxUnavailable 1 the next old pod goes only once the new one
+    answers /heartbeat, so at most one LMS pod's capacity is ever missing; startup covers the slow imports."""
+    container = one(rendered["objects"], "Deployment", service)["spec"]["template"]["spec"]["containers"][0]
+    for name in ("startupProbe", "readinessProbe"):
+        probe = container[name]
+        assert probe["httpGet"] == {"path": "/heartbeat", "port": 8000, "httpHeaders": [{"name": "Host", "value": service}]}, name
+        assert 0 < probe["timeoutSeconds"] < probe["periodSeconds"]
+    # Up to 10 minutes of start-up before the kubelet restarts the container; readiness lost after 30 s.
+    assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] == 600
+    assert container["readinessProbe"]["failureThreshold"] == 3
+    assert "livenessProbe" not in container, "harakiri recycles stuck workers; a liveness kill would drop the whole pod"
+
+
+def pod_templates(objects):
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "StatefulSet", "Job", "DaemonSet"):
+            spec = obj["spec"]["template"]["spec"]
+            for container in spec.get("initContainers", []) + spec["containers"]:
+                yield obj, container
+
+
+def test_no_besteffort_container(rendered):
+    """Every container of every pod template (Tutor's, ours, the ingress controller's) requests CPU and memory,
+    and every datastore or hot-path container has a memory limit: none is BestEffort, first evicted."""
+    seen = set()
+    for obj, container in pod_templates(rendered["objects"]):
+        name = f"{obj['kind']} {obj['metadata']['name']}/{container['name']}"
+        requests = container.get("resources", {}).get("requests", {})
+        assert requests.get("cpu") and requests.get("memory"), f"{name}: no CPU/memory request"
+        seen.add(obj["metadata"]["name"])
+    assert {"caddy", "mysql", "meilisearch", "smtp", "redis-broker", "redis-cache", "mongodb", "lms-job"} <= seen
+    for name in ("caddy", "mysql", "meilisearch", "smtp"):
+        resources = one(rendered["objects"], "Deployment", name)["spec"]["template"]["spec"]["containers"][0]["resources"]
+        assert resources["limits"]["memory"] == resources["requests"]["memory"], name
+
+
+def cores(quantity):
+    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+@pytest.mark.parametrize("worker", ["lms-worker", "cms-worker"])
+def test_celery_concurrency_from_the_cpu_request(rendered, worker):
+    """An explicit --concurrency (Celery's default is one process per node CPU): a pod's processes follow its CPU
+    request and its memory is capped, so the HPA at max holds max x the memory request at most."""
+    objects = rendered["objects"]
+    container = one(objects, "Deployment", worker)["spec"]["template"]["spec"]["containers"][0]
+    flags = [a for a in container["args"] if a.startswith("--concurrency")]
+    requests = container["resources"]["requests"]
+    assert flags == [f"--concurrency={max(1, math.ceil(cores(requests['cpu'])))}"]
+    assert container["resources"]["limits"]["memory"] == requests["memory"]
+    assert one(objects, "HorizontalPodAutoscaler", worker)["spec"]["maxReplicas"] >= 1
 
 
 def test_everything_else_on_the_services_pool(rendered):
@@ -196,7 +255,9 @@ def test_everything_else_on_the_services_pool(rendered):
 def test_autoscaling_everything_but_the_lms(rendered):
     objects = rendered["objects"]
     hpas = {h["metadata"]["name"]: h for h in find(objects, "HorizontalPodAutoscaler")}
-    assert set(hpas) == {"cms", "cms-worker", "lms-worker", "mfe"}
+    assert set(hpas) == {"cms", "cms-worker", "lms-worker", "mfe", "caddy"}
+    # Caddy carries every request: never a single pod.
+    assert hpas["caddy"]["spec"]["minReplicas"] >= 2
     for name, hpa in hpas.items():
         assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
         target = one(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
@@ -266,24 +327,73 @@ def test_mongodb_replica_set(rendered):
     assert init["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
 
 
-def test_redis_password_and_policy(rendered):
+REDIS_POLICIES = {"broker": "noeviction", "cache": "allkeys-lru"}
+
+
+def test_redis_broker_and_cache(rendered):
     objects = rendered["objects"]
-    assert not find(objects, "Deployment", "redis")
-    conf = one(objects, "ConfigMap", "redis-config")["data"]["redis.conf"]
-    assert "maxmemory-policy volatile-lru" in conf and "allkeys" not in conf
-    container = one(objects, "StatefulSet", "redis")["spec"]["template"]["spec"]["containers"][0]
-    assert container["args"][-2:] == ["--requirepass", "$(REDIS_PASSWORD)"]
-    assert container["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "redis-auth", "key": "password"}
+    assert not find(objects, "Deployment", "redis") and not find(objects, "StatefulSet", "redis")
+    assert not find(objects, "ConfigMap", "redis-config"), "the conf carries the password: a Secret, not a ConfigMap"
+    for name in REDIS_POLICIES:
+        sts = one(objects, "StatefulSet", f"redis-{name}")
+        pod = sts["spec"]["template"]["spec"]
+        assert pod["containers"][0]["args"] == ["redis-server", "/etc/redis/redis.conf"]
+        volume = next(v for v in pod["volumes"] if v["name"] == "config")
+        assert volume["secret"]["secretName"] == "redis-auth"
+        assert volume["secret"]["items"] == [{"key": f"{name}.conf", "path": "redis.conf"}]
+        selector = {"app.kubernetes.io/name": "redis", "app.kubernetes.io/component": name}
+        assert one(objects, "Service", f"redis-{name}")["spec"]["selector"] == selector
+        assert selector.items() <= sts["spec"]["template"]["metadata"]["labels"].items()
 
 
-def test_real_redis_loads_the_rendered_conf(rendered, tmp_path):
-    """Debian's redis-server loads the rendered redis.conf as it is and reports the policy it runs with."""
-    conf = one(rendered["objects"], "ConfigMap", "redis-config")["data"]["redis.conf"]
-    with redis.serve(conf, tmp_path) as port:
-        assert redis.command(port, "CONFIG", "GET", "maxmemory-policy") == ["maxmemory-policy", "volatile-lru"]
-        assert redis.command(port, "CONFIG", "GET", "appendonly") == ["appendonly", "yes"]
-        maxmemory = int(redis.command(port, "CONFIG", "GET", "maxmemory")[1])
-        assert maxmemory > 0, "maxmemory 0 means no limit: the pod would be OOM-killed instead of evicting"
+@pytest.mark.parametrize("name", sorted(REDIS_POLICIES))
+def test_real_redis_loads_the_rendered_conf(rendered, name, tmp_path):
+    """Debian's redis-server loads each rendered conf as it is (from the Secret): the policy it runs with, and
+    the password it demands (a PING without AUTH refused, AUTH with the Secret's password accepted)."""
+    secret = one(rendered["objects"], "Secret", "redis-auth")["stringData"]
+    with redis.serve(secret[f"{name}.conf"], tmp_path, password=secret["password"]) as port:
+        with pytest.raises(RuntimeError, match="NOAUTH"):
+            redis.command(port, "PING")
+        with pytest.raises(RuntimeError, match="WRONGPASS"):
+            redis.command(port, "AUTH", "wrong-password")
+        assert redis.command(port, "PING", password=secret["password"]) == "PONG"
+        config = redis.command(port, "CONFIG", "GET", "maxmemory*", password=secret["password"])
+        settings = dict(zip(config[::2], config[1::2], strict=True))
+        assert settings["maxmemory-policy"] == REDIS_POLICIES[name]
+        assert int(settings["maxmemory"]) > 0, "maxmemory 0 means no limit: the pod would be OOM-killed"
+        assert redis.command(port, "CONFIG", "GET", "appendonly", password=secret["password"]) == ["appendonly", "yes"]
+
+
+def secret_values(objects):
+    values = set()
+    for obj in find(objects, "Secret"):
+        values |= set(obj.get("stringData", {}).values())
+        values |= {base64.b64decode(v).decode(errors="replace") for v in obj.get("data", {}).values()}
+    return {v for v in values if len(v) >= 8}
+
+
+def test_no_secret_on_any_command_line(rendered):
+    """Every container's command and args (Deployments, StatefulSets, Jobs) carry no secret value and no
+    $(VAR) that would expand one; the MongoDB scripts authenticate from the environment inside mongosh."""
+    objects = rendered["objects"]
+    secrets = secret_values(objects)
+    secret_vars = set()
+    for _obj, container in pod_templates(objects):
+        secret_vars |= {e["name"] for e in container.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+    assert {one(objects, "Secret", "redis-auth")["stringData"]["password"]} <= secrets and len(secrets) >= 5
+    checked = 0
+    for obj, container in pod_templates(objects):
+        for arg in container.get("command", []) + container.get("args", []):
+            where = f"{obj['kind']} {obj['metadata']['name']}/{container['name']}"
+            assert not any(value in arg for value in secrets), f"{where}: a secret value on the command line"
+            assert not any(f"$({var})" in arg for var in secret_vars), f"{where}: a secret expanded into argv: {arg}"
+            checked += 1
+    assert checked > 20
+    scripts = one(objects, "ConfigMap", "mongodb-scripts")["data"]
+    for name, script in scripts.items():
+        assert not re.search(r"(^|\s)(-p|--password)(\s|=)", script), f"{name}: mongosh password option"
+        assert "$ROOT_PASSWORD" not in script and "$APP_PASSWORD" not in script, name
+    assert "process.env.ROOT_PASSWORD" in scripts["init.sh"]
 
 
 def test_secrets_present(rendered):
@@ -291,11 +401,15 @@ def test_secrets_present(rendered):
     mongo = one(objects, "Secret", "mongodb-auth")["stringData"]
     assert set(mongo) == {"root-username", "root-password", "app-username", "app-password", "keyfile"}
     assert len(mongo["keyfile"]) >= 6 and len(mongo["root-password"]) >= 16 and mongo["app-password"] != mongo["root-password"]
-    redis = one(objects, "Secret", "redis-auth")["stringData"]
-    assert len(redis["password"]) >= 16
-    # The same password reaches the LMS settings.
-    settings = one(objects, "ConfigMap", prefix="openedx-settings-lms")["data"]
-    assert any(f"redis://default:{redis['password']}@redis:6379/1" in v for v in settings.values())
+    redis_auth = one(objects, "Secret", "redis-auth")["stringData"]
+    password = redis_auth["password"]
+    assert len(password) >= 16
+    # The same password reaches the LMS: caches on redis-cache, the event bus and Celery on redis-broker.
+    settings = "\n".join(one(objects, "ConfigMap", prefix="openedx-settings-lms")["data"].values())
+    assert f'"LOCATION"] = "redis://default:{password}@redis-cache:6379/1"' in settings
+    assert f'EVENT_BUS_REDIS_CONNECTION_URL = "redis://default:{password}@redis-broker:6379/"' in settings
+    env = yaml.safe_load(one(objects, "ConfigMap", prefix="openedx-config")["data"]["lms.env.yml"])
+    assert env["CELERY_BROKER_HOSTNAME"] == "redis-broker:6379" and env["CELERY_BROKER_PASSWORD"] == password
 
 
 def test_volumes_on_oci_block_volumes(rendered):

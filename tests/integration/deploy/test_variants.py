@@ -9,6 +9,11 @@ from tests.helpers.ansible import assert_ok
 
 from .test_render import render
 
+
+def load(out):
+    return [d for f in ("openedx.yaml", "datastores.yaml") for d in yaml.safe_load_all((out / f).read_text()) if d]
+
+
 BAD_INPUT = [
     ({"tutor_version": "21.0.8"}, "this role supports Tutor 22.x"),
     ({"tutor_version": "latest"}, "tutor_version=latest"),
@@ -19,7 +24,13 @@ BAD_INPUT = [
     ({"tutor_uwsgi_post_buffering": True}, "`true` turns post-buffering off"),
     ({"tutor_autoscaling": {"lms": {"min": 1, "max": 3, "cpu_utilization": 80, "cpu_request": "1", "memory_request": "1Gi"}}},
      "the LMS scales by node"),
-    ({"tutor_redis_maxmemory_policy": "allkeys-lru"}, "value of tutor_redis_maxmemory_policy must be one of"),
+    ({"tutor_redis_cache_maxmemory_policy": "noeviction"}, "value of tutor_redis_cache_maxmemory_policy must be one of"),
+    ({"tutor_lms_pool_taint": "openedx-scale/pool=lms"}, "tutor_lms_pool_taint must be empty (off) or key=value:Effect"),
+    ({"tutor_autoscaling": {"caddy": {"min": 1, "max": 3, "cpu_utilization": 80, "cpu_request": "1", "memory_request": "1Gi"}}},
+     "'caddy' (every request passes through it) needs min >= 2"),
+    # 200 x 1Gi of Caddy at max plus the datastores (32 GiB) on one 128 GiB services node.
+    ({"tutor_autoscaling": {"caddy": {"min": 2, "max": 200, "cpu_utilization": 80, "cpu_request": "1", "memory_request": "1Gi"}}},
+     "With every HPA of tutor_autoscaling at its max, the services pool needs 232.1 GiB of memory requests"),
     ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
 ]
 
@@ -36,7 +47,7 @@ def test_bad_input_fails_before_anything_is_written(tmp_path, extravars, message
 def test_elasticsearch_search_backend(tmp_path):
     run = render("sandbox", tmp_path, tutor_search_backend="elasticsearch")
     assert_ok(run)
-    objects = [d for f in ("openedx.yaml", "datastores.yaml") for d in yaml.safe_load_all((tmp_path / f).read_text()) if d]
+    objects = load(tmp_path)
     names = {(o["kind"], o["metadata"]["name"]) for o in objects}
     assert ("StatefulSet", "elasticsearch") in names and ("Service", "elasticsearch") in names
     assert ("Deployment", "meilisearch") not in names
@@ -54,3 +65,18 @@ def test_render_from_cluster_needs_a_kubeconfig(tmp_path):
     run = render("sandbox", tmp_path / "render", tutor_render_from_cluster=True, openedx_scale_kubeconfig=str(tmp_path / "none"))
     assert run.rc != 0
     assert f"tutor_kubeconfig={tmp_path / 'none'} does not exist" in " ".join(run.stdout.split())
+
+
+def test_lms_pool_taint_gives_the_lms_its_toleration(tmp_path):
+    run = render("sandbox", tmp_path, tutor_lms_pool_taint="openedx-scale/pool=lms:NoSchedule",
+                 tutor_lms_tolerations=[{"key": "example", "operator": "Exists", "effect": "NoExecute"}])
+    assert_ok(run)
+    objects = load(tmp_path)
+    lms = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "lms")
+    assert lms["spec"]["template"]["spec"]["tolerations"] == [
+        {"key": "example", "operator": "Exists", "effect": "NoExecute"},
+        {"key": "openedx-scale/pool", "operator": "Equal", "value": "lms", "effect": "NoSchedule"},
+    ]
+    # Nothing else tolerates it: the taint keeps every other pod off the LMS pool.
+    others = [o for o in objects if o["kind"] in ("Deployment", "StatefulSet", "Job") and o["metadata"]["name"] != "lms"]
+    assert others and not [o["metadata"]["name"] for o in others if o["spec"]["template"]["spec"].get("tolerations")]

@@ -6,8 +6,9 @@ Installed by the openedx_scale.oke.tutor role as a single-file plugin in $(tutor
 next to its templates (openedx_scale_oke_templates/). It makes Tutor's Kubernetes manifests carry:
 uWSGI tuning, LMS placement (own node pool, one pod per node, no surge, PDB, no HPA), services-pool
 placement and HPAs for everything else, an Ingress per Tutor host behind Caddy, MongoDB as a replica
-set, Redis with a password and a non-evicting policy, and Meilisearch or Elasticsearch on OCI block
-volumes. The datastores are rendered into a separate kustomization (env/plugins/openedx_scale_oke/
+set, Redis as a non-evicting broker and an evicting cache (passwords only in Secrets), and Meilisearch
+or Elasticsearch on OCI block volumes (with an init that only touches the search backend in use).
+The datastores are rendered into a separate kustomization (env/plugins/openedx_scale_oke/
 datastores) that the role applies itself, so `tutor k8s stop/delete` never touches the data.
 
 Render seed: when OPENEDX_SCALE_OKE_RENDER_SEED is set, Tutor's secret generators (random_string,
@@ -17,6 +18,7 @@ that way are public knowledge and must never reach a cluster.
 """
 
 import hashlib
+import math
 import os
 import string
 import uuid as uuid_module
@@ -58,7 +60,21 @@ DEFAULTS = {
         "cms-worker": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "500m", "memory_request": "1Gi"},
         "lms-worker": {"min": 1, "max": 8, "cpu_utilization": 75, "cpu_request": "500m", "memory_request": "1Gi"},
         "mfe": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "100m", "memory_request": "128Mi"},
+        # Caddy is on the path of every request: never a single pod.
+        "caddy": {"min": 2, "max": 4, "cpu_utilization": 75, "cpu_request": "500m", "memory_request": "256Mi"},
     },
+    # Requests (memory limit = request) of Tutor's other Deployments and of its init Jobs: no BestEffort pod.
+    "RESOURCES": {
+        "mysql": {"cpu_request": "2", "memory_request": "8Gi"},
+        "meilisearch": {"cpu_request": "1", "memory_request": "2Gi"},
+        "smtp": {"cpu_request": "50m", "memory_request": "64Mi"},
+    },
+    "JOB_RESOURCES": {"cpu_request": "500m", "memory_request": "2Gi"},
+    # Startup: the LMS imports for minutes before uWSGI answers; readiness: /heartbeat (database and MongoDB).
+    "PROBE_STARTUP_FAILURES": 60,
+    "PROBE_PERIOD_SECONDS": 10,
+    # Empty = LMS pool untainted. "key=value:Effect" (e.g. openedx-scale/pool=lms:NoSchedule): LMS pods tolerate it.
+    "LMS_POOL_TAINT": "",
     "INGRESS_CLASS": "nginx",
     # Case-study annotations in the forms ingress-nginx parses (timeouts in bare seconds; keep-alive-requests
     # and timeout-socket are controller ConfigMap settings); the role replaces them with the translation of
@@ -81,13 +97,17 @@ DEFAULTS = {
     "MONGODB_MEMORY_REQUEST": "4Gi",
     "MONGODB_STORAGE": "50Gi",
     "MONGODB_CACHE_GB": 2,
-    "REDIS_MAXMEMORY": "4gb",
-    "REDIS_MAXMEMORY_POLICY": "volatile-lru",
-    "REDIS_MEMORY_REQUEST": "5Gi",
+    # Two Redis instances: the broker (Celery queues, event bus) never evicts, the cache does.
+    "REDIS_BROKER_MAXMEMORY": "2gb",
+    "REDIS_BROKER_MEMORY_REQUEST": "3Gi",
+    "REDIS_CACHE_MAXMEMORY": "4gb",
+    "REDIS_CACHE_MAXMEMORY_POLICY": "allkeys-lru",
+    "REDIS_CACHE_MEMORY_REQUEST": "5Gi",
     "REDIS_STORAGE": "50Gi",
     "SEARCH_BACKEND": "meilisearch",
     "ELASTICSEARCH_IMAGE": "docker.io/elasticsearch:7.17.29",
     "ELASTICSEARCH_HEAP": "2g",
+    "ELASTICSEARCH_MEMORY_REQUEST": "4Gi",
     "ELASTICSEARCH_STORAGE": "50Gi",
     # Load tests only (issue 4 item 6): thousands of logins from 50 load-generator IPs.
     "LOADTEST_LOGIN_RATELIMITS": False,
@@ -111,7 +131,9 @@ OVERRIDES = [
     ("MONGODB_PASSWORD", "{{ 24|random_string }}"),
     ("MONGODB_REPLICA_SET", "rs0"),
     ("MONGODB_AUTH_SOURCE", "admin"),
-    ("REDIS_HOST", "redis"),
+    # Tutor's Celery broker settings follow REDIS_HOST; the caches are pointed at redis-cache by the
+    # openedx-common-settings patch.
+    ("REDIS_HOST", "redis-broker"),
     # Tutor only puts credentials into the Redis URLs when both are set; requirepass = user "default".
     ("REDIS_USERNAME", "default"),
     ("REDIS_PASSWORD", "{{ 24|random_string }}"),
@@ -160,6 +182,70 @@ def uwsgi_ini(buffer_size, post_buffering, post_buffering_bufsize):
         "threads = $(UWSGI_THREADS)",
         "harakiri = $(UWSGI_HARAKIRI)",
     ])
+
+
+def redis_string(value):
+    """A redis.conf string argument: double-quoted, with the escapes Redis's config parser reads."""
+    value = str(value)
+    if not value:
+        raise ValueError("REDIS_PASSWORD is empty: Redis would run without a password; set REDIS_PASSWORD")
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def cpu_cores(quantity):
+    """Cores of a Kubernetes CPU quantity ("500m", "2", 1.5)."""
+    text = str(quantity).strip()
+    try:
+        return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    except ValueError:
+        raise ValueError(f"not a Kubernetes CPU quantity: {quantity!r} (use e.g. 500m or 2)") from None
+
+
+def celery_concurrency(cpu_request):
+    """Celery prefork processes for a worker pod: one per requested core, at least one.
+
+    Without --concurrency Celery starts one process per CPU of the node, so every replica of an HPA at
+    max would hold a node's worth of processes; with it, a pod's memory is bounded by its request.
+    """
+    return max(1, math.ceil(cpu_cores(cpu_request) - 1e-9))
+
+
+def lms_pool_toleration(taint):
+    """The toleration matching a "key=value:Effect" taint of the LMS pool ([] when there is none)."""
+    if not taint:
+        return []
+    key_value, sep, effect = str(taint).rpartition(":")
+    key, eq, value = key_value.partition("=")
+    if not sep or not eq or not key or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+        raise ValueError(f"LMS_POOL_TAINT must be key=value:Effect with Effect NoSchedule, PreferNoSchedule or "
+                         f"NoExecute (e.g. openedx-scale/pool=lms:NoSchedule), got {taint!r}")
+    return [{"key": key, "operator": "Equal", "value": value, "effect": effect}]
+
+
+# Tutor's lms init creates the Meilisearch indexes unconditionally; with Elasticsearch there is no
+# Meilisearch to talk to. The line is replaced by a branch on the backend (rendered by Tutor with the config).
+MEILISEARCH_INDEXES_LINE = './manage.py lms shell -c "import search.meilisearch; search.meilisearch.create_indexes()"'
+SEARCH_INIT_BRANCH = """{% if OPENEDX_SCALE_OKE_SEARCH_BACKEND == "elasticsearch" %}
+# openedx_scale_oke: Elasticsearch backend; edx-search creates its indexes on first use
+dockerize -wait tcp://elasticsearch:9200 -timeout 300s
+{% else %}
+""" + MEILISEARCH_INDEXES_LINE + """
+{% endif %}"""
+
+
+def search_init_tasks(tasks):
+    """CLI_DO_INIT_TASKS with the Meilisearch steps guarded by the search backend."""
+    out = []
+    for service, task in tasks:
+        script = task
+        if MEILISEARCH_INDEXES_LINE in task:
+            script = task.replace(MEILISEARCH_INDEXES_LINE, SEARCH_INIT_BRANCH)
+        elif "meilisearch.Client(" in task:
+            # Tutor's API-key task for Meilisearch: only when Meilisearch runs.
+            script = "{% if RUN_MEILISEARCH %}\n" + task + "\n{% endif %}"
+        out.append((service, script))
+    return out
 
 
 class SeededStream:
@@ -213,7 +299,12 @@ hooks.Filters.ENV_TEMPLATE_TARGETS.add_item((NAME, "plugins"))
 hooks.Filters.ENV_TEMPLATE_FILTERS.add_items([
     ("openedx_scale_oke_mongodb_members", mongodb_members),
     ("openedx_scale_oke_uwsgi_ini", uwsgi_ini),
+    ("openedx_scale_oke_redis_string", redis_string),
+    ("openedx_scale_oke_celery_concurrency", celery_concurrency),
+    ("openedx_scale_oke_lms_pool_toleration", lms_pool_toleration),
 ])
+# After Tutor's core tasks (default priority), so they are there to be rewritten.
+hooks.Filters.CLI_DO_INIT_TASKS.add(priority=hooks.priorities.LOW)(search_init_tasks)
 
 for _patch_name in ("k8s-override", "kustomization-patches", "kustomization-resources", "uwsgi-config",
                     "openedx-common-settings", "openedx-lms-common-settings"):

@@ -6,6 +6,7 @@ Pure helpers are tested in-process; the templates are rendered by the real Tutor
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -119,7 +120,7 @@ def test_mfe_resources_only_with_the_mfe_plugin(tmp_path):
     assert res.returncode == 0, res.stderr
     autoscaling = tmp_path / "env" / "plugins" / "openedx_scale_oke" / "k8s" / "autoscaling.yml.j2"
     hpas = [d["metadata"]["name"] for d in yaml.safe_load_all(autoscaling.read_text()) if d]
-    assert sorted(hpas) == ["cms", "cms-worker", "lms-worker"]
+    assert sorted(hpas) == ["caddy", "cms", "cms-worker", "lms-worker"]
     kustomized = subprocess.run([str(Path(sys.executable).parent / "kubectl"), "kustomize", str(tmp_path / "env")],
                                 capture_output=True, text=True, timeout=120, check=False)
     assert kustomized.returncode == 0, kustomized.stderr
@@ -129,3 +130,92 @@ def test_wrong_mongodb_host_is_a_clear_error(tmp_path):
     res = tutor_save(tmp_path, "MONGODB_HOST=mongodb")
     assert res.returncode != 0
     assert "MONGODB_HOST must list the 3 replica-set members" in res.stdout + res.stderr
+
+
+def test_redis_string_quotes_for_the_real_redis_server(plugin, tmp_path):
+    """Debian's redis-server parses the quoted requirepass back to the password, whatever it contains."""
+    from tests.helpers import redis
+
+    password = 'p@ss "word" \\ with spaces'
+    conf = f"maxmemory 10mb\nrequirepass {plugin.redis_string(password)}\n"
+    with redis.serve(conf, tmp_path, password=password) as port:
+        with pytest.raises(RuntimeError, match="NOAUTH"):
+            redis.command(port, "PING")
+        assert redis.command(port, "PING", password=password) == "PONG"
+    with pytest.raises(ValueError, match="REDIS_PASSWORD is empty"):
+        plugin.redis_string("")
+
+
+@pytest.mark.parametrize(("cpu", "processes"), [("500m", 1), ("1", 1), ("1500m", 2), ("2", 2), (3, 3), ("100m", 1)])
+def test_celery_concurrency_follows_the_cpu_request(plugin, cpu, processes):
+    assert plugin.celery_concurrency(cpu) == processes
+
+
+def test_celery_concurrency_refuses_a_bad_quantity(plugin):
+    with pytest.raises(ValueError, match="not a Kubernetes CPU quantity: 'two'"):
+        plugin.celery_concurrency("two")
+
+
+def test_lms_pool_toleration(plugin):
+    assert plugin.lms_pool_toleration("") == []
+    assert plugin.lms_pool_toleration("openedx-scale/pool=lms:NoSchedule") == [
+        {"key": "openedx-scale/pool", "operator": "Equal", "value": "lms", "effect": "NoSchedule"}]
+    with pytest.raises(ValueError, match="LMS_POOL_TAINT must be key=value:Effect"):
+        plugin.lms_pool_toleration("openedx-scale/pool=lms:Sometimes")
+
+
+INIT_TASKS = """
+import json, sys
+from tutor import config as tutor_config, env as tutor_env, hooks
+from tutor.commands import jobs  # registers the core init tasks on CORE_READY
+hooks.Actions.CORE_READY.do()
+hooks.Actions.PROJECT_ROOT_READY.do(sys.argv[1])  # loads the enabled plugins, as the tutor CLI does
+config = tutor_config.load(sys.argv[1])
+print(json.dumps([[service, tutor_env.render_str(config, task)] for service, task in hooks.Filters.CLI_DO_INIT_TASKS.iterate()]))
+"""
+
+
+def init_tasks(root: Path, *settings: str) -> list:
+    """The init scripts `tutor k8s do init` would run, rendered by Tutor itself with the plugin loaded."""
+    res = tutor_save(root, *settings)
+    assert res.returncode == 0, res.stderr
+    env = dict(os.environ, TUTOR_ROOT=str(root), TUTOR_PLUGINS_ROOT=str(PLUGIN_ROOT), PYTHONDONTWRITEBYTECODE="1",
+               TUTOR_IGNORE_ENTRYPOINT_PLUGINS="1")
+    out = subprocess.run([sys.executable, "-c", INIT_TASKS, str(root)], env=env, capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_search_branch(script: str, tmp_path: Path) -> list:
+    """bash runs the rendered lms init up to the OAuth step, with the programs it calls recording their argv."""
+    head = script.split("# Create oauth2 apps", maxsplit=1)[0]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    for name in ("dockerize", "manage.py"):
+        tool = bin_dir / name
+        tool.write_text(f'#!/bin/sh\nprintf "%s\\n" "{name} $*" >> {log}\n')
+        tool.chmod(0o755)
+    res = subprocess.run(["bash", "-e", "-c", head.replace("./manage.py", "manage.py")], env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 0, res.stderr
+    return log.read_text().splitlines()
+
+
+@pytest.mark.parametrize("backend", ["meilisearch", "elasticsearch"])
+def test_init_search_branch_follows_the_backend(tmp_path, backend):
+    tasks = init_tasks(tmp_path / "root", f"OPENEDX_SCALE_OKE_SEARCH_BACKEND={backend}",
+                       f"RUN_MEILISEARCH={'true' if backend == 'meilisearch' else 'false'}")
+    lms_init = next(script for service, script in tasks if service == "lms" and "manage.py lms migrate" in script)
+    calls = run_search_branch(lms_init, tmp_path)
+    assert "manage.py lms migrate" in calls
+    meili_indexes = 'manage.py lms shell -c import search.meilisearch; search.meilisearch.create_indexes()'
+    key_task = [script for service, script in tasks if "meilisearch.Client(" in script]
+    if backend == "meilisearch":
+        assert meili_indexes in calls and not any("elasticsearch" in c for c in calls)
+        assert len(key_task) == 1, "Tutor's Meilisearch API-key task runs with Meilisearch"
+    else:
+        assert meili_indexes not in calls and "search.meilisearch" not in lms_init
+        assert "dockerize -wait tcp://elasticsearch:9200 -timeout 300s" in calls
+        assert not key_task, "no Meilisearch API-key task without Meilisearch"
