@@ -276,11 +276,11 @@ def _components(result, lms_slots, response_kib, lb_max_mbps, mysql_max_connecti
             "raise tutor_mysql_max_connections to at least {0}".format(needed))
     if _optional(session_kib, "session KiB") and str(redis_maxmemory):
         # Sessions live in the Redis cache: evicting one logs a learner out; keep them at most 3/4 of maxmemory.
-        needed = int(math.ceil(result["target_users"] * float(session_kib) / 1024.0 / 0.75))
+        needed = math.ceil(result["target_users"] * float(session_kib) / 1024.0 / 0.75)
         row("Redis memory (sessions)", "MiB", needed, _redis_bytes(redis_maxmemory) // 1024 ** 2,
             "raise the Redis maxmemory to at least {0}mb".format(needed))
     if _optional(lb_max_mbps, "load balancer Mbps") and _optional(response_kib, "response KiB"):
-        needed = int(math.ceil(result["request_rate"] * float(response_kib) * 8 * 1024 / 1e6))
+        needed = math.ceil(result["request_rate"] * float(response_kib) * 8 * 1024 / 1e6)
         row("Load balancer bandwidth", "Mbps", needed, int(float(lb_max_mbps)),
             "raise the flexible load balancer's maximum to at least {0} Mbps (or serve static files from a CDN)".format(needed))
     return rows
