@@ -7,6 +7,20 @@ from __future__ import (absolute_import, division, print_function)
 
 __metaclass__ = type
 
+from ansible.errors import AnsibleFilterError
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import (
+    check_availability_domain,
+    check_boot_volume,
+    check_count,
+    check_distinct,
+    check_fault_domains,
+    check_kubernetes_version,
+    check_labels,
+    check_shape_config,
+    input_problems as run_checks,
+)
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
+
 DOCUMENTATION = r"""
 name: input_problems
 short_description: Every input problem of a provision role, each naming the variable and the fix
@@ -42,20 +56,6 @@ _value:
   elements: str
 """
 
-from ansible.errors import AnsibleFilterError
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import (
-    check_availability_domain,
-    check_boot_volume,
-    check_count,
-    check_distinct,
-    check_fault_domains,
-    check_kubernetes_version,
-    check_labels,
-    check_shape_config,
-    input_problems as run_checks,
-)
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
-
 
 def _number(value):
     """Inventory numbers may arrive as strings ("30"); anything else is left for the check to reject."""
@@ -79,9 +79,10 @@ def _alternative_shapes(value, field, size_from=None):
     if not isinstance(value, list):
         raise InputError("must be a list of shape mappings.", field=field, fix="write e.g. [{shape: VM.Standard.E5.Flex, ocpus: 2, memory_in_gbs: 16}].")
     for idx, item in enumerate(value):
+        sized = item
         if isinstance(item, dict) and isinstance(size_from, dict):
-            item = dict(item, **{k: size_from[k] for k in ("ocpus", "memory_in_gbs") if k in size_from})
-        _shape(item, "%s[%d]" % (field, idx))
+            sized = dict(item, **{k: size_from[k] for k in ("ocpus", "memory_in_gbs") if k in size_from})
+        _shape(sized, "%s[%d]" % (field, idx))
 
 
 def _count(value, field):
@@ -105,10 +106,10 @@ CHECKS = {
     "count": _count,
     "boot_volume": _boot_volume,
     "distinct": lambda value, field: check_distinct(list(value), field),
-    "labels": lambda value, field: check_labels(value, field),
+    "labels": check_labels,
     "fault_domains": _fault_domains,
-    "availability_domain": lambda value, field: check_availability_domain(value, field),
-    "kubernetes_version": lambda value, field: check_kubernetes_version(value, field),
+    "availability_domain": check_availability_domain,
+    "kubernetes_version": check_kubernetes_version,
 }
 
 
@@ -118,7 +119,7 @@ def input_problems(checks):
         if not isinstance(item, dict) or item.get("check") not in CHECKS or not item.get("field"):
             raise AnsibleFilterError("input_problems: each check needs check (one of %s), field and value; got %r" % (", ".join(sorted(CHECKS)), item))
         extra = (item["size_from"],) if item.get("size_from") is not None else ()
-        calls.append((CHECKS[item["check"]], item.get("value"), item["field"]) + extra)
+        calls.append((CHECKS[item["check"]], item.get("value"), item["field"], *extra))
     messages = []
     for problem in run_checks(calls):
         if problem.msg not in messages:  # an alternative checked against two sizes fails the same way twice
