@@ -25,7 +25,7 @@ DOCUMENTATION = r"""
 name: input_problems
 short_description: Every input problem of a provision role, each naming the variable and the fix
 description:
-  - Runs the same checks as the modules' C(validate()) (shapes and their OCPU/memory limits, counts, boot volume size,
+  - Runs the same checks as the modules' validate functions (shapes and their OCPU/memory limits, counts, boot volume size,
     Kubernetes labels, fault and availability domains, distinct names) before any module is called, so a role's preflight
     rejects bad input before the first API call and reports every problem, not only the first.
 options:
@@ -51,7 +51,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: One message per problem, C(<field>: <problem> Fix: <fix>); empty when the input is valid.
+  description: "One message per problem, C(<field>: <problem> Fix: <fix>); empty when the input is valid."
   type: list
   elements: str
 """
