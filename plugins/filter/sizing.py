@@ -78,7 +78,7 @@ def edge_tuning(overrides=None):
         raise AnsibleFilterError("edge tuning must be a mapping of {0}, got {1!r}".format(sorted(EDGE_TUNING_DEFAULTS), overrides))
     unknown = sorted(set(overrides) - set(EDGE_TUNING_DEFAULTS))
     if unknown:
-        raise AnsibleFilterError("unknown edge tuning keys {0}: use {1}".format(unknown, sorted(EDGE_TUNING_DEFAULTS)))
+        raise AnsibleFilterError("openedx_scale_edge_tuning: unknown edge tuning keys {0}. Fix: use {1}".format(unknown, sorted(EDGE_TUNING_DEFAULTS)))
     tuning = dict(EDGE_TUNING_DEFAULTS)
     tuning.update(overrides)
     for key in ("max_body_size", "client_header_buffer_size", "proxy_buffer_size"):

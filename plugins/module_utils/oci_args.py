@@ -47,6 +47,8 @@ FAULT_DOMAINS = ("FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3")
 _OCID = re.compile(r"^ocid1\.(?P<type>[a-z0-9]+)\.(?P<realm>[a-z0-9]+)\.(?P<region>[a-z0-9-]*)(\.[a-z0-9-]*)?\.(?P<unique>[a-z0-9]{6,})$")
 _AD = re.compile(r"^([A-Za-z0-9]{2,8}:)?[A-Z0-9]+(-[A-Z0-9]+)*-AD-[1-3]$")
 _K8S_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+# OCI boot volume limits in GB (OCI "Block Volume" docs: custom boot volume size 50 GB - 32 TB).
+BOOT_VOLUME_GBS = (50, 32768)
 
 
 def argument_spec(**specific):
@@ -85,12 +87,18 @@ def check_shape_config(shape, ocpus, memory, field):
     if limits is None:
         raise InputError("unknown shape %r." % (shape,), field="%s.shape" % field,
                          fix="use one of %s." % ", ".join(sorted(FLEX_SHAPES)))
+    for name, value in (("ocpus", ocpus), ("memory_in_gbs", memory)):
+        if value is None:
+            raise InputError("is missing: %s is a flexible shape, it needs ocpus and memory_in_gbs." % shape, field="%s.%s" % (field, name),
+                             fix="set %s, e.g. {shape: %s, ocpus: 2, memory_in_gbs: 16}." % (name, shape))
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError("%r is not a number." % (value,), field="%s.%s" % (field, name), fix="write %s as a number, e.g. 2." % name)
     lo, hi = limits["ocpus"]
-    if ocpus is None or not lo <= ocpus <= hi:
+    if not lo <= ocpus <= hi:
         raise InputError("%s ocpus=%s is outside %s's range %s-%s." % (shape, ocpus, shape, lo, hi), field="%s.ocpus" % field,
                          fix="pick between %s and %s OCPUs or another shape." % (lo, hi))
     lo, hi = limits["memory"]
-    if memory is None or not lo <= memory <= hi:
+    if not lo <= memory <= hi:
         raise InputError("%s memory_in_gbs=%s is outside %s's range %s-%s GB." % (shape, memory, shape, lo, hi),
                          field="%s.memory_in_gbs" % field, fix="pick between %s and %s GB." % (lo, hi))
     lo, hi = limits["per_ocpu"]
@@ -151,6 +159,36 @@ def check_labels(labels, field):
             raise InputError("%r is not a valid Kubernetes label key." % (key,), field=field, fix="use e.g. openedx-scale/pool.")
         if not re.match(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$", str(value)):
             raise InputError("%r is not a valid Kubernetes label value." % (value,), field=field, fix="use up to 63 alphanumerics, '-', '_' or '.'.")
+
+
+def check_boot_volume(value, field):
+    """Boot volume size inside OCI's limits; None/0 = the image's default size."""
+    if value in (None, 0):
+        return
+    lo, hi = BOOT_VOLUME_GBS
+    if isinstance(value, bool) or int(value) != value or not lo <= value <= hi:
+        raise InputError("%r GB is outside OCI's boot volume range %s-%s GB." % (value, lo, hi), field=field,
+                         fix="set a whole number of GB between %s and %s (32 TB)." % (lo, hi))
+
+
+def check_distinct(names, field):
+    """`names` (a list of display/pool names) has no repeats: two fleets with one name would adopt each other's resources."""
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise InputError("%r is used twice." % (name,), field=field, fix="give each node pool / VM group its own name.")
+        seen.add(name)
+
+
+def input_problems(checks):
+    """Run every check of `checks` ((callable, args...) tuples) and return all their errors, not only the first."""
+    problems = []
+    for check in checks:
+        try:
+            check[0](*check[1:])
+        except InputError as exc:
+            problems.append(exc)
+    return problems
 
 
 def check_common(params):

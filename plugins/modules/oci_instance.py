@@ -145,7 +145,7 @@ elapsed_seconds:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_count, check_ocid
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_boot_volume, check_count, check_ocid
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_instances import InstanceReconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
 
@@ -156,6 +156,7 @@ def validate(params):
         return params
     params = check_placement(params)
     params["count"] = check_count(params["count"], "count")
+    check_boot_volume(params.get("boot_volume_size_in_gbs"), "boot_volume_size_in_gbs")
     check_ocid(params["subnet_id"], "subnet_id", ("subnet",))
     check_ocid(params["image_id"], "image_id", ("image",))
     return params

@@ -1,8 +1,7 @@
-"""Render-mode variants and bad input: the play stops with a clear message before anything is written."""
+"""Render-mode variants; BAD_INPUT: the play stops with a clear message before anything is written (run by the bad-input table)."""
 
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from tests.helpers.ansible import assert_ok
@@ -14,6 +13,7 @@ def load(out):
     return [d for f in ("openedx.yaml", "datastores.yaml") for d in yaml.safe_load_all((out / f).read_text()) if d]
 
 
+# Run as rows of the bad-input table (tests/integration/operate/test_bad_input_table.py), with the other stages.
 BAD_INPUT = [
     ({"tutor_version": "21.0.8"}, "this role supports Tutor 22.x"),
     ({"tutor_version": "latest"}, "tutor_version=latest"),
@@ -33,15 +33,6 @@ BAD_INPUT = [
      "With every HPA of tutor_autoscaling at its max, the services pool needs 232.1 GiB of memory requests"),
     ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
 ]
-
-
-@pytest.mark.parametrize(("extravars", "message"), BAD_INPUT, ids=[next(iter(case[0])) for case in BAD_INPUT])
-def test_bad_input_fails_before_anything_is_written(tmp_path, extravars, message):
-    out = tmp_path / "render"
-    run = render("sandbox", out, **extravars)
-    assert run.rc != 0, run.stdout[-3000:]
-    assert message in " ".join(run.stdout.split()), run.stdout[-5000:]
-    assert not out.exists(), "nothing may be written after bad input"
 
 
 def test_elasticsearch_search_backend(tmp_path):

@@ -111,6 +111,8 @@ VMS = dict(BASE, name="locust-worker", role="locust_worker", count=2, compartmen
     (oke_node_pool, dict(POOL, alternative_shapes=[{"shape": "VM.Nope", "ocpus": 1, "memory_in_gbs": 8}]), "shape.alternative_shapes[0].shape"),
     (oke_node_pool, dict(POOL, kubernetes_version="1.35"), "kubernetes_version"),
     (oke_node_pool, dict(POOL, capacity_probe_rounds=-1), "capacity_probe_rounds"),
+    (oke_node_pool, dict(POOL, boot_volume_size_in_gbs=49), "boot_volume_size_in_gbs"),
+    (oci_instance, dict(VMS, boot_volume_size_in_gbs=40000), "boot_volume_size_in_gbs"),
     (oci_instance, dict(VMS, subnet_id="subnet-1"), "subnet_id"),
     (oci_instance, dict(VMS, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 2, "memory_in_gbs": 512}), "shape.memory_in_gbs"),
     (oke_cluster, dict(BASE, name="c", compartment_id=COMP, vcn_id="ocid1.subnet.oc1..aaaaaaaawrong", endpoint_subnet_id=SUBNET,

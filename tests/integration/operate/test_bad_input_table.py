@@ -1,0 +1,520 @@
+"""Bad-input table: every inventory mistake of every stage is refused before the first API call, naming the field.
+
+Stages: provision_cluster and provision_loadgen against one OCI sandbox (its call counter must stay at 0 and nothing
+may be live afterwards), deploy_openedx in render mode (nothing written) and loadtest (nothing changed) - their rows
+are the cases kept next to those stages' own tests (deploy/test_variants.py BAD_INPUT, loadtest CASES).
+
+A playbook run costs several seconds, so rows run in parallel threads, and provision rows that land in one check that
+reports every problem at once share a run when they set different variables: the role's argument spec ("argspec"),
+its OCID loop ("ocids") and its collected input check ("inputs"). Each row's field and message must be in the output.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.helpers.ansible import run_playbook
+from tests.integration.deploy.test_render import render
+from tests.integration.deploy.test_variants import BAD_INPUT as DEPLOY_CASES
+from tests.integration.loadtest.test_loadtest_bad_input import CASES as LOADTEST_CASES
+from tests.integration.loadtest.test_loadtest_bad_input import PLAYBOOK as LOADTEST_PLAYBOOK
+from tests.integration.loadtest.test_loadtest_bad_input import write_inventory
+from tests.integration.provision.conftest import Stage
+from tests.sandbox import oci as oci_sandbox
+
+THREADS = 3
+E4 = "VM.Standard.E4.Flex"
+TRACEBACK_SIGNS = ("Traceback (most recent call last)", "MODULE FAILURE", "An exception occurred during task execution")
+
+
+@dataclass
+class Row:
+    stage: str
+    name: str
+    extravars: dict | object  # a dict, or a callable(ctx) -> dict for rows that need files
+    field: str  # the variable the error must name
+    needle: str = ""  # and a piece of the message
+    batch: str = ""  # rows of one stage and batch share a run when they set different variables: the check reports them all
+    result: dict = field(default_factory=dict)
+
+
+def shape(name=E4, **values):
+    return {"shape": name, **values}
+
+
+CLUSTER = [
+    Row(
+        "provision_cluster",
+        "duplicate node-pool names",
+        {"oke_cluster_lms_pool_name": "pool", "oke_cluster_services_pool_name": "pool"},
+        "oke_cluster_services_pool_name",
+        "used twice",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster", "boot volume below 50 GB", {"oke_cluster_boot_volume_size_in_gbs": 49}, "oke_cluster_boot_volume_size_in_gbs", "50-32768", "inputs"
+    ),
+    Row(
+        "provision_cluster",
+        "boot volume above 32 TB",
+        {"oke_cluster_boot_volume_size_in_gbs": 40000},
+        "oke_cluster_boot_volume_size_in_gbs",
+        "50-32768",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "boot volume not whole GB",
+        {"oke_cluster_boot_volume_size_in_gbs": "60.5"},
+        "oke_cluster_boot_volume_size_in_gbs",
+        "Validation of arguments failed",
+        "argspec",
+    ),
+    Row(
+        "provision_cluster",
+        "unknown shape",
+        {"oke_cluster_lms_shape": shape("VM.Standard.E9.Flex", ocpus=30, memory_in_gbs=128)},
+        "oke_cluster_lms_shape.shape",
+        "unknown shape",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "OCPUs above the flex shape",
+        {"oke_cluster_lms_shape": shape(ocpus=100, memory_in_gbs=128)},
+        "oke_cluster_lms_shape.ocpus",
+        "range 1-64",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "memory above the flex shape",
+        {"oke_cluster_services_shape": shape(ocpus=30, memory_in_gbs=2000)},
+        "oke_cluster_services_shape.memory_in_gbs",
+        "range 1-1024",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "memory per OCPU below range",
+        {"oke_cluster_services_shape": shape(ocpus=16, memory_in_gbs=8)},
+        "oke_cluster_services_shape.memory_in_gbs",
+        "GB per OCPU",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "flex shape without ocpus",
+        {"oke_cluster_lms_shape": shape(memory_in_gbs=128)},
+        "oke_cluster_lms_shape.ocpus",
+        "is missing",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "alternative flex shape without memory",
+        {"oke_cluster_services_alternative_shapes": [shape(ocpus=16)]},
+        "oke_cluster_services_alternative_shapes[0].memory_in_gbs",
+        "is missing",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "alternative OCPUs not a number",
+        {"oke_cluster_lms_alternative_shapes": [shape(ocpus="thirty", memory_in_gbs=128)]},
+        "oke_cluster_lms_alternative_shapes[0].ocpus",
+        "not a number",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "services OCPUs 0",
+        {"oke_cluster_services_shape": shape(ocpus=0, memory_in_gbs=8)},
+        "oke_cluster_services_shape.ocpus",
+        "range 1-64",
+        "inputs",
+    ),
+    Row("provision_cluster", "shape not a mapping", {"oke_cluster_lms_shape": E4}, "oke_cluster_lms_shape", "Validation of arguments failed", "argspec"),
+    Row("provision_cluster", "bad label key", {"oke_cluster_pool_label_key": "pool key!"}, "oke_cluster_pool_label_key", "Kubernetes label key", "inputs"),
+    Row(
+        "provision_cluster",
+        "label key name over 63 characters",
+        {"oke_cluster_pool_label_key": "openedx-scale/" + "p" * 64},
+        "oke_cluster_pool_label_key",
+        "Kubernetes label key",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "unknown alternative shape",
+        {"oke_cluster_lms_alternative_shapes": [shape("VM.Nope.Flex", ocpus=30, memory_in_gbs=128)]},
+        "oke_cluster_lms_alternative_shapes[0].shape",
+        "unknown shape",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "alternative OCPUs above the shape",
+        {"oke_cluster_services_alternative_shapes": [shape("VM.Standard3.Flex", ocpus=40, memory_in_gbs=128)]},
+        "oke_cluster_services_alternative_shapes[0].ocpus",
+        "range 1-32",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "alternatives not a list",
+        {"oke_cluster_lms_alternative_shapes": "VM.Standard.E5.Flex"},
+        "oke_cluster_lms_alternative_shapes",
+        "Validation of arguments failed",
+        "argspec",
+    ),
+    Row("provision_cluster", "negative LMS count", {"oke_cluster_lms_count": -1}, "oke_cluster_lms_count", "integer >= 0", "inputs"),
+    Row(
+        "provision_cluster",
+        "services count not a number",
+        {"oke_cluster_services_count": "many"},
+        "oke_cluster_services_count",
+        "Validation of arguments failed",
+        "argspec",
+    ),
+    Row("provision_cluster", "no fault domain", {"oke_cluster_fault_domains": []}, "oke_cluster_fault_domains", "at least one", "inputs"),
+    Row("provision_cluster", "unknown fault domain", {"oke_cluster_fault_domains": ["FD-1"]}, "oke_cluster_fault_domains", "not a fault domain", "inputs"),
+    Row(
+        "provision_cluster",
+        "short availability domain",
+        {"oke_cluster_availability_domain": "AD-1"},
+        "oke_cluster_availability_domain",
+        "not an availability domain",
+        "inputs",
+    ),
+    Row(
+        "provision_cluster",
+        "Kubernetes version without v",
+        {"oke_cluster_kubernetes_version": "1.35"},
+        "oke_cluster_kubernetes_version",
+        "not a Kubernetes version",
+        "inputs",
+    ),
+    Row("provision_cluster", "compartment OCID malformed", {"oke_cluster_compartment_id": "my-compartment"}, "oke_cluster_compartment_id", "OCID", "ocids"),
+    Row(
+        "provision_cluster",
+        "VCN OCID of a subnet",
+        {"oke_cluster_vcn_id": "ocid1.subnet.oc1.me-jeddah-1.aaaaaaaasandboxapi"},
+        "oke_cluster_vcn_id",
+        "OCID",
+        "ocids",
+    ),
+    Row(
+        "provision_cluster",
+        "worker subnet OCID of a VCN",
+        {"oke_cluster_worker_subnet_id": "ocid1.vcn.oc1.me-jeddah-1.aaaaaaaasandboxvcn"},
+        "oke_cluster_worker_subnet_id",
+        "OCID",
+        "ocids",
+    ),
+    Row("provision_cluster", "node image OCID empty", {"oke_cluster_node_image_id": ""}, "oke_cluster_node_image_id", "OCID", "ocids"),
+    Row(
+        "provision_cluster",
+        "OCI config file missing",
+        {"oke_cluster_oci_config_file": "/nonexistent/oci/config"},
+        "oke_cluster_oci_config_file",
+        "oci setup config",
+    ),
+    Row(
+        "provision_cluster", "node SSH key garbage", {"oke_cluster_ssh_public_key": "my laptop key"}, "oke_cluster_ssh_public_key", "not an OpenSSH public key"
+    ),
+    Row(
+        "provision_cluster",
+        "node SSH key is a private key",
+        lambda ctx: {"oke_cluster_ssh_public_key": ctx["private_text"]},
+        "oke_cluster_ssh_public_key",
+        "not the private key",
+    ),
+]
+
+LOADGEN = [
+    Row(
+        "provision_loadgen",
+        "master name equals worker name",
+        {"loadgen_vms_master_name": "locust", "loadgen_vms_worker_name": "locust"},
+        "loadgen_vms_worker_name",
+        "used twice",
+        "inputs",
+    ),
+    Row(
+        "provision_loadgen", "boot volume below 50 GB", {"loadgen_vms_boot_volume_size_in_gbs": 20}, "loadgen_vms_boot_volume_size_in_gbs", "50-32768", "inputs"
+    ),
+    Row(
+        "provision_loadgen",
+        "boot volume above 32 TB",
+        {"loadgen_vms_boot_volume_size_in_gbs": 33000},
+        "loadgen_vms_boot_volume_size_in_gbs",
+        "50-32768",
+        "inputs",
+    ),
+    Row(
+        "provision_loadgen",
+        "unknown worker shape",
+        {"loadgen_vms_worker_shape": shape("VM.Standard2.1", ocpus=1, memory_in_gbs=4)},
+        "loadgen_vms_worker_shape.shape",
+        "unknown shape",
+        "inputs",
+    ),
+    Row(
+        "provision_loadgen",
+        "worker OCPUs 0",
+        {"loadgen_vms_worker_shape": shape(ocpus=0, memory_in_gbs=4)},
+        "loadgen_vms_worker_shape.ocpus",
+        "range 1-64",
+        "inputs",
+    ),
+    Row(
+        "provision_loadgen",
+        "master memory above the shape",
+        {"loadgen_vms_master_shape": shape(ocpus=2, memory_in_gbs=2000)},
+        "loadgen_vms_master_shape.memory_in_gbs",
+        "range 1-1024",
+        "inputs",
+    ),
+    Row(
+        "provision_loadgen",
+        "master memory per OCPU above range",
+        {"loadgen_vms_master_shape": shape(ocpus=1, memory_in_gbs=100)},
+        "loadgen_vms_master_shape.memory_in_gbs",
+        "GB per OCPU",
+        "inputs",
+    ),
+    Row(
+        "provision_loadgen",
+        "worker flex shape without ocpus",
+        {"loadgen_vms_worker_shape": shape(memory_in_gbs=4)},
+        "loadgen_vms_worker_shape.ocpus",
+        "is missing",
+        "inputs",
+    ),
+    Row(
+        "provision_loadgen",
+        "master A1 OCPUs above 80",
+        {"loadgen_vms_master_shape": shape("VM.Standard.A1.Flex", ocpus=81, memory_in_gbs=128)},
+        "loadgen_vms_master_shape.ocpus",
+        "range 1-80",
+        "inputs",
+    ),
+    Row(
+        "provision_loadgen",
+        "master shape not a mapping",
+        {"loadgen_vms_master_shape": "VM.Standard.E4.Flex"},
+        "loadgen_vms_master_shape",
+        "Validation of arguments failed",
+        "argspec",
+    ),
+    Row(
+        "provision_loadgen",
+        "unknown alternative shape",
+        {"loadgen_vms_alternative_shapes": [{"shape": "VM.Standard.E2.Flex"}]},
+        "loadgen_vms_alternative_shapes[0].shape",
+        "unknown shape",
+        "inputs",
+    ),
+    Row("provision_loadgen", "negative worker count", {"loadgen_vms_worker_count": -1}, "loadgen_vms_worker_count", "integer >= 0", "inputs"),
+    Row(
+        "provision_loadgen",
+        "fractional master count",
+        {"loadgen_vms_master_count": 1.5},
+        "loadgen_vms_master_count",
+        "Validation of arguments failed",
+        "argspec",
+    ),
+    Row(
+        "provision_loadgen",
+        "unknown fault domain",
+        {"loadgen_vms_fault_domains": ["FAULT-DOMAIN-4"]},
+        "loadgen_vms_fault_domains",
+        "not a fault domain",
+        "inputs",
+    ),
+    Row(
+        "provision_loadgen",
+        "availability domain not a name",
+        {"loadgen_vms_availability_domain": "jeddah"},
+        "loadgen_vms_availability_domain",
+        "not an availability domain",
+        "inputs",
+    ),
+    Row(
+        "provision_loadgen",
+        "SSH private key file missing",
+        {"loadgen_vms_ssh_private_key_file": "/nonexistent/id_ed25519"},
+        "loadgen_vms_ssh_private_key_file",
+        "does not exist",
+    ),
+    Row(
+        "provision_loadgen",
+        "SSH private key file is a directory",
+        lambda ctx: {"loadgen_vms_ssh_private_key_file": ctx["dir"]},
+        "loadgen_vms_ssh_private_key_file",
+        "not a readable regular file",
+    ),
+    Row(
+        "provision_loadgen",
+        "authorized key garbage",
+        {"loadgen_vms_ssh_authorized_keys": ["my key"]},
+        "loadgen_vms_ssh_authorized_keys[0]",
+        "not an OpenSSH public key",
+    ),
+    Row(
+        "provision_loadgen",
+        "authorized key truncated",
+        lambda ctx: {"loadgen_vms_ssh_authorized_keys": [ctx["public_text"], "ssh-ed25519 AAAAC3NzaC1lZDI1"]},
+        "loadgen_vms_ssh_authorized_keys[1]",
+        "not an OpenSSH public key",
+    ),
+    Row(
+        "provision_loadgen",
+        "authorized key is a private key",
+        lambda ctx: {"loadgen_vms_ssh_authorized_keys": [ctx["private_text"]]},
+        "loadgen_vms_ssh_authorized_keys[0]",
+        "never a private key",
+    ),
+    Row("provision_loadgen", "subnet OCID malformed", {"loadgen_vms_subnet_id": "subnet-1"}, "loadgen_vms_subnet_id", "OCID", "ocids"),
+    Row(
+        "provision_loadgen",
+        "image OCID of an instance",
+        {"loadgen_vms_image_id": "ocid1.instance.oc1.me-jeddah-1.aaaaaaaaxyz"},
+        "loadgen_vms_image_id",
+        "OCID",
+        "ocids",
+    ),
+    Row(
+        "provision_loadgen",
+        "compartment OCID of a user",
+        {"loadgen_vms_compartment_id": "ocid1.user.oc1..aaaaaaaaxyz"},
+        "loadgen_vms_compartment_id",
+        "OCID",
+        "ocids",
+    ),
+    Row(
+        "provision_loadgen",
+        "OCI config file missing",
+        {"loadgen_vms_oci_config_file": "/nonexistent/oci/config"},
+        "loadgen_vms_oci_config_file",
+        "oci setup config",
+    ),
+]
+
+# The deploy and load-test stages' cases: their first variable is the field; the message piece is the one their own tests used.
+DEPLOY = [Row("deploy_openedx", f"render: {next(iter(extravars))}", extravars, next(iter(extravars)), message) for extravars, message in DEPLOY_CASES]
+LOADTEST = [Row("loadtest", name, overrides, next(iter(overrides)), needles[-1]) for name, (overrides, needles) in LOADTEST_CASES.items()]
+
+ROWS = CLUSTER + LOADGEN + DEPLOY + LOADTEST
+
+
+def plan_runs(rows):
+    """Group "inputs" rows of one stage into runs that set disjoint variables; every other row runs alone."""
+    runs = []
+    for row in rows:
+        if row.batch:
+            for run in runs:
+                if run[0].batch == row.batch and run[0].stage == row.stage and not set(run_vars(run)) & set(row.extravars):
+                    run.append(row)
+                    break
+            else:
+                runs.append([row])
+        else:
+            runs.append([row])
+    return runs
+
+
+def run_vars(run):
+    return [key for row in run for key in row.extravars]
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    base = tmp_path_factory.mktemp("bad-input")
+    key = base / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    sandbox = oci_sandbox.OciSandbox("ample", base / "sandbox").start()
+    yield {
+        "base": base,
+        "dir": str(base),
+        "private_text": key.read_text(),
+        "public_text": key.with_suffix(".pub").read_text().strip(),
+        "stage": Stage(sandbox, base),
+        "sandbox": sandbox,
+    }
+    sandbox.stop()
+
+
+def execute(run, ctx, idx):
+    extravars = {}
+    for row in run:
+        row.extravars = row.extravars(ctx) if callable(row.extravars) else row.extravars
+        extravars.update(row.extravars)
+    stage = run[0].stage
+    workdir = ctx["base"] / f"run-{idx}"
+    workdir.mkdir()
+    if stage.startswith("provision_"):
+        result = ctx["stage"].play(stage, **extravars)
+        written = False
+    elif stage == "deploy_openedx":
+        out = workdir / "render"
+        result = render("sandbox", out, **extravars)
+        written = out.exists()
+    else:
+        result = run_playbook(LOADTEST_PLAYBOOK, inventory=write_inventory(workdir, **extravars))
+        written = result.changed > 0 or "Install Locust into a venv" in result.stdout
+    return run, result, written
+
+
+def test_every_bad_input_is_refused_before_any_api_call(ctx, capsys):
+    runs = plan_runs(ROWS)
+    started = time.monotonic()
+    # Rows that need files are resolved in execute(); the batch planner only needs their variable names.
+    for row in ROWS:
+        if callable(row.extravars):
+            row.extravars = row.extravars(ctx)
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        outcomes = list(pool.map(lambda item: execute(item[1], ctx, item[0]), enumerate(runs)))
+    duration = time.monotonic() - started
+
+    failures = []
+    for run, result, written in outcomes:
+        text = " ".join(result.stdout.split())
+        for row in run:
+            problems = []
+            if result.rc == 0:
+                problems.append("accepted (rc 0)")
+            if row.field not in text:
+                problems.append(f"field {row.field!r} not named")
+            if row.needle and row.needle not in text:
+                problems.append(f"{row.needle!r} not in the message")
+            # Ansible's own argument-spec message names the variable and its type but has no "Fix:".
+            if "Fix" not in text and row.stage.startswith("provision_") and row.batch != "argspec":
+                problems.append("no Fix: in the message")
+            signs = [sign for sign in TRACEBACK_SIGNS if sign in result.stdout]
+            if signs:
+                problems.append(f"traceback: {signs}")
+            if written:
+                problems.append("something was written/changed")
+            if problems:
+                failures.append(f"[{row.stage}] {row.name}: {'; '.join(problems)}\n    {text[-600:]}")
+
+    state = ctx["sandbox"].state()
+    calls = state["counters"]["calls"]
+    live = {kind: n for kind, n in state["live_counts"].items() if n}
+    stages = sorted({row.stage for row in ROWS})
+    with capsys.disabled():
+        print(
+            f"\nbad-input table: {len(ROWS)} rows ({', '.join(f'{s} {sum(r.stage == s for r in ROWS)}' for s in stages)}) in {len(runs)} playbook runs, "
+            f"{THREADS} threads, {duration:.0f} s; OCI sandbox API calls: {sum(calls.values())}, live afterwards: {live or 'nothing'}"
+        )
+    assert len(ROWS) >= 60
+    assert not failures, "\n".join(failures)
+    assert calls == {}, f"bad input reached the OCI API: {calls}"
+    assert not live, f"resources live after bad input: {live}"

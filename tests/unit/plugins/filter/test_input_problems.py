@@ -1,0 +1,56 @@
+"""Unit tests of the input_problems filter: the modules' checks, every problem at once, field and fix in each."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[4]
+if str(REPO / "build" / "collections") not in sys.path:
+    sys.path.insert(0, str(REPO / "build" / "collections"))
+
+from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.filter.input_problems import input_problems  # noqa: E402
+
+E4 = {"shape": "VM.Standard.E4.Flex", "ocpus": 2, "memory_in_gbs": 16}
+VALID = [
+    {"check": "shape", "field": "s", "value": E4},
+    {"check": "alternative_shapes", "field": "alts", "value": [{"shape": "VM.Standard.E5.Flex"}], "size_from": E4},
+    {"check": "count", "field": "n", "value": "3"},
+    {"check": "boot_volume", "field": "bv", "value": 50},
+    {"check": "distinct", "field": "names", "value": ["a", "b"]},
+    {"check": "labels", "field": "key", "value": {"openedx-scale/pool": "lms"}},
+    {"check": "fault_domains", "field": "fds", "value": ["FAULT-DOMAIN-1"]},
+    {"check": "availability_domain", "field": "ad", "value": "hxIl:ME-JEDDAH-1-AD-1"},
+    {"check": "kubernetes_version", "field": "k8s", "value": "v1.35.4"},
+]
+
+
+def test_valid_input_has_no_problem():
+    assert input_problems(VALID) == []
+
+
+def test_every_problem_is_reported_with_field_and_fix():
+    problems = input_problems([
+        {"check": "shape", "field": "s", "value": {"shape": "VM.Standard.E4.Flex", "memory_in_gbs": 16}},
+        {"check": "boot_volume", "field": "bv", "value": 32769},
+        {"check": "distinct", "field": "names", "value": ["a", "a"]},
+        {"check": "count", "field": "n", "value": "many"},
+    ])
+    assert [p.split(":")[0] for p in problems] == ["s.ocpus", "bv", "names", "n"]
+    assert all("Fix:" in p for p in problems), problems
+
+
+def test_alternatives_take_the_size_of_each_fleet_and_report_once():
+    alts = [{"shape": "VM.Standard3.Flex"}]
+    checks = [{"check": "alternative_shapes", "field": "alts", "value": alts, "size_from": {"ocpus": 40, "memory_in_gbs": 64}},
+              {"check": "alternative_shapes", "field": "alts", "value": alts, "size_from": {"ocpus": 40, "memory_in_gbs": 64}}]
+    problems = input_problems(checks)
+    assert len(problems) == 1 and problems[0].startswith("alts[0].ocpus: VM.Standard3.Flex ocpus=40 is outside"), problems
+
+
+def test_an_unknown_check_is_a_filter_error():
+    with pytest.raises(AnsibleFilterError, match="each check needs check"):
+        input_problems([{"check": "colour", "field": "x", "value": 1}])
