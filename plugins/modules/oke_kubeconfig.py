@@ -82,7 +82,7 @@ api_calls:
   returned: always
   type: int
 elapsed_seconds:
-  description: Time the module took, on the clock its waits use (the sandbox clock in tests).
+  description: Time the module took, on the clock its waits use (a virtual clock in tests).
   returned: always
   type: float
 """
@@ -170,7 +170,7 @@ def use_token_helper(content, helper, clients, params):
             args += ["--auth", "instance_principal"]
         else:
             args += _api_key_identity(clients)
-        if clients.service_endpoint:  # a sandbox: its /cluster_request answers instead of the region's host
+        if clients.service_endpoint:  # a stand-in: its /cluster_request answers instead of the region's host
             args += ["--endpoint", clients.service_endpoint]
         spec["command"] = sys.executable
         spec["args"] = args
