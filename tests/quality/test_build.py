@@ -1,13 +1,16 @@
 """The built collection is the product only: `ansible-galaxy collection build`, then read the tarball. No test
 harness (tests/, the rehearsal playbooks, role and inventory, molecule) is in it, and nothing under plugins/ or
-roles/ names the sandbox."""
+roles/ names the sandbox. galaxy.yml depends on exactly the collections the product calls."""
 
 from __future__ import annotations
 
 import re
+import sys
 import tarfile
+from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import REPO, run
 
@@ -36,3 +39,26 @@ def test_no_sandbox_names_in_plugins_and_roles(tarball):
             for line in data.decode(errors="replace").splitlines() if re.search("sandbox", line, re.IGNORECASE)]
     hits += [name for name in tarball if name.split("/")[0] in ("plugins", "roles") and "sandbox" in name.lower()]
     assert not hits, "sandbox names in the product:\n" + "\n".join(hits)
+
+
+def _collections_called() -> set[str]:
+    """namespace.name of every installed collection whose FQCN (module, filter, module_defaults group) the product's
+    roles, playbooks or plugins use, other than ansible.builtin and this collection."""
+    installed = {f"{ns.name}.{coll.name}" for root in [Path(p) / "ansible_collections" for p in sys.path] if root.is_dir()
+                 for ns in root.iterdir() if ns.is_dir() for coll in ns.iterdir() if (coll / "MANIFEST.json").is_file()}
+    fqcn = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*\b")
+    used = set()
+    for top in ("roles", "playbooks", "plugins"):
+        for path in (REPO / top).rglob("*"):
+            if path.suffix in (".yml", ".yaml", ".py", ".j2") and path.is_file():
+                used |= {f"{a}.{b}" for a, b in fqcn.findall(path.read_text(errors="replace"))}
+    return (used & installed) - {"ansible.builtin", "openedx_scale.oke"}
+
+
+def test_galaxy_dependencies_are_the_collections_the_product_calls():
+    galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
+    pinned = {c["name"] for c in yaml.safe_load((REPO / "requirements.yml").read_text())["collections"]}
+    called = _collections_called()
+    assert "awx.awx" in called and "kubernetes.core" in called, called
+    assert set(galaxy["dependencies"]) == called, f"galaxy.yml dependencies {sorted(galaxy['dependencies'])}, the product calls {sorted(called)}"
+    assert pinned == called, f"requirements.yml pins {sorted(pinned)}, the product calls {sorted(called)}"
