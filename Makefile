@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Inventory for `make rehearsal`; any other inventory works with `make rehearsal INVENTORY=...`.
-INVENTORY ?= inventories/sandbox
+INVENTORY ?= tests/rehearsal/inventory
 
 .PHONY: help bootstrap test lint sanity units integration molecule bench rehearsal testbed ee-context clean
 
@@ -44,7 +44,7 @@ bench: bootstrap ## Benchmarks that print side-by-side ratios
 testbed: bootstrap ## Build (cached) and start the Kubernetes test bed (NODESET=sandbox|example-jeddah)
 	bash tests/sandbox/kube/testbed.sh up --reuse --nodeset $(or $(NODESET),sandbox)
 
-rehearsal: bootstrap ## The whole pipeline on the local sandbox inventory
+rehearsal: bootstrap ## The whole pipeline on the local stand-ins (tests/rehearsal)
 	INVENTORY=$(INVENTORY) bash tools/rehearsal.sh
 
 ee-context: bootstrap ## AWX execution-environment build context in build/ee/context (build it with podman/docker)

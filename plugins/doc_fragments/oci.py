@@ -32,7 +32,7 @@ options:
     type: str
   service_endpoint:
     description:
-      - Base URL that every OCI client talks to instead of the regional endpoints (the OCI sandbox in tests).
+      - Base URL that every OCI client talks to instead of the regional endpoints (a local stand-in in tests).
       - Defaults to E(OPENEDX_SCALE_OCI_SERVICE_ENDPOINT), then a C(service_endpoint) key in the config profile.
     type: str
   deployment:

@@ -129,7 +129,7 @@ class OciClients(object):
             self.config, self.signer, self.config_file, self.profile = _api_key_config(params, environ)
             self.tenancy = self.config["tenancy"]
         self.region = self.config.get("region")
-        # A non-standard `service_endpoint` key in the profile lets a sandbox config redirect everything.
+        # A non-standard `service_endpoint` key in the profile lets a stand-in config redirect everything.
         self.service_endpoint = params.get("service_endpoint") or environ.get(ENDPOINT_ENV) or self.config.get("service_endpoint")
         self._clients = {}
 

@@ -37,6 +37,16 @@ UP = ("RUNNING",)
 MAX_REPLACEMENTS = 2
 
 
+def instance_ips(clients, policy, compartment_id, instance_id):
+    """(private IP, public IP) of the instance's attached VNIC, or (None, None) while it has none."""
+    atts = list_all(policy, "ListVnicAttachments", clients.compute.list_vnic_attachments, compartment_id=compartment_id, instance_id=instance_id)
+    for att in atts:
+        if att.lifecycle_state in ("ATTACHED", "ATTACHING") and att.vnic_id:
+            vnic = policy.call("GetVnic", clients.network.get_vnic, att.vnic_id).data
+            return vnic.private_ip, vnic.public_ip
+    return None, None
+
+
 class InstanceReconciler(object):
 
     def __init__(self, clients, policy, params, check_mode=False):
@@ -229,13 +239,7 @@ class InstanceReconciler(object):
         return self._result({} if not self.check_mode else live, read_ips=False)
 
     def _ips(self, inst):
-        atts = list_all(self.policy, "ListVnicAttachments", self.clients.compute.list_vnic_attachments,
-                        compartment_id=self.p["compartment_id"], instance_id=inst.id)
-        for att in atts:
-            if att.lifecycle_state in ("ATTACHED", "ATTACHING") and att.vnic_id:
-                vnic = self.policy.call("GetVnic", self.clients.network.get_vnic, att.vnic_id).data
-                return vnic.private_ip, vnic.public_ip
-        return None, None
+        return instance_ips(self.clients, self.policy, self.p["compartment_id"], inst.id)
 
     def _result(self, live, read_ips):
         out = []

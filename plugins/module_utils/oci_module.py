@@ -20,7 +20,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import OciClients, require_oci
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import fail_module
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy, clock_from_env
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RealClock, RetryPolicy
 
 
 def placement_args():
@@ -51,7 +51,7 @@ def check_placement(params):
 
 def make_policy(params, label, clock=None):
     progress = ProgressLog(params.get("progress_log"), label)
-    return RetryPolicy(params["wait_timeout"], clock=clock or clock_from_env(), base=params["retry_base_seconds"],
+    return RetryPolicy(params["wait_timeout"], clock=clock or RealClock(), base=params["retry_base_seconds"],
                        max_wait=params["retry_max_wait_seconds"], throttle_cooldown=params["throttle_cooldown_seconds"], progress=progress)
 
 

@@ -12,11 +12,8 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import json
-import os
 import random
 import time
-
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     CIRCUIT_OPEN,
@@ -26,12 +23,9 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
     classify,
 )
 
-# Set by tests/benchmarks to make every wait advance the OCI sandbox's virtual clock instead of sleeping.
-SANDBOX_CLOCK_ENV = "OPENEDX_SCALE_OCI_SANDBOX_CLOCK"
-
 
 class RealClock(object):
-    """Wall clock: monotonic time and real sleeps."""
+    """Wall clock: monotonic time and real sleeps. RetryPolicy takes any object with now() and sleep(seconds)."""
 
     def now(self):
         return time.monotonic()
@@ -39,32 +33,6 @@ class RealClock(object):
     def sleep(self, seconds):
         if seconds > 0:
             time.sleep(seconds)
-
-
-class SandboxClock(object):
-    """The OCI sandbox's virtual clock: a wait tells the sandbox "I slept N seconds" (it advances its clock)
-    and returns at once; now() is the sandbox's elapsed virtual time, so deadlines follow the same clock."""
-
-    def __init__(self, url, opener=None):
-        self.url = url.rstrip("/")
-        self._open = opener or open_url
-
-    def now(self):
-        resp = self._open("%s/_sandbox/clock" % self.url, timeout=10, use_proxy=False)
-        return float(json.loads(resp.read())["elapsed_seconds"])
-
-    def sleep(self, seconds):
-        if seconds <= 0:
-            return
-        self._open("%s/_sandbox/clock/advance?seconds=%s" % (self.url, round(seconds, 3)), data=b"", method="POST", timeout=10, use_proxy=False).read()
-
-
-def clock_from_env(environ=None):
-    """RealClock unless OPENEDX_SCALE_OCI_SANDBOX_CLOCK names a sandbox URL (loopback only)."""
-    url = (environ if environ is not None else os.environ).get(SANDBOX_CLOCK_ENV)
-    if url and ("//127." in url or "//localhost" in url or "//[::1]" in url):
-        return SandboxClock(url)
-    return RealClock()
 
 
 class ProgressLog(object):

@@ -73,7 +73,7 @@ api_calls:
   returned: always
   type: int
 elapsed_seconds:
-  description: Time the module took, on the clock its waits use (the sandbox clock in tests).
+  description: Time the module took, on the clock its waits use (a virtual clock in tests).
   returned: always
   type: float
 """

@@ -36,9 +36,16 @@ attributes:
     membership: [openedx_scale.oke.oci]
 options:
   cluster_id:
-    description: OCID of the cluster.
+    description: OCID of the cluster. Give it, or O(name) and O(compartment_id).
     type: str
-    required: true
+  name:
+    description:
+      - Name of the cluster, looked up read-only in O(compartment_id) among the clusters that carry this
+        O(deployment)'s ownership tags (a deploy job that only has the inventory, never a provisioning call).
+    type: str
+  compartment_id:
+    description: Compartment OCID to look O(name) up in.
+    type: str
   path:
     description: Where to write the kubeconfig. Parent directories are created (mode C(0700)).
     type: path
@@ -65,6 +72,13 @@ EXAMPLES = r"""
     deployment: jeddah-50k
     cluster_id: "{{ cluster.cluster.id }}"
     path: ~/.kube/openedx-jeddah.yaml
+
+- name: Write the kubeconfig of the cluster this deployment owns, by name (reads only)
+  openedx_scale.oke.oke_kubeconfig:
+    deployment: jeddah-50k
+    name: openedx-jeddah
+    compartment_id: ocid1.compartment.oc1..aaaaaaaaexample
+    path: ~/.kube/openedx-jeddah.yaml
 """
 
 RETURN = r"""
@@ -82,7 +96,7 @@ api_calls:
   returned: always
   type: int
 elapsed_seconds:
-  description: Time the module took, on the clock its waits use (the sandbox clock in tests).
+  description: Time the module took, on the clock its waits use (a virtual clock in tests).
   returned: always
   type: float
 """
@@ -102,7 +116,7 @@ except ImportError:  # ansible-core requires PyYAML on the controller, where thi
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_ocid
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import run_module
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_clusters import kubeconfig_content
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_clusters import ClusterReconciler, kubeconfig_content
 
 MODE = 0o600
 
@@ -170,7 +184,7 @@ def use_token_helper(content, helper, clients, params):
             args += ["--auth", "instance_principal"]
         else:
             args += _api_key_identity(clients)
-        if clients.service_endpoint:  # a sandbox: its /cluster_request answers instead of the region's host
+        if clients.service_endpoint:  # a stand-in: its /cluster_request answers instead of the region's host
             args += ["--endpoint", clients.service_endpoint]
         spec["command"] = sys.executable
         spec["args"] = args
@@ -178,7 +192,12 @@ def use_token_helper(content, helper, clients, params):
 
 
 def validate(params):
-    check_ocid(params["cluster_id"], "cluster_id", ("cluster",))
+    if params.get("cluster_id"):
+        check_ocid(params["cluster_id"], "cluster_id", ("cluster",))
+    elif not (params.get("name") and params.get("compartment_id")):
+        raise InputError("no cluster given.", field="cluster_id", fix="give cluster_id, or name and compartment_id.")
+    else:
+        check_ocid(params["compartment_id"], "compartment_id", ("compartment", "tenancy"))
     helper = params.get("token_helper")
     if helper and yaml is None:
         raise InputError("PyYAML is missing.", field="token_helper", fix="install PyYAML next to ansible-core, or leave token_helper empty.")
@@ -192,15 +211,23 @@ def validate(params):
 
 def main():
     spec = argument_spec(
-        cluster_id=dict(type="str", required=True),
+        cluster_id=dict(type="str"),
+        name=dict(type="str"),
+        compartment_id=dict(type="str"),
         path=dict(type="path", required=True),
         endpoint=dict(type="str", default="PUBLIC_ENDPOINT", choices=["PUBLIC_ENDPOINT", "PRIVATE_ENDPOINT", "VCN_HOSTNAME", "LEGACY_KUBERNETES"]),
         token_version=dict(type="str", default="2.0.0", no_log=False),
         token_helper=dict(type="path"),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, mutually_exclusive=[("cluster_id", "name")])
 
     def work(clients, policy, params):
+        if not params.get("cluster_id"):
+            cluster = ClusterReconciler(clients, policy, params).find()[0]
+            if cluster is None:
+                raise InputError("no cluster %r carrying this deployment's ownership tags in %s." % (params["name"], params["compartment_id"]),
+                                 field="name", fix="run the provision stage (playbooks/provision_cluster.yml) first, or check name and deployment.")
+            params["cluster_id"] = cluster.id
         content = kubeconfig_content(clients, policy, params["cluster_id"], params["endpoint"], params["token_version"])
         if not content.strip():
             raise InputError("the service returned an empty kubeconfig for cluster %s." % params["cluster_id"], field="cluster_id",

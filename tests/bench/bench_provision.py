@@ -20,11 +20,12 @@ sys.path.insert(0, str(REPO / "build" / "collections"))
 import oci  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils import oci_errors  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import OciClients  # noqa: E402
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy, SandboxClock  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_clusters import ClusterReconciler  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler  # noqa: E402
 
 from tests.sandbox.oci import OciSandbox  # noqa: E402
+from tests.sandbox.oci.pyhook.oci_sandbox_clock import SandboxClock  # noqa: E402
 from tests.sandbox.oci.scenario import load as load_scenario  # noqa: E402
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaasandboxcompartment"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import ansible_runner
 
+from tests.rehearsal import INVENTORY as REHEARSAL_INVENTORY
+
 REPO = Path(__file__).resolve().parents[2]
 # The test environment's executables (ansible-playbook, tutor, kubectl): the .venv's, next to this interpreter.
 VENV_BIN = REPO / ".venv" / "bin"
@@ -79,7 +81,7 @@ def run_playbook(
             private_data_dir=str(pdd),
             project_dir=str(REPO),
             playbook=str(Path(playbook).resolve()),
-            inventory=str(Path(inventory).resolve()) if inventory else str(REPO / "inventories" / "sandbox"),
+            inventory=str(Path(inventory).resolve()) if inventory else str(REHEARSAL_INVENTORY),
             extravars=extravars or {},
             envvars=env,
             cmdline=" ".join(cmdline) or None,

@@ -14,6 +14,8 @@ from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 from ansible.vars.manager import VariableManager
 
+from tests.rehearsal import inventory_path
+
 from .conftest import REPO, VENV_BIN, roles, run
 
 INVENTORIES = ["sandbox", "example-jeddah"]
@@ -121,7 +123,7 @@ def _trusted(value):
 def _inventory_vars(inventory, host="localhost"):
     """Variables Ansible would give `host` from the inventory (group_vars/host_vars), templated lazily later."""
     loader = DataLoader()
-    inv = InventoryManager(loader=loader, sources=[str(REPO / "inventories" / inventory)])
+    inv = InventoryManager(loader=loader, sources=[str(inventory_path(inventory))])
     vm = VariableManager(loader=loader, inventory=inv)
     return loader, dict(vm.get_vars(host=inv.get_host(host), include_hostvars=False))
 
@@ -134,7 +136,7 @@ def test_inventory_passes_argument_specs(inventory, role):
     defaults = {k: _trusted(v) for k, v in (_yaml(REPO / "roles" / role / "defaults" / "main.yml") or {}).items()}
     options = _spec(role)["main"].get("options", {})
     # Role defaults have the lowest precedence: the inventory overrides them, as in a play.
-    variables = {**defaults, **inv_vars, "playbook_dir": str(REPO / "playbooks"), "inventory_dir": str(REPO / "inventories" / inventory)}
+    variables = {**defaults, **inv_vars, "playbook_dir": str(REPO / "playbooks"), "inventory_dir": str(inventory_path(inventory))}
     templar = Templar(loader=loader, variables=variables)
     provided = {name: templar.template(variables[name]) for name in options if name in variables}
     result = ArgumentSpecValidator(options).validate(provided)

@@ -61,7 +61,7 @@ def _signer(args):
 
 
 def cluster_token(signer, cluster_id, region=None, endpoint=None):
-    """The base64url token for one cluster; `endpoint` replaces the regional host (the OCI sandbox in tests)."""
+    """The base64url token for one cluster; `endpoint` replaces the regional host (a local stand-in in tests)."""
     base = (endpoint or f"https://containerengine.{region}.oraclecloud.com").rstrip("/")
     url = f"{base}/cluster_request/{cluster_id}"
     signed = signer.do_request_sign(requests.Request("GET", url).prepare())

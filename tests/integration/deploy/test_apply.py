@@ -14,7 +14,8 @@ import uuid
 import pytest
 import yaml
 
-from tests.helpers.ansible import REPO, assert_ok, run_playbook
+from tests.helpers.ansible import assert_ok, run_playbook
+from tests.rehearsal import inventory_path
 from tests.sandbox.kube.fixtures import wait_for
 
 from .test_render import PLAYBOOK, VENV_BIN
@@ -51,7 +52,7 @@ def deployment(kube_testbed):
 
 
 def deploy(deployment):
-    return run_playbook(PLAYBOOK, REPO / "inventories" / "sandbox", extravars=deployment["vars"])
+    return run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars=deployment["vars"])
 
 
 def rolling_restart_min_ready(api, ns, replicas):

@@ -21,6 +21,7 @@ import yaml
 
 from tests.helpers import ingress_nginx, redis, uwsgi
 from tests.helpers.ansible import REPO, VENV_BIN, assert_ok, run_playbook
+from tests.rehearsal import inventory_path
 
 PLAYBOOK = REPO / "playbooks" / "deploy_openedx.yml"
 PLUGIN = REPO / "roles" / "tutor" / "files" / "tutor_plugin" / "openedx_scale_oke.py"
@@ -52,7 +53,7 @@ def render(inventory: str, out: Path, **extravars):
     # Reuse the collection's own Tutor and kubectl instead of installing a venv per test.
     variables = {"openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
     variables.update(extravars)
-    return run_playbook(PLAYBOOK, REPO / "inventories" / inventory, extravars=variables)
+    return run_playbook(PLAYBOOK, inventory_path(inventory), extravars=variables)
 
 
 @pytest.fixture(scope="module", params=sorted(EXPECT))

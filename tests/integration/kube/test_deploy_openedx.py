@@ -12,11 +12,12 @@ import pytest
 from kubernetes import client
 
 from tests.helpers.ansible import REPO, assert_ok, run_playbook
+from tests.rehearsal import inventory_path
 from tests.sandbox.kube.fixtures import wait_for
 from tests.sandbox.kube.testbed import load_nodeset
 
 PLAYBOOK = REPO / "playbooks" / "deploy_openedx.yml"
-INVENTORY = REPO / "inventories" / "sandbox"
+INVENTORY = inventory_path("sandbox")
 NAMESPACES = ("openedx", "ingress-nginx")
 POOL = "openedx-scale/pool"
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.sandbox.kube.testbed import REPO, TestbedError, load_nodeset
+from tests.rehearsal import inventory_path
+from tests.sandbox.kube.testbed import TestbedError, load_nodeset
 
 
 def _inventory(name: str) -> dict:
     out: dict = {}
-    for f in sorted((REPO / "inventories" / name / "group_vars" / "all").glob("*.yml")):
+    for f in sorted((inventory_path(name) / "group_vars" / "all").glob("*.yml")):
         out.update(yaml.safe_load(f.read_text()) or {})
     return out
 
@@ -49,7 +50,7 @@ def test_bad_nodesets_name_the_problem(tmp_path):
     with pytest.raises(TestbedError, match=r"inventory 'nowhere' has no inventories/nowhere/group_vars/all"):
         load_nodeset(str(bad))
     bad.write_text("---\ninventory: sandbox\nzone: Z\npools: [{name: gpu, max_pods: 110, subnet: 10.0.12.0/24}]\n")
-    with pytest.raises(TestbedError, match=r"inventories/sandbox does not define oke_cluster_gpu_count"):
+    with pytest.raises(TestbedError, match=r"tests/rehearsal/inventory does not define oke_cluster_gpu_count"):
         load_nodeset(str(bad))
     bad.write_text("---\nregion: r\nzone: Z\npool_label_key: k\npools: [{name: x, count: 1, colour: red}]\n")
     with pytest.raises(TestbedError, match=r"pools\[0\]: .*colour"):

@@ -19,6 +19,7 @@ import uuid
 import pytest
 
 from tests.helpers.ansible import REPO, VENV_BIN, run_playbook
+from tests.rehearsal import inventory_path
 from tests.sandbox.kube.fixtures import wait_for
 from tests.sandbox.lms.edx_platform import check_password
 
@@ -69,7 +70,7 @@ def platform(kube_testbed, tmp_path_factory):
 def seed(platform, **overrides):
     # The sandbox inventory, as a user seeds with theirs: it has no load generators yet, so the play's provisioning
     # import is in the run too (its argument checks are tagged always) and must let a seed-only run through.
-    return run_playbook(PLAYBOOK, REPO / "inventories" / "sandbox", extravars={**platform["vars"], **overrides}, tags="seed")
+    return run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars={**platform["vars"], **overrides}, tags="seed")
 
 
 def accounts(platform):

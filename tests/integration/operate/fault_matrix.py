@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.helpers.ansible import COLLECTIONS, REPO, PlaybookRun, run_playbook
+from tests.rehearsal import inventory_path
 from tests.sandbox.machines import hooks
 from tests.sandbox.machines.core import Machines, host_leftovers
 from tests.sandbox.oci import OciSandbox
@@ -288,7 +289,7 @@ def interrupted_playbook(stage: Stage, name: str, when, timeout: float = 300) ->
         "ANSIBLE_NOCOLOR": "true",
     }
     log = stage.workdir / f"{name}-interrupted.log"
-    inventory = REPO / "inventories" / "sandbox"
+    inventory = inventory_path("sandbox")
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOKS / f"{name}.yml"), "-e", f"@{vars_file}"]
     interrupted = False
     with open(log, "w", encoding="utf-8") as out:

@@ -13,11 +13,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from tests.helpers.ansible import assert_ok, run_playbook
+from tests.rehearsal import inventory_path
 from tests.sandbox.awx import FakeAWX
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = REPO / "playbooks" / "awx_configure.yml"
-INVENTORY = REPO / "inventories" / "sandbox"
+INVENTORY = inventory_path("sandbox")
 DEFAULTS = yaml.safe_load((REPO / "roles" / "awx_config" / "defaults" / "main.yml").read_text())
 TOKEN = "awx-token-6f1c0e9a7d"
 PASSPHRASE = "oci-key-passphrase-93b1"
@@ -121,7 +122,10 @@ def test_project_is_this_repository_and_synced(configured):
 
 def test_inventories_sync_from_the_project_files(configured):
     dump = configured["dump"]
-    for inv in DEFAULTS["awx_config_inventories"]:
+    # The product ships example-jeddah's; the rehearsal inventory adds its own (tests/rehearsal/inventory).
+    inventories = yaml.safe_load((INVENTORY / "group_vars" / "all" / "awx_config.yml").read_text())["awx_config_inventories"]
+    assert [i["name"] for i in DEFAULTS["awx_config_inventories"]] == ["openedx-scale example-jeddah"]
+    for inv in inventories:
         source = dump["inventory_sources"][f"{inv['name']} from project"]
         assert source["inventory"] == dump["inventories"][inv["name"]]["id"]
         assert source["source"] == "scm" and source["source_path"] == inv["source_path"]

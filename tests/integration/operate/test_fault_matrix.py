@@ -35,8 +35,8 @@ from .fault_matrix import (
     vm_names,
 )
 
-LMS, SERVICES = 2, 1  # inventories/sandbox node counts
-VMS = ["locust-master-01", "locust-worker-01", "locust-worker-02"]  # inventories/sandbox: 1 master + 2 workers
+LMS, SERVICES = 2, 1  # tests/rehearsal/inventory node counts
+VMS = ["locust-master-01", "locust-worker-01", "locust-worker-02"]  # tests/rehearsal/inventory: 1 master + 2 workers
 
 
 def _cluster_converged(stage: Stage, result: RowResult) -> None:

@@ -21,7 +21,7 @@ from tests.helpers.ansible import REPO, assert_ok
 
 from .conftest import live, resources_view
 
-LMS, SERVICES, WORKERS = 2, 1, 2  # inventories/sandbox counts
+LMS, SERVICES, WORKERS = 2, 1, 2  # tests/rehearsal/inventory counts
 LABEL = "openedx-scale/pool"
 
 

@@ -116,7 +116,7 @@ DEFAULTS = {
 SURVEY_TYPES = ("text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect")
 INJECTOR_KINDS = ("file", "env", "extra_vars")
 PLAYBOOK_SUFFIXES = (".yml", ".yaml")
-SKIPPED_DIRS = {".git", ".venv", "build", "roles", "group_vars", "host_vars", "tests", "node_modules", "collections", "changelogs", "meta",
+SKIPPED_DIRS = {".git", ".venv", "build", "roles", "group_vars", "host_vars", "node_modules", "collections", "changelogs", "meta",
                 "plugins", "extensions", "docs", "tools"}
 
 
@@ -548,11 +548,11 @@ def validate_survey(spec) -> None:
 
 
 def scan_project(root: Path) -> dict:
-    """Playbooks (YAML lists of plays) and inventory files (hosts.yml/ini under inventories/) in a checkout."""
+    """Playbooks (YAML lists of plays) and inventory files (every file under an inventories/ or inventory/ directory) in a checkout."""
     playbooks, inventories = [], []
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = Path(dirpath).relative_to(root)
-        in_inventories = rel_dir.parts[:1] == ("inventories",)
+        in_inventories = bool({"inventories", "inventory"} & set(rel_dir.parts))
         # Prune what a project scan never needs (and the venv/build trees, which are large).
         dirnames[:] = sorted(
             d for d in dirnames

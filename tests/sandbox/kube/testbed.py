@@ -38,6 +38,7 @@ import yaml
 
 from tests.helpers.go import go_binary as find_go
 from tests.helpers.net import free_port
+from tests.rehearsal import inventory_path
 from tests.sandbox.kube import pki as pkimod
 from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV
 from tests.sandbox.lms.edx_platform import PLATFORM as LMS_PLATFORM
@@ -315,9 +316,9 @@ class NodeSet:
 
 def _inventory_vars(inventory: str, path: Path) -> dict:
     """Literal values of an inventory's group_vars/all/*.yml (the test bed does not template)."""
-    gv = REPO / "inventories" / inventory / "group_vars" / "all"
+    gv = inventory_path(inventory) / "group_vars" / "all"
     if not gv.is_dir():
-        raise TestbedError(f"{path}: inventory {inventory!r} has no {gv.relative_to(REPO)}; set `inventory` to a directory of inventories/")
+        raise TestbedError(f"{path}: inventory {inventory!r} has no {gv.relative_to(REPO)}; set `inventory` to sandbox or a directory of inventories/")
     out: dict = {}
     for f in sorted(gv.glob("*.yml")):
         out.update(yaml.safe_load(f.read_text()) or {})
@@ -326,10 +327,10 @@ def _inventory_vars(inventory: str, path: Path) -> dict:
 
 def _literal(inv: dict, key: str, path: Path, inventory: str):
     if key not in inv:
-        raise TestbedError(f"{path}: inventories/{inventory} does not define {key}; define it there or give the value in the node set")
+        raise TestbedError(f"{path}: {inventory_path(inventory).relative_to(REPO)} does not define {key}; define it there or give the value in the node set")
     value = inv[key]
     if "{{" in json.dumps(value):
-        raise TestbedError(f"{path}: {key} in inventories/{inventory} is templated ({value!r}); give the value in the node set instead")
+        raise TestbedError(f"{path}: {key} in {inventory_path(inventory).relative_to(REPO)} is templated ({value!r}); give the value in the node set instead")
     return value
 
 

@@ -26,7 +26,7 @@ from .scenario import Scenario, ScenarioError, load, parse, shipped
 from .server import SLEPT_HEADER, SandboxServer, start_in_thread
 
 ENDPOINT_ENV = "OCI_SANDBOX_ENDPOINT"
-# Where the sandbox inventory (inventories/sandbox) looks for the config and endpoint files.
+# Where the sandbox inventory (tests/rehearsal/inventory) looks for the config and endpoint files.
 DEFAULT_STATE_DIR = Path(__file__).resolve().parents[3] / "build" / "sandbox" / "oci"
 
 __all__ = ["DEFAULT_STATE_DIR", "ENDPOINT_ENV", "SLEPT_HEADER", "OciSandbox", "OciSandboxProcess", "Scenario", "ScenarioError", "load", "parse", "shipped"]

@@ -35,6 +35,9 @@ from .scenario import Scenario
 from .signing import Credentials, add_service_endpoint, ensure_credentials, verify_request
 from .state import Store
 
+# On PYTHONPATH, it swaps the modules' wall clock for this sandbox's virtual clock.
+PYHOOK_DIR = Path(__file__).resolve().parent / "pyhook"
+
 # OKE's token check: GET /cluster_request/<cluster OCID>?authorization=...&date=... (see _cluster_request).
 CLUSTER_REQUEST = "/cluster_request/"
 BOOT_WAIT_SECONDS = 5.0
@@ -95,6 +98,8 @@ class SandboxServer(ThreadingHTTPServer):
             "OCI_SANDBOX_ENDPOINT": self.url,
             "OPENEDX_SCALE_OCI_SERVICE_ENDPOINT": self.url,
             "OPENEDX_SCALE_OCI_SANDBOX_CLOCK": self.url,
+            # The hook that puts our modules' waits on this sandbox's clock (pyhook/oci_sandbox_clock.py).
+            "PYTHONPATH": str(PYHOOK_DIR),
             "OCI_CONFIG_FILE": str(self.state_dir / "config"),
             "OCI_CLI_PROFILE": "DEFAULT",
         }

@@ -30,6 +30,7 @@ from ansible.vars.manager import VariableManager
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.rehearsal import inventory_path
 from tests.sandbox.awx import validate_survey
 from tests.sandbox.awx.server import ApiError
 
@@ -109,7 +110,7 @@ def role_defaults(role: str) -> dict:
 def shared_settings() -> set[str]:
     names = set()
     for inv in INVENTORIES:
-        names |= set(_yaml(REPO / "inventories" / inv / "group_vars" / "all" / "openedx_scale.yml") or {})
+        names |= set(_yaml(inventory_path(inv) / "group_vars" / "all" / "openedx_scale.yml") or {})
     return names
 
 
@@ -175,21 +176,21 @@ def value_without_survey(var: str, playbooks: list[str], inventory: str):
     for pb in playbooks:
         for role in playbook_roles(REPO / pb):
             defaults |= {k: _trusted(v) for k, v in role_defaults(role).items()}
-    variables = {**defaults, **inv_vars, "playbook_dir": str(REPO / "playbooks"), "inventory_dir": str(REPO / "inventories" / inventory)}
+    variables = {**defaults, **inv_vars, "playbook_dir": str(REPO / "playbooks"), "inventory_dir": str(inventory_path(inventory))}
     return Templar(loader=loader, variables=variables).template(trust_as_template("{{ " + var + " }}"))
 
 
 @functools.cache
 def _inventory_vars(inventory: str):
     loader = DataLoader()
-    inv = InventoryManager(loader=loader, sources=[str(REPO / "inventories" / inventory)])
+    inv = InventoryManager(loader=loader, sources=[str(inventory_path(inventory))])
     return loader, dict(VariableManager(loader=loader, inventory=inv).get_vars(host=inv.get_host("localhost"), include_hostvars=False))
 
 
 def inventory_templar(inventory: str) -> Templar:
     """Variables playbooks/awx_configure.yml renders the survey defaults with: the inventory only."""
     loader, variables = _inventory_vars(inventory)
-    variables = {**variables, "playbook_dir": str(REPO / "playbooks"), "inventory_dir": str(REPO / "inventories" / inventory)}
+    variables = {**variables, "playbook_dir": str(REPO / "playbooks"), "inventory_dir": str(inventory_path(inventory))}
     return Templar(loader=loader, variables=variables)
 
 

@@ -195,12 +195,6 @@ def test_progress_table_lists_every_attempt(tmp_path):
     assert len((tmp_path / "p.log").read_text().splitlines()) == 2
 
 
-def test_sandbox_clock_only_for_loopback():
-    assert isinstance(oci_retry.clock_from_env({"OPENEDX_SCALE_OCI_SANDBOX_CLOCK": "http://127.0.0.1:1"}), oci_retry.SandboxClock)
-    assert isinstance(oci_retry.clock_from_env({"OPENEDX_SCALE_OCI_SANDBOX_CLOCK": "http://example.org"}), oci_retry.RealClock)
-    assert isinstance(oci_retry.clock_from_env({}), oci_retry.RealClock)
-
-
 # --- validation --------------------------------------------------------------------------------
 @pytest.mark.parametrize(("call", "field", "words"), [
     (lambda: oci_args.check_ocid("compartment-1", "compartment_id", ("compartment",)), "compartment_id", "not an OCID"),
