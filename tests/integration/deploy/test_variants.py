@@ -21,6 +21,10 @@ BAD_INPUT = [
      "the LMS scales by node"),
     ({"tutor_redis_maxmemory_policy": "allkeys-lru"}, "value of tutor_redis_maxmemory_policy must be one of"),
     ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
+    ({"openedx_scale_edge": "traefik"}, "openedx_scale_edge=traefik: use envoy-gateway"),
+    ({"openedx_scale_edge": "envoy-gateway", "envoy_gateway_crd_files": ["/nonexistent/crds.yaml"]},
+     "envoy_gateway_crd_files: /nonexistent/crds.yaml not found"),
+    ({"openedx_scale_edge": "envoy-gateway", "envoy_gateway_proxy_replicas": 0}, "envoy_gateway_proxy_replicas >= 1"),
 ]
 
 
