@@ -10,6 +10,7 @@ import configparser
 import filecmp
 import re
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 
 import kubernetes_validate
@@ -85,9 +86,14 @@ def test_render_writes_every_file_and_is_byte_identical(rendered):
     assert sorted(match) == sorted(names), f"re-render differs: {mismatch} {errors}"
 
 
+@lru_cache(maxsize=1)
+def crd_validator() -> crds.Validator:
+    return crds.Validator()
+
+
 def validate(objects) -> set[str]:
     """Core kinds against Kubernetes' schema, Gateway API / Envoy Gateway kinds against their CRDs; strict."""
-    validator = crds.Validator()
+    validator = crd_validator()
     kinds = set()
     for obj in objects:
         if validator.knows(obj):
