@@ -14,7 +14,7 @@ from ansible.errors import AnsibleFilterError
 
 # The edge tuning, expressed once and controller-neutral. Defaults are the case study's ingress
 # annotations (which held 50k users) plus the controller settings that go with them; each controller
-# gets a translation below (ingress-nginx today; a Traefik translation reads the same keys).
+# gets a translation below (ingress-nginx and Envoy Gateway).
 EDGE_TUNING_DEFAULTS = {
     "keepalive_requests": 5000,          # requests per client keep-alive connection
     "keepalive_timeout_seconds": 75,     # idle client keep-alive
@@ -140,6 +140,77 @@ def edge_nginx_configmap(overrides=None):
         "use-proxy-protocol": _bool(t["client_ip_from_proxy_protocol"]),
         "use-forwarded-headers": "false",
         "enable-underscores-in-headers": "false",
+    }
+
+
+_QUANTITY_UNITS = {"": "", "k": "Ki", "m": "Mi", "g": "Gi"}
+
+# Keys Envoy Gateway has no setting for, and why (rendered with the policies, so the gap is visible).
+EDGE_ENVOY_NOT_APPLICABLE = {
+    "max_connections_per_client": "Envoy Gateway limits connections per listener (ClientTrafficPolicy "
+                                  "connection.connectionLimit.value), not per client IP; a 5000 cap for all "
+                                  "50 load generators together would throttle the test",
+    "upstream_keepalive_connections": "Envoy keeps an unbounded pool of upstream connections per host; "
+                                      "circuitBreaker.maxConnections is a hard cap, not an idle-pool size",
+    "client_header_buffer_size": "no Envoy Gateway setting; Envoy accepts 60 KiB of request headers, more "
+                                 "than uWSGI's buffer-size 16000 behind it",
+    "large_client_header_buffers": "no Envoy Gateway setting; Envoy accepts 60 KiB of request headers, more "
+                                   "than uWSGI's buffer-size 16000 behind it",
+    "proxy_buffer_size": "Envoy buffers upstream response headers up to 60 KiB without a fixed buffer",
+    "worker_connections": "Envoy has no per-worker connection cap (one worker per CPU, connections unbounded)",
+}
+
+
+def _quantity(size):
+    """An nginx size (500M, 16k, 1024) as a Kubernetes quantity (500Mi, 16Ki, 1024)."""
+    size = str(size)
+    unit = size[-1].lower() if size[-1].isalpha() else ""
+    return size[:len(size) - len(unit)] + _QUANTITY_UNITS[unit]
+
+
+def _seconds(value):
+    return "{0}s".format(int(value))
+
+
+def edge_envoy_policies(overrides=None):
+    """The same tuning for Envoy Gateway: ClientTrafficPolicy and BackendTrafficPolicy specs, the HTTPS
+    redirect of the HTTPRoute, and the keys with no Envoy Gateway setting (with the reason).
+
+    Every key of the tuning is either mapped here or named in `not_applicable`. The specs carry no
+    targetRefs: the role attaches both policies to its Gateway.
+    """
+    t = edge_tuning(overrides)
+    client = {
+        "connection": {"connectionLimit": {"maxRequestsPerConnection": int(t["keepalive_requests"])}},
+        "timeout": {
+            # Idle client keep-alive, and the case study's timeout-socket: the whole request must arrive in it.
+            "http": {"idleTimeout": _seconds(t["keepalive_timeout_seconds"]),
+                     "requestReceivedTimeout": _seconds(t["socket_timeout_seconds"])},
+        },
+        # nginx drops headers with underscores (ignore_invalid_headers); so does Envoy here.
+        "headers": {"withUnderscoresAction": "DropHeader"},
+    }
+    if t["client_ip_from_proxy_protocol"]:
+        client["proxyProtocol"] = {"optional": False}
+    backend = {
+        "timeout": {
+            "tcp": {"connectTimeout": _seconds(t["connect_timeout_seconds"])},
+            # nginx's read/send timeouts are idle gaps; Envoy's route timeout (15 s by default) is the whole
+            # response, so it takes the read timeout and the stream idle timeout the larger of the two.
+            "http": {"requestTimeout": _seconds(t["read_timeout_seconds"]),
+                     "streamIdleTimeout": _seconds(max(int(t["read_timeout_seconds"]), int(t["send_timeout_seconds"]))),
+                     "connectionIdleTimeout": _seconds(t["upstream_keepalive_timeout_seconds"])},
+        },
+        "circuitBreaker": {"maxRequestsPerConnection": int(t["upstream_keepalive_requests"])},
+        # Requests above the limit are refused with 413; Envoy holds each request body in memory up to it.
+        "requestBuffer": {"limit": _quantity(t["max_body_size"])},
+        "routingType": "Service" if t["route_to_service_ip"] else "Endpoint",
+    }
+    return {
+        "client_traffic_policy": client,
+        "backend_traffic_policy": backend,
+        "https_redirect": bool(t["force_https"]),
+        "not_applicable": dict(EDGE_ENVOY_NOT_APPLICABLE),
     }
 
 
@@ -366,5 +437,6 @@ class FilterModule(object):
             "edge_tuning": edge_tuning,
             "edge_nginx_annotations": edge_nginx_annotations,
             "edge_nginx_configmap": edge_nginx_configmap,
+            "edge_envoy_policies": edge_envoy_policies,
             "dns_name_errors": dns_name_errors,
         }

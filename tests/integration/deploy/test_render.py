@@ -13,6 +13,7 @@ import importlib.util
 import math
 import re
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 
 import kubernetes_validate
@@ -22,31 +23,28 @@ import yaml
 from tests.helpers import ingress_nginx, redis, uwsgi
 from tests.helpers.ansible import REPO, VENV_BIN, assert_ok, run_playbook
 from tests.rehearsal import inventory_path
+from tests.sandbox.kube import crds
 
 PLAYBOOK = REPO / "playbooks" / "deploy_openedx.yml"
 PLUGIN = REPO / "roles" / "tutor" / "files" / "tutor_plugin" / "openedx_scale_oke.py"
-FILES = ("openedx.yaml", "datastores.yaml", "ingress-nginx.yaml")
+# What each edge writes beside Tutor's manifests.
+EDGE_FILES = {"ingress-nginx": "ingress-nginx.yaml", "envoy-gateway": "envoy-gateway.yaml"}
 POOL = "openedx-scale/pool"
 K8S_VERSION = "1.35.0"
 
 # What each inventory must produce (from its group_vars and the oke_cluster pools they reference).
 EXPECT = {
-    "sandbox": {"lms_host": "lms.sandbox.test", "lms_nodes": 2, "services_nodes": 1, "ratelimits": True, "tls": None},
-    "example-jeddah": {"lms_host": "learn.example.edu.sa", "lms_nodes": 5, "services_nodes": 2, "ratelimits": True, "tls": "openedx-tls"},
+    "sandbox": {"lms_host": "lms.sandbox.test", "lms_nodes": 2, "services_nodes": 1, "ratelimits": True, "tls": None,
+                "edge": "ingress-nginx"},
+    "example-jeddah": {"lms_host": "learn.example.edu.sa", "lms_nodes": 5, "services_nodes": 2, "ratelimits": True, "tls": "openedx-tls",
+                       "edge": "envoy-gateway"},
 }
-CASE_STUDY_ANNOTATIONS = {
-    # The case study's set, in the forms ingress-nginx's annotation parsers accept: proxy-*-timeout pass
-    # parser.ValidateInt (bare seconds); keep-alive-requests and timeout-socket are ConfigMap-only.
-    "nginx.ingress.kubernetes.io/limit-connections": "5000",
-    "nginx.ingress.kubernetes.io/proxy-body-size": "500M",
-    "nginx.ingress.kubernetes.io/proxy-connect-timeout": "3600",
-    "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
-    "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
-    "nginx.ingress.kubernetes.io/service-upstream": "true",
-    "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-}
-# Annotations ingress-nginx ignores: keep-alive-requests and timeout-socket have no annotation parser.
-NO_OP_ANNOTATIONS = ("nginx.ingress.kubernetes.io/keep-alive-requests", "nginx.ingress.kubernetes.io/timeout-socket")
+def files(edge: str) -> tuple[str, ...]:
+    return ("openedx.yaml", "datastores.yaml", EDGE_FILES[edge])
+
+
+def load(out: Path, edge: str) -> list[dict]:
+    return [doc for name in files(edge) for doc in yaml.safe_load_all((out / name).read_text()) if doc]
 
 
 def render(inventory: str, out: Path, **extravars):
@@ -57,18 +55,15 @@ def render(inventory: str, out: Path, **extravars):
 
 
 @pytest.fixture(scope="module", params=sorted(EXPECT))
-def rendered(request, tmp_path_factory):
+def rendered(request, tmp_path_factory, edge_render):
     inventory = request.param
-    first = tmp_path_factory.mktemp(f"{inventory}-1")
+    edge = EXPECT[inventory]["edge"]
+    # The inventory's own edge; the shared render is the first, a second one must match it byte for byte.
+    first = edge_render(inventory, edge)
     second = tmp_path_factory.mktemp(f"{inventory}-2")
-    run1 = render(inventory, first)
-    assert_ok(run1)
-    run2 = render(inventory, second)
-    assert_ok(run2)
-    objects = []
-    for name in FILES:
-        objects += [doc for doc in yaml.safe_load_all((first / name).read_text()) if doc]
-    return {"inventory": inventory, "expect": EXPECT[inventory], "dirs": (first, second), "objects": objects, "run": run1}
+    assert_ok(render(inventory, second))
+    return {"inventory": inventory, "expect": EXPECT[inventory], "dirs": (first["dir"], second), "objects": first["objects"],
+            "run": first["run"], "files": files(edge)}
 
 
 def find(objects, kind, name=None, prefix=None):
@@ -89,18 +84,41 @@ def env_of(container):
 
 def test_render_writes_every_file_and_is_byte_identical(rendered):
     first, second = rendered["dirs"]
-    for name in FILES:
+    names = rendered["files"]
+    for name in names:
         assert (first / name).stat().st_size > 1000, name
-    match, mismatch, errors = filecmp.cmpfiles(first, second, FILES, shallow=False)
-    assert sorted(match) == sorted(FILES), f"re-render differs: {mismatch} {errors}"
+    match, mismatch, errors = filecmp.cmpfiles(first, second, names, shallow=False)
+    assert sorted(match) == sorted(names), f"re-render differs: {mismatch} {errors}"
+
+
+@lru_cache(maxsize=1)
+def crd_validator() -> crds.Validator:
+    return crds.Validator()
+
+
+def validate(objects) -> set[str]:
+    """Core kinds against Kubernetes' schema, Gateway API / Envoy Gateway kinds against their CRDs; strict."""
+    validator = crd_validator()
+    kinds = set()
+    for obj in objects:
+        if validator.knows(obj):
+            validator.validate(obj)
+        else:
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        kinds.add(obj["kind"])
+    return kinds
+
+
+EDGE_KINDS = {
+    "ingress-nginx": {"Ingress", "IngressClass"},
+    "envoy-gateway": {"HTTPRoute", "GatewayClass", "Gateway", "EnvoyProxy", "ClientTrafficPolicy", "BackendTrafficPolicy"},
+}
 
 
 def test_every_object_is_schema_valid(rendered):
-    kinds = set()
-    for obj in rendered["objects"]:
-        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
-        kinds.add(obj["kind"])
-    assert {"Deployment", "StatefulSet", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret", "IngressClass"} <= kinds
+    kinds = validate(rendered["objects"])
+    assert {"Deployment", "StatefulSet", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Secret"} <= kinds
+    assert EDGE_KINDS[rendered["expect"]["edge"]] <= kinds
 
 
 def test_render_applies_nothing(rendered):
@@ -265,45 +283,6 @@ def test_autoscaling_everything_but_the_lms(rendered):
         assert "cpu" in target["resources"]["requests"], f"{name}: HPA needs a CPU request"
 
 
-def test_ingress_hosts_and_annotations(rendered):
-    objects, expect = rendered["objects"], rendered["expect"]
-    ingress = one(objects, "Ingress", "openedx")
-    annotations = ingress["metadata"]["annotations"]
-    for key, value in CASE_STUDY_ANNOTATIONS.items():
-        assert annotations.get(key) == value, key
-    assert not set(NO_OP_ANNOTATIONS) & set(annotations), "ingress-nginx has no parser for these: ConfigMap only"
-    host = expect["lms_host"]
-    rules = {r["host"]: r["http"]["paths"][0]["backend"]["service"] for r in ingress["spec"]["rules"]}
-    assert set(rules) == {host, f"studio.{host}", f"apps.{host}", f"meilisearch.{host}"}
-    assert all(backend == {"name": "caddy", "port": {"number": 80}} for backend in rules.values())
-    assert ingress["spec"]["ingressClassName"] == "nginx"
-    if expect["tls"]:
-        assert ingress["spec"]["tls"][0]["secretName"] == expect["tls"]
-    # Caddy stays behind the ingress: no LoadBalancer of its own.
-    assert one(objects, "Service", "caddy")["spec"].get("type", "ClusterIP") == "ClusterIP"
-
-
-def test_ingress_controller(rendered):
-    objects = rendered["objects"]
-    service = one(objects, "Service", "ingress-nginx-controller")
-    assert service["spec"]["type"] == "LoadBalancer"
-    annotations = service["metadata"]["annotations"]
-    assert annotations["service.beta.kubernetes.io/oci-load-balancer-shape"] == "flexible"
-    assert int(annotations["service.beta.kubernetes.io/oci-load-balancer-shape-flex-min"]) > 0
-    assert int(annotations["service.beta.kubernetes.io/oci-load-balancer-shape-flex-max"]) >= 1000
-    config = one(objects, "ConfigMap", "ingress-nginx-controller")["data"]
-    assert config["keep-alive-requests"] == "5000"
-    # The case study's timeout-socket 120 s, where nginx reads a client socket timeout.
-    assert config["client-header-timeout"] == config["client-body-timeout"] == "120"
-    assert int(config["upstream-keepalive-connections"]) > 0
-    assert config["large-client-header-buffers"] == "8 16k" and config["client-header-buffer-size"] == "16k"
-    assert int(config["max-worker-connections"]) >= 16384
-    # limit-connections counts per client IP: the LB must hand the client IP over.
-    assert config["use-proxy-protocol"] == "true"
-    assert annotations["service.beta.kubernetes.io/oci-load-balancer-connection-proxy-protocol-version"] == "2"
-    assert one(objects, "IngressClass", "nginx")["spec"]["controller"] == "k8s.io/ingress-nginx"
-
-
 def test_mongodb_replica_set(rendered):
     objects = rendered["objects"]
     assert not find(objects, "Deployment", "mongodb"), "Tutor's single mongod must be off (RUN_MONGODB=false)"
@@ -445,14 +424,20 @@ def test_sizing_table_and_warnings(rendered):
 # ---------------------------------------------------------------- ingress-nginx's own parsers as the judge
 
 
+@pytest.fixture(scope="module", params=sorted(EXPECT))
+def nginx_rendered(request, edge_render):
+    """Each inventory rendered with the ingress-nginx edge (example-jeddah's own edge is Envoy Gateway)."""
+    return edge_render(request.param, "ingress-nginx")
+
+
 def _edge_objects(objects):
     ingresses = {o["metadata"]["name"]: o["metadata"].get("annotations") or {} for o in find(objects, "Ingress")}
     return one(objects, "ConfigMap", "ingress-nginx-controller")["data"], ingresses
 
 
-def test_ingress_nginx_takes_every_annotation_and_configmap_key(rendered, ingress_nginx_check):
+def test_ingress_nginx_takes_every_annotation_and_configmap_key(nginx_rendered, ingress_nginx_check):
     """Every rendered Ingress annotation and controller ConfigMap key, judged by the controller's Go code."""
-    configmap, ingresses = _edge_objects(rendered["objects"])
+    configmap, ingresses = _edge_objects(nginx_rendered["objects"])
     assert ingresses and configmap
     verdicts = ingress_nginx_check.check(configmap, ingresses)
     assert set(verdicts["configmap"]) == set(configmap)
@@ -470,9 +455,9 @@ def test_ingress_nginx_takes_every_annotation_and_configmap_key(rendered, ingres
     ("configmap", "proxy-read-timeout", "3600s", "no-effect"),
     ("configmap", "timeout-socket", "120", "unknown"),
 ])
-def test_ingress_nginx_names_a_broken_key(rendered, ingress_nginx_check, where, key, value, verdict):
+def test_ingress_nginx_names_a_broken_key(nginx_rendered, ingress_nginx_check, where, key, value, verdict):
     """One broken value in the rendered output: the check fails and names that key, and only that key."""
-    configmap, ingresses = _edge_objects(rendered["objects"])
+    configmap, ingresses = _edge_objects(nginx_rendered["objects"])
     if where == "configmap":
         configmap = dict(configmap, **{key: value})
     else:
@@ -492,9 +477,9 @@ def test_tutor_plugin_default_annotations_pass_ingress_nginx(ingress_nginx_check
     assert ingress_nginx.failures(verdicts) == []
 
 
-def test_controller_image_pinned_by_digest_on_the_checked_line(rendered):
+def test_controller_image_pinned_by_digest_on_the_checked_line(nginx_rendered):
     """The image runs the release line the checker's V1_13_DELTA describes, pinned by digest."""
-    deployment = one(rendered["objects"], "Deployment", "ingress-nginx-controller")
+    deployment = one(nginx_rendered["objects"], "Deployment", "ingress-nginx-controller")
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
     assert re.fullmatch(r"registry\.k8s\.io/ingress-nginx/controller:v1\.13\.\d+@sha256:[0-9a-f]{64}", image), image
     assert ingress_nginx.controller_version(image).startswith("v1.13.")

@@ -32,6 +32,10 @@ BAD_INPUT = [
     ({"tutor_autoscaling": {"caddy": {"min": 2, "max": 200, "cpu_utilization": 80, "cpu_request": "1", "memory_request": "1Gi"}}},
      "With every HPA of tutor_autoscaling at its max, the services pool needs 232.1 GiB of memory requests"),
     ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
+    ({"openedx_scale_edge": "traefik"}, "openedx_scale_edge=traefik: use envoy-gateway"),
+    ({"openedx_scale_edge": "envoy-gateway", "envoy_gateway_crd_files": ["/nonexistent/crds.yaml"]},
+     "envoy_gateway_crd_files: /nonexistent/crds.yaml not found"),
+    ({"openedx_scale_edge": "envoy-gateway", "envoy_gateway_proxy_replicas": 0}, "envoy_gateway_proxy_replicas >= 1"),
 ]
 
 

@@ -5,8 +5,8 @@
 Installed by the openedx_scale.oke.tutor role as a single-file plugin in $(tutor plugins printroot),
 next to its templates (openedx_scale_oke_templates/). It makes Tutor's Kubernetes manifests carry:
 uWSGI tuning, LMS placement (own node pool, one pod per node, no surge, PDB, no HPA), services-pool
-placement and HPAs for everything else, an Ingress per Tutor host behind Caddy, MongoDB as a replica
-set, Redis as a non-evicting broker and an evicting cache (passwords only in Secrets), and Meilisearch
+placement and HPAs for everything else, an Ingress (or Gateway API HTTPRoutes) per Tutor host behind
+Caddy, MongoDB as a replica set, Redis as a non-evicting broker and an evicting cache (passwords only in Secrets), and Meilisearch
 or Elasticsearch on OCI block volumes (with an init that only touches the search backend in use).
 The datastores are rendered into a separate kustomization (env/plugins/openedx_scale_oke/
 datastores) that the role applies itself, so `tutor k8s stop/delete` never touches the data.
@@ -90,6 +90,11 @@ DEFAULTS = {
     },
     "INGRESS_TLS_SECRET": "",
     "INGRESS_EXTRA_HOSTS": [],
+    # "envoy-gateway": HTTPRoutes to the Gateway below instead of the Ingress (k8s/httproute.yml.j2).
+    "EDGE": "ingress-nginx",
+    "GATEWAY_NAMESPACE": "envoy-gateway-system",
+    "GATEWAY_NAME": "openedx",
+    "HTTPS_REDIRECT": True,
     "MYSQL_MAX_CONNECTIONS": 4000,
     "VOLUME_SIZES": {"meilisearch": "50Gi", "mysql": "50Gi"},
     "MONGODB_MEMBERS": 3,

@@ -157,7 +157,7 @@ def test_dns_name_errors():
 def test_filter_module_exposes_every_filter():
     names = sizing.FilterModule().filters()
     assert set(names) == {"lms_sizing", "sizing_table", "mongodb_placement", "edge_tuning", "edge_nginx_annotations",
-                          "edge_nginx_configmap", "dns_name_errors"}
+                          "edge_nginx_configmap", "edge_envoy_policies", "dns_name_errors"}
 
 
 def test_requests_per_step_multiply_the_request_rate():
@@ -200,3 +200,48 @@ def test_components_are_left_out_without_their_inputs():
 def test_component_inputs_are_checked(kwargs, message):
     with pytest.raises(AnsibleFilterError, match=message):
         sizing.lms_sizing(1000, 10, **kwargs)
+
+
+# A different valid value for every tuning key: each must change the Envoy Gateway objects, unless the
+# translation names it as not applicable.
+PERTURBED = {
+    "keepalive_requests": 17, "keepalive_timeout_seconds": 17, "max_connections_per_client": 17,
+    "max_body_size": "17k", "connect_timeout_seconds": 17, "read_timeout_seconds": 17, "send_timeout_seconds": 9999,
+    "socket_timeout_seconds": 17, "route_to_service_ip": False, "force_https": False,
+    "upstream_keepalive_connections": 17, "upstream_keepalive_requests": 17, "upstream_keepalive_timeout_seconds": 17,
+    "client_header_buffer_size": "17k", "large_client_header_buffers": "4 17k", "proxy_buffer_size": "17k",
+    "worker_connections": 17, "client_ip_from_proxy_protocol": False,
+}
+
+
+def test_every_tuning_key_is_mapped_to_envoy_gateway_or_named_not_applicable():
+    assert set(PERTURBED) == set(sizing.EDGE_TUNING_DEFAULTS)
+    base = sizing.edge_envoy_policies({})
+    for key, value in PERTURBED.items():
+        changed = sizing.edge_envoy_policies({key: value})
+        mapped = {k: v for k, v in changed.items() if k != "not_applicable"} != {k: v for k, v in base.items() if k != "not_applicable"}
+        if key in base["not_applicable"]:
+            assert not mapped, f"{key} is named not applicable but changes the objects"
+            assert len(base["not_applicable"][key]) > 20, f"{key}: say why"
+        else:
+            assert mapped, f"{key} changes nothing in the Envoy Gateway objects and is not named not applicable"
+
+
+def test_default_tuning_in_envoy_gateway_words():
+    policies = sizing.edge_envoy_policies({})
+    client, backend = policies["client_traffic_policy"], policies["backend_traffic_policy"]
+    assert client["connection"]["connectionLimit"] == {"maxRequestsPerConnection": 5000}
+    assert client["timeout"]["http"] == {"idleTimeout": "75s", "requestReceivedTimeout": "120s"}
+    assert client["proxyProtocol"] == {"optional": False}
+    assert backend["timeout"]["tcp"]["connectTimeout"] == "3600s"
+    assert backend["timeout"]["http"]["requestTimeout"] == backend["timeout"]["http"]["streamIdleTimeout"] == "3600s"
+    assert backend["requestBuffer"] == {"limit": "500Mi"} and backend["routingType"] == "Service"
+    assert backend["circuitBreaker"] == {"maxRequestsPerConnection": 10000}
+    assert policies["https_redirect"] is True
+    assert sizing.edge_envoy_policies({"max_body_size": "1024"})["backend_traffic_policy"]["requestBuffer"]["limit"] == "1024"
+    assert "proxyProtocol" not in sizing.edge_envoy_policies({"client_ip_from_proxy_protocol": False})["client_traffic_policy"]
+
+
+def test_envoy_translation_rejects_bad_tuning():
+    with pytest.raises(AnsibleFilterError, match=r"unknown edge tuning keys \['keepalive_requets'\]"):
+        sizing.edge_envoy_policies({"keepalive_requets": 1})
