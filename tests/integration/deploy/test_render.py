@@ -44,11 +44,13 @@ CASE_STUDY_ANNOTATIONS = {
 NO_OP_ANNOTATIONS = ("nginx.ingress.kubernetes.io/keep-alive-requests", "nginx.ingress.kubernetes.io/timeout-socket")
 
 
-def render(inventory: str, out: Path, **extravars):
+def render(inventory: str | Path, out: Path, verbosity: int = 0, **extravars):
+    """Render with the inventory named `inventory` (or the inventory directory `inventory`)."""
     # Reuse the collection's own Tutor and kubectl instead of installing a venv per test.
     variables = {"openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
     variables.update(extravars)
-    return run_playbook(PLAYBOOK, REPO / "inventories" / inventory, extravars=variables)
+    path = inventory if isinstance(inventory, Path) else REPO / "inventories" / inventory
+    return run_playbook(PLAYBOOK, path, extravars=variables, verbosity=verbosity)
 
 
 @pytest.fixture(scope="module", params=sorted(EXPECT))
