@@ -21,16 +21,48 @@ BAD_INPUT = [
      "the LMS scales by node"),
     ({"tutor_redis_maxmemory_policy": "allkeys-lru"}, "value of tutor_redis_maxmemory_policy must be one of"),
     ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
+    # Credential policy: empty, short, one repeated character, characters that break a Redis URL, a bad keyfile.
+    ({"tutor_settings": {"REDIS_PASSWORD": ""}}, "tutor_settings.REDIS_PASSWORD (0 characters) must have 16-1024 characters"),
+    ({"tutor_settings": {"MONGODB_PASSWORD": "x"}}, "tutor_settings.MONGODB_PASSWORD (1 characters) must have 16-1024"),
+    ({"tutor_settings": {"OPENEDX_SCALE_OKE_MONGODB_ROOT_PASSWORD": "p@ss/word:0123456789"}},
+     "tutor_settings.OPENEDX_SCALE_OKE_MONGODB_ROOT_PASSWORD (20 characters) must have"),
+    ({"tutor_settings": {"MYSQL_ROOT_PASSWORD": "a" * 20}},
+     "tutor_settings.MYSQL_ROOT_PASSWORD (20 characters) must have 16-1024 characters (at least 8 different"),
+    ({"tutor_settings": {"OPENEDX_MYSQL_PASSWORD": "Abcdefgh123"}, "tutor_credential_min_length": 12},
+     "tutor_settings.OPENEDX_MYSQL_PASSWORD (11 characters) must have 12-1024"),
+    ({"tutor_settings": {"OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "k"}},
+     "tutor_settings.OPENEDX_SCALE_OKE_MONGODB_KEYFILE (1 characters) must have 6-1024 base64 characters"),
+    ({"tutor_settings": {"OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "key file with spaces"}},
+     "tutor_settings.OPENEDX_SCALE_OKE_MONGODB_KEYFILE (20 characters) must have 6-1024 base64"),
+    ({"tutor_settings": {"OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "A" * 1025}}, "KEYFILE (1025 characters) must have 6-1024"),
 ]
 
 
-@pytest.mark.parametrize(("extravars", "message"), BAD_INPUT, ids=[next(iter(case[0])) for case in BAD_INPUT])
+def case_id(extravars):
+    key = next(iter(extravars))
+    return next(iter(extravars[key])) if key == "tutor_settings" else key
+
+
+@pytest.mark.parametrize(("extravars", "message"), BAD_INPUT, ids=[case_id(case[0]) for case in BAD_INPUT])
 def test_bad_input_fails_before_anything_is_written(tmp_path, extravars, message):
     out = tmp_path / "render"
     run = render("sandbox", out, **extravars)
     assert run.rc != 0, run.stdout[-3000:]
     assert message in " ".join(run.stdout.split()), run.stdout[-5000:]
     assert not out.exists(), "nothing may be written after bad input"
+    # A refused credential is named, never printed.
+    for value in extravars.get("tutor_settings", {}).values():
+        assert len(value) < 3 or value not in run.stdout
+
+
+def test_every_weak_credential_is_named_in_one_message(tmp_path):
+    weak = {"REDIS_PASSWORD": "tooShort7", "MONGODB_PASSWORD": "", "OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "no spaces!"}
+    run = render("sandbox", tmp_path / "render", verbosity=3, tutor_settings=weak)
+    assert run.rc != 0
+    out = " ".join(run.stdout.split())
+    assert all(f"tutor_settings.{key} (" in out for key in weak), run.stdout[-5000:]
+    assert "tooShort7" not in run.stdout and "no spaces!" not in run.stdout
+    assert not (tmp_path / "render").exists()
 
 
 def test_elasticsearch_search_backend(tmp_path):
