@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.helpers.ansible import assert_ok, run_playbook
+from tests.helpers.secrets import SECRET_SETTINGS, canaries, leaks
 from tests.rehearsal import inventory_path
 from tests.sandbox.kube.fixtures import wait_for
 
@@ -51,8 +52,8 @@ def deployment(kube_testbed):
     wait_for(lambda: not {n.metadata.name for n in core.list_namespace().items} & {name, f"{name}-ingress"}, 300, f"namespaces {name}* deleted")
 
 
-def deploy(deployment):
-    return run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars=deployment["vars"])
+def deploy(deployment, verbosity=0, **extravars):
+    return run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars={**deployment["vars"], **extravars}, verbosity=verbosity)
 
 
 def rolling_restart_min_ready(api, ns, replicas):
@@ -109,19 +110,33 @@ def stored_config(core, ns):
     return yaml.safe_load(base64.b64decode(secret.data["config.yml"]))
 
 
-def test_first_deploy_second_deploy_and_missing_secret(deployment):
+def test_first_deploy_second_deploy_and_missing_secret(deployment, tmp_path):
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
     api, ns = deployment["api"], deployment["ns"]
     core, apps, batch = client.CoreV1Api(api), client.AppsV1Api(api), client.BatchV1Api(api)
 
-    first = deploy(deployment)
+    # Half the secrets from tutor_settings, the rest generated; the -vvv log carries none of them.
+    supplied = {k: v for i, (k, v) in enumerate(sorted(canaries("Apply").items())) if i % 2 == 0}
+    deployment["vars"]["tutor_settings"] = supplied
+    first = deploy(deployment, verbosity=3)
     assert_ok(first)
     assert first.results("Initialise Open edX with tutor k8s init"), "the first deploy runs tutor k8s init"
 
     # The configuration with its generated secrets is in the cluster, and agrees with the datastores.
     config = stored_config(core, ns)
+    assert {k: config[k] for k in supplied} == supplied
+    secrets = {k: config[k] for k in SECRET_SETTINGS if len(str(config.get(k) or "")) >= 8}
+    assert len(secrets) == len(SECRET_SETTINGS) - 1, sorted(secrets)  # SMTP_PASSWORD: supplied or empty
+    assert leaks(first, secrets.values()) == {}
+
+    # Rendering from the stored configuration (the real secrets) logs none of them either.
+    render_dir = tmp_path / "render"
+    from_cluster = deploy(deployment, verbosity=3, openedx_render_dir=str(render_dir), tutor_render_from_cluster=True)
+    assert_ok(from_cluster)
+    assert secrets["REDIS_PASSWORD"] in (render_dir / "datastores.yaml").read_text()
+    assert leaks(from_cluster, secrets.values()) == {}
     mongo = {k: base64.b64decode(v).decode() for k, v in core.read_namespaced_secret("mongodb-auth", ns).data.items()}
     assert config["MONGODB_PASSWORD"] == mongo["app-password"] and config["MONGODB_REPLICA_SET"] == "rs0"
     redis = base64.b64decode(core.read_namespaced_secret("redis-auth", ns).data["password"]).decode()

@@ -12,7 +12,8 @@ import uuid
 
 import pytest
 
-from tests.helpers.ansible import REPO, assert_ok, run_playbook
+from tests.helpers.ansible import assert_ok, run_playbook
+from tests.rehearsal import inventory_path
 from tests.sandbox.kube import crds
 from tests.sandbox.kube.fixtures import wait_for
 
@@ -54,7 +55,7 @@ def envoy_deployment(kube_testbed):
 
 
 def deploy(deployment):
-    return run_playbook(PLAYBOOK, REPO / "inventories" / "sandbox", extravars=deployment["vars"])
+    return run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars=deployment["vars"])
 
 
 def test_envoy_gateway_edge_applies_and_reapplies_unchanged(envoy_deployment):

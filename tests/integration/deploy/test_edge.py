@@ -13,7 +13,7 @@ import json
 import pytest
 import yaml
 
-from tests.helpers.ansible import REPO
+from tests.rehearsal import inventory_path
 
 from .test_render import EDGE_KINDS, EXPECT, one, validate
 
@@ -36,7 +36,7 @@ NA_ANNOTATION = "openedx-scale/edge-tuning-not-applicable"
 
 def seed(inventory):
     """The inventory's own edge tuning (group_vars), which both edges must carry."""
-    return yaml.safe_load((REPO / "inventories" / inventory / "group_vars" / "all" / "edge.yml").read_text())["openedx_scale_edge_tuning"]
+    return yaml.safe_load((inventory_path(inventory) / "group_vars" / "all" / "edge.yml").read_text())["openedx_scale_edge_tuning"]
 
 
 def dig(obj, path):

@@ -47,11 +47,13 @@ def load(out: Path, edge: str) -> list[dict]:
     return [doc for name in files(edge) for doc in yaml.safe_load_all((out / name).read_text()) if doc]
 
 
-def render(inventory: str, out: Path, **extravars):
+def render(inventory: str | Path, out: Path, verbosity: int = 0, **extravars):
+    """Render with the inventory named `inventory` (or the inventory directory `inventory`)."""
     # Reuse the collection's own Tutor and kubectl instead of installing a venv per test.
     variables = {"openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
     variables.update(extravars)
-    return run_playbook(PLAYBOOK, inventory_path(inventory), extravars=variables)
+    path = inventory if isinstance(inventory, Path) else inventory_path(inventory)
+    return run_playbook(PLAYBOOK, path, extravars=variables, verbosity=verbosity)
 
 
 @pytest.fixture(scope="module", params=sorted(EXPECT))

@@ -36,7 +36,31 @@ BAD_INPUT = [
     ({"openedx_scale_edge": "envoy-gateway", "envoy_gateway_crd_files": ["/nonexistent/crds.yaml"]},
      "envoy_gateway_crd_files: /nonexistent/crds.yaml not found"),
     ({"openedx_scale_edge": "envoy-gateway", "envoy_gateway_proxy_replicas": 0}, "envoy_gateway_proxy_replicas >= 1"),
+    # Credential policy: empty, short, one repeated character, characters that break a Redis URL, a bad keyfile.
+    ({"tutor_settings": {"REDIS_PASSWORD": ""}}, "tutor_settings.REDIS_PASSWORD (0 characters) must have 16-1024 characters"),
+    ({"tutor_settings": {"MONGODB_PASSWORD": "x"}}, "tutor_settings.MONGODB_PASSWORD (1 characters) must have 16-1024"),
+    ({"tutor_settings": {"OPENEDX_SCALE_OKE_MONGODB_ROOT_PASSWORD": "p@ss/word:0123456789"}},
+     "tutor_settings.OPENEDX_SCALE_OKE_MONGODB_ROOT_PASSWORD (20 characters) must have"),
+    ({"tutor_settings": {"MYSQL_ROOT_PASSWORD": "a" * 20}},
+     "tutor_settings.MYSQL_ROOT_PASSWORD (20 characters) must have 16-1024 characters (at least 8 different"),
+    ({"tutor_settings": {"OPENEDX_MYSQL_PASSWORD": "Abcdefgh123"}, "tutor_credential_min_length": 12},
+     "tutor_settings.OPENEDX_MYSQL_PASSWORD (11 characters) must have 12-1024"),
+    ({"tutor_settings": {"OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "k"}},
+     "tutor_settings.OPENEDX_SCALE_OKE_MONGODB_KEYFILE (1 characters) must have 6-1024 base64 characters"),
+    ({"tutor_settings": {"OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "key file with spaces"}},
+     "tutor_settings.OPENEDX_SCALE_OKE_MONGODB_KEYFILE (20 characters) must have 6-1024 base64"),
+    ({"tutor_settings": {"OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "A" * 1025}}, "KEYFILE (1025 characters) must have 6-1024"),
 ]
+
+
+def test_every_weak_credential_is_named_in_one_message(tmp_path):
+    weak = {"REDIS_PASSWORD": "tooShort7", "MONGODB_PASSWORD": "", "OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "no spaces!"}
+    run = render("sandbox", tmp_path / "render", verbosity=3, tutor_settings=weak)
+    assert run.rc != 0
+    out = " ".join(run.stdout.split())
+    assert all(f"tutor_settings.{key} (" in out for key in weak), run.stdout[-5000:]
+    assert "tooShort7" not in run.stdout and "no spaces!" not in run.stdout
+    assert not (tmp_path / "render").exists()
 
 
 def test_elasticsearch_search_backend(tmp_path):

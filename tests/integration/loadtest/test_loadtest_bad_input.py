@@ -86,6 +86,15 @@ CASES = {
                                          ["locust_login_limits_raised is true", "tutor_loadtest_login_ratelimits: false", "Fix:"]),
     "no users CSV": ({"locust_users_csv": ""}, ["locust_users_csv: empty"]),
     "missing users CSV": ({"locust_users_csv": "/nonexistent/users.csv"}, ["locust_users_csv", "does not exist"]),
+    # locust.conf takes one option per line: a newline would add options of its own.
+    "extra option with a newline": ({"locust_extra_options": {"loglevel": "INFO\nheadless = false"}},
+                                    ["locust_extra_options ['loglevel']", "single-line scalar values (no newline)"]),
+    "extra option turns the web UI on": ({"locust_extra_options": {"headless": False}},
+                                         ["headless switch on or expose the web UI", "locust_allow_web_ui: true"]),
+    "extra option web host": ({"locust_extra_options": {"--web-host": "0.0.0.0"}}, ["web-host switch on or expose the web UI"]),
+    "extra option web ui": ({"locust_extra_options": {"web_ui": True}}, ["web-ui switch on or expose the web UI"]),
+    "extra option bad name": ({"locust_extra_options": {"log level": "INFO"}}, ["locust_extra_options ['log level']", "letters, digits, '-'"]),
+    "extra options not a mapping": ({"locust_extra_options": ["--headless"]}, ["argument 'locust_extra_options' is of type list"]),
 }
 
 
@@ -97,8 +106,24 @@ def test_empty_users_csv(inventory, tmp_path):
 
 def test_malformed_users_csv(inventory, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("username,email,password\nu1,u1@example.com\n")
+    bad.write_text("username,email,password\nu1,u1@example.com\nu2,u2@example.com,Pw2Secret,x\n")
     _fails_with(run_playbook(PLAYBOOK, inventory=inventory(locust_users_csv=str(bad))), "locust_users_csv", "line 2", "expected 3")
+    bad.write_text("username,email,password\nu2,u2@example.com,Pw2Secret,x\n")
+    run = run_playbook(PLAYBOOK, inventory=inventory(locust_users_csv=str(bad)))
+    _fails_with(run, "locust_users_csv", "line 2", "expected 3", "the row of 'u2'")
+    assert "Pw2Secret" not in run.stdout
+
+
+def test_no_account_file_is_left_behind_when_a_later_check_fails(inventory, tmp_path):
+    """Preflight only validates the users CSV; the per-worker files exist in configure only (block/always)."""
+    scratch = tmp_path / "controller-tmp"
+    scratch.mkdir()
+    run = run_playbook(PLAYBOOK, inventory=inventory(), envvars={"TMPDIR": str(scratch)}, verbosity=3)
+    _fails_with(run, "is unreachable from w1")
+    assert "Plan the ramp and validate the users CSV against the split" in run.stdout
+    assert not list(scratch.glob("locust-users-*")), sorted(p.name for p in scratch.rglob("*"))
+    # The -vvv log of the split carries none of the accounts' passwords (pw0 ... pw39 in the users CSV).
+    assert not [f"pw{i}," for i in range(40) if f",pw{i}\n" in run.stdout or f"pw{i}\"" in run.stdout]
 
 
 def test_duplicate_account(inventory, tmp_path):
@@ -118,14 +143,17 @@ def test_unreachable_host(inventory):
 
 
 def test_valid_input_passes_every_input_check(inventory):
-    """Control case: with a reachable LMS the only complaint left is that this host is no systemd VM."""
+    """Control case: with a reachable LMS the only complaint left is that this host is no systemd VM.
+
+    The web UI options pass once allowed, and a disabled firewall is accepted with a loud warning."""
     with socket.socket() as srv:
         srv.bind(("127.0.0.1", 0))
         srv.listen(16)
         port = srv.getsockname()[1]
         proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        run = run_playbook(PLAYBOOK, inventory=inventory(locust_host=f"http://127.0.0.1:{port}"), tags="locust_preflight")
+        run = run_playbook(PLAYBOOK, inventory=inventory(locust_host=f"http://127.0.0.1:{port}", locust_firewall=False, locust_allow_web_ui=True,
+                                                         locust_extra_options={"web-port": 8090, "loglevel": "INFO"}), tags="locust_preflight")
     finally:
         proc.terminate()
         proc.wait()
@@ -134,6 +162,8 @@ def test_valid_input_passes_every_input_check(inventory):
     else:
         _fails_with(run, "the locust role supports systemd")
     assert "ramp plan: 8 users" in run.stdout
+    out = " ".join(run.stdout.split())
+    assert "WARNING: locust_firewall is false" in out and "port 5557 and the web UI port 8090 on m1 accept connections from any address" in out
 
 
 def test_known_flows_match_the_locustfile():

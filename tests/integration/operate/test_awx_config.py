@@ -141,7 +141,7 @@ def test_job_templates_playbooks_credentials_and_surveys(configured):
         assert got["playbook"] == jt["playbook"] and (REPO / jt["playbook"]).is_file()
         assert got["inventory"] == dump["inventories"]["openedx-scale sandbox"]["id"]
         assert got["execution_environment"] == dump["execution_environments"]["openedx-scale-ee"]["id"]
-        assert got["ask_variables_on_launch"] and got["ask_inventory_on_launch"]
+        assert got["ask_variables_on_launch"] is False and got["ask_inventory_on_launch"]
         assert sorted(got.get("associations", {}).get("credentials", [])) == sorted(jt["credentials"])
         assert got["survey_enabled"] is True
         spec = got["survey_spec"]["spec"]
@@ -150,6 +150,47 @@ def test_job_templates_playbooks_credentials_and_surveys(configured):
             assert "{{" not in str(q.get("default")), f"{jt['name']}: {q['variable']} default was not rendered"
             if q["variable"] in sandbox_vars:
                 assert q["default"] == sandbox_vars[q["variable"]], (jt["name"], q)
+
+
+def _launch(awx: FakeAWX, coll: str, name: str, extra_vars: dict):
+    """POST .../launch/ as a launcher would (the API, a schedule, `awx job_templates launch`)."""
+    import urllib.error
+    import urllib.request
+
+    oid = awx.state.dump()[coll][name]["id"]
+    req = urllib.request.Request(f"{awx.url}/api/v2/{coll}/{oid}/launch/", data=json.dumps({"extra_vars": extra_vars}).encode(),
+                                 headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_launchers_set_only_the_survey_variables(configured):
+    awx = configured["awx"]
+    hostile = {"awx_config_ssh_private_key": "attacker key", "ansible_host": "203.0.113.9", "locust_host": "https://evil.example"}
+    status, job = _launch(awx, "job_templates", "openedx-scale provision load generators", {**hostile, "loadgen_vms_worker_count": 3})
+    assert status == 201, job
+    assert json.loads(job["extra_vars"])["loadgen_vms_worker_count"] == 3
+    assert not set(hostile) & set(json.loads(job["extra_vars"])) and set(job["ignored_fields"]["extra_vars"]) == set(hostile)
+    # The load test's own target is a survey question there, checked against its type and bounds.
+    status, job = _launch(awx, "job_templates", "openedx-scale load test", {"locust_host": "https://lms.example", "locust_ramp_steps": "5"})
+    assert status == 400 and job["variables_needed_to_start"] == ["Value 5 for 'locust_ramp_steps' expected to be of type integer."]
+    status, job = _launch(awx, "job_templates", "openedx-scale load test", {"locust_ramp_steps": 500})
+    assert status == 400 and "'locust_ramp_steps' value 500 is too large (must be no more than 100)." in job["variables_needed_to_start"]
+    status, job = _launch(awx, "workflow_job_templates", "openedx-scale pipeline", {"openedx_scale_target_users": 1000, **hostile})
+    assert status == 201 and set(job["ignored_fields"]["extra_vars"]) == set(hostile)
+
+
+def test_open_extra_vars_are_an_opt_in(secrets):
+    with FakeAWX(TOKEN) as awx:
+        assert_ok(run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets, awx_config_ask_variables_on_launch=True)))
+        dump = awx.state.dump()
+        assert all(dump["job_templates"][jt["name"]]["ask_variables_on_launch"] is True for jt in DEFAULTS["awx_config_job_templates"])
+        assert all(wf["ask_variables_on_launch"] is True for wf in dump["workflow_job_templates"].values())
+        status, job = _launch(awx, "job_templates", "openedx-scale teardown", {"ansible_host": "203.0.113.9"})
+        assert status == 201 and json.loads(job["extra_vars"])["ansible_host"] == "203.0.113.9" and not job["ignored_fields"]
 
 
 def test_workflows_chain_the_templates(configured):

@@ -5,10 +5,13 @@ survey_spec, project updates) and enforces the server-side rules that catch real
 bearer-token auth, unique names, foreign keys that must exist, credential inputs against their type (required
 fields, unknown fields, secrets returned as ``$encrypted$``), credential-type injectors that must render from
 the declared inputs, survey specs (types, choices, defaults within min/max), job-template playbooks that must
-exist in the synced project, and SCM inventory sources whose path must exist in the project.
+exist in the synced project, and SCM inventory sources whose path must exist in the project. A launch
+(``POST .../launch/``) applies AWX's prompt rules to the extra vars: all accepted with ask_variables_on_launch,
+else only the survey's variables, answers checked against the question's type, min/max and choices, the rest
+reported in ``ignored_fields``; the launched job is recorded (``jobs``), never run.
 
 A project "sync" reads the project's files from a local directory: ``project_roots`` maps an SCM URL to a
-checkout, and ``file://`` URLs are read directly. Nothing here pretends to run jobs.
+checkout, and ``file://`` URLs are read directly.
 """
 
 from __future__ import annotations
@@ -145,6 +148,7 @@ class AwxState:
         self.project_files: dict[int, dict] = {}  # project id -> {"playbooks": [...], "inventories": [...]}
         self.project_roots = dict(project_roots or {})
         self.requests: list[tuple[str, str]] = []
+        self.jobs: list[dict] = []  # launches: template, accepted extra vars, ignored fields
         self.ids = itertools.count(1)
         self._seed()
 
@@ -433,6 +437,34 @@ class AwxState:
         data.pop("type", None)
         return data
 
+    # ----------------------------------------------------------------------------------------------- launches
+    def launch(self, coll: str, obj: dict, body: dict) -> dict:
+        """AWX's prompt rules for extra vars (SurveyJobTemplateMixin._accept_or_ignore_variables)."""
+        given = body.get("extra_vars") or {}
+        given = _parse_vars("extra_vars", given) if isinstance(given, str) else dict(given)
+        survey = self.surveys.get((coll, obj["id"]), {}) if obj.get("survey_enabled") else {}
+        questions = {q["variable"]: q for q in survey.get("spec", [])}
+        if obj.get("ask_variables_on_launch"):
+            accepted, ignored = dict(given), {}
+        else:
+            accepted = {k: v for k, v in given.items() if k in questions}
+            ignored = {k: v for k, v in given.items() if k not in questions}
+        errors = []
+        for name, question in questions.items():
+            if name not in accepted:
+                if question.get("default") not in (None, ""):
+                    accepted[name] = question["default"]
+                elif question["required"]:
+                    errors.append(f"'{name}' value missing")
+                continue
+            errors += survey_answer_errors(question, accepted[name])
+        if errors:
+            raise ApiError(400, {"variables_needed_to_start": errors})
+        job = {"id": next(self.ids), "type": "job" if coll == "job_templates" else "workflow_job", "name": obj["name"],
+               "extra_vars": json.dumps(accepted), "ignored_fields": {"extra_vars": ignored} if ignored else {}}
+        self.jobs.append(job)
+        return {**job, "job": job["id"]} if coll == "job_templates" else {**job, "workflow_job": job["id"]}
+
     # ----------------------------------------------------------------------------------------------- surveys
     def set_survey(self, coll: str, obj: dict, spec: dict):
         validate_survey(spec)
@@ -490,6 +522,7 @@ def _parse_vars(field: str, text: str):
         raise _bad(field, f"Cannot parse as JSON or YAML: {exc}") from exc
     if value is not None and not isinstance(value, dict):
         raise _bad(field, "Must be a dictionary of variables.")
+    return value or {}
 
 
 def validate_survey(spec) -> None:
@@ -545,6 +578,33 @@ def validate_survey(spec) -> None:
             measure = len(default) if isinstance(default, str) else default
             if (lo is not None and measure < lo) or (hi is not None and measure > hi):
                 raise ApiError(400, {"error": f"Default {default!r} outside min/max [{lo}, {hi}] in survey question {idx}."})
+
+
+def survey_answer_errors(question: dict, value) -> list[str]:
+    """AWX's checks of one survey answer at launch (SurveyJobTemplateMixin._survey_element_validation)."""
+    name, kind, lo, hi = question["variable"], question["type"], question.get("min"), question.get("max")
+    if kind in ("text", "textarea", "password"):
+        if not isinstance(value, str):
+            return [f"Value {value} for '{name}' expected to be a string."]
+        if lo is not None and len(value) < int(lo):
+            return [f"'{name}' value {value} is too small (length is {len(value)} must be at least {lo})."]
+        if hi is not None and len(value) > int(hi):
+            return [f"'{name}' value {value} is too large (must be no more than {hi})."]
+    elif kind in ("integer", "float"):
+        number = (int,) if kind == "integer" else (int, float)
+        if not isinstance(value, number) or isinstance(value, bool):
+            return [f"Value {value} for '{name}' expected to be of type {kind}."]
+        if lo is not None and value < lo:
+            return [f"'{name}' value {value} is too small (must be at least {lo})."]
+        if hi is not None and value > hi:
+            return [f"'{name}' value {value} is too large (must be no more than {hi})."]
+    elif kind in ("multiplechoice", "multiselect"):
+        choices = question.get("choices")
+        choices = choices.split("\n") if isinstance(choices, str) else choices
+        picked = value if kind == "multiselect" and isinstance(value, list) else [value]
+        if any(v not in choices for v in picked):
+            return [f"Value {value} for '{name}' expected to be one of {choices}."]
+    return []
 
 
 def scan_project(root: Path) -> dict:
@@ -683,6 +743,8 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "DELETE":
                 st.surveys.pop((coll, obj["id"]), None)
                 return 200, None
+        if sub == "launch" and coll in ("job_templates", "workflow_job_templates") and method == "POST":
+            return 201, st.launch(coll, obj, body)
         if sub in ("playbooks", "inventories") and coll == "projects" and method == "GET":
             return 200, st.project_files.get(obj["id"], {}).get(sub, [])
         if sub in ASSOCIATIONS:

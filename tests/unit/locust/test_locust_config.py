@@ -60,7 +60,7 @@ def test_csv_with_and_without_header(tmp_path):
         ("username,email,password\n", "has no accounts"),
         ("a,a@x.org\n", "line 1: expected 3 non-empty fields"),
         ("a,a@x.org,pa\nb,,pb\n", "line 2: expected 3 non-empty fields"),
-        ("a,not-an-email,pa\n", "is not an email address"),
+        ("a,not-an-email,pa\n", "line 1: the second field is not an email address"),
         ("a,a@x.org,pa\na,b@x.org,pb\n", "username 'a' already on line 1"),
         ("a,a@x.org,pa\nb,A@X.org,pb\n", "email 'a@x.org' already on line 1"),
     ],
@@ -70,6 +70,22 @@ def test_malformed_csv_is_refused(tmp_path, text, needle):
         config.load_accounts(_write(tmp_path, text))
     assert str(err.value).startswith("--users-csv:")
     assert needle in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "alice,alice@x.org,S3cretPassw0rd,extra\n",
+        "alice,alice@x.org\nbob,bob@x.org,S3cretPassw0rd,\n",
+        "alice,S3cretPassw0rd,alice@x.org\n",
+        "alice,,S3cretPassw0rd\n",
+    ],
+)
+def test_a_refused_row_never_shows_its_password(tmp_path, text):
+    with pytest.raises(ConfigError) as err:
+        config.load_accounts(_write(tmp_path, text))
+    assert "line " in str(err.value)
+    assert "S3cret" not in str(err.value)
 
 
 def test_missing_csv(tmp_path):

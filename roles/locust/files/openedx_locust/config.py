@@ -127,10 +127,15 @@ def load_accounts(path: Path, option: str = "--users-csv") -> list[Account]:
             if lineno == 1 and [c.lower() for c in cells] == ["username", "email", "password"]:
                 continue
             if len(cells) != 3 or not all(cells):
-                raise ConfigError(f"{option}: {path} line {lineno}: expected 3 non-empty fields username,email,password, got {len(cells)} ({row!r:.80})")
+                # Named by its first field only: the rest may hold a password.
+                raise ConfigError(
+                    f"{option}: {path} line {lineno}: expected 3 non-empty fields username,email,password, got {len(cells)}"
+                    f" (the row of {cells[0][:40]!r})"
+                )
             username, email, password = cells
             if "@" not in email:
-                raise ConfigError(f"{option}: {path} line {lineno}: {email!r} is not an email address (columns: username,email,password)")
+                # Not printed: with the columns swapped the second field is the password.
+                raise ConfigError(f"{option}: {path} line {lineno}: the second field is not an email address (columns: username,email,password)")
             for key, seen, what in ((username, seen_user, "username"), (email.lower(), seen_email, "email")):
                 if key in seen:
                     raise ConfigError(f"{option}: {path} line {lineno}: {what} {key!r} already on line {seen[key]}; every virtual user needs its own account")
