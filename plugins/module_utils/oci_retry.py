@@ -20,11 +20,15 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     CIRCUIT_OPEN,
+    RETRYABLE_KINDS,
     THROTTLED,
     ApiError,
     DeadlineExceeded,
     classify,
 )
+
+# Failures that prove a request was refused before OCI acted on it: the only ones a non-idempotent call repeats.
+NOT_APPLIED_KINDS = frozenset([THROTTLED, CIRCUIT_OPEN])
 
 # Set by tests/benchmarks to make every wait advance the OCI sandbox's virtual clock instead of sleeping.
 SANDBOX_CLOCK_ENV = "OPENEDX_SCALE_OCI_SANDBOX_CLOCK"
@@ -170,6 +174,15 @@ class RetryPolicy(object):
         Non-retryable failures (out of capacity, limit exceeded, 4xx) are raised as ApiError at once with
         the classified failure attached, so callers can react (next placement, re-list, fail).
         """
+        return self._call(operation, RETRYABLE_KINDS, fn, args, kwargs)
+
+    def call_non_idempotent(self, operation, fn, *args, **kwargs):
+        """Call an operation OCI offers no retry token for (UpdateNodePool, DeleteNodePool): repeat it only after
+        failures that prove it was not carried out (429, SDK circuit open). A 5xx, a timeout or a 409 is raised as
+        ApiError so the caller reads the resource and its work requests before deciding to send it again."""
+        return self._call(operation, NOT_APPLIED_KINDS, fn, args, kwargs)
+
+    def _call(self, operation, retry_kinds, fn, args, kwargs):
         attempt = 0
         while True:
             attempt += 1
@@ -180,7 +193,7 @@ class RetryPolicy(object):
                 return result
             except Exception as exc:  # every SDK failure is classified below
                 failure = classify(exc)
-                if not failure.retryable:
+                if failure.kind not in retry_kinds:
                     raise ApiError(operation, failure) from exc
                 wait = self.wait_for(failure, attempt)
                 if attempt >= self.max_call_attempts:

@@ -32,8 +32,12 @@ except ImportError:  # require_oci() reports it
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement, Planner, fetch_report
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all, to_dict
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
+    CONFLICT,
     LIMIT_EXCEEDED,
+    NOT_FOUND,
     OUT_OF_CAPACITY,
+    TIMEOUT,
+    TRANSIENT,
     ApiError,
     CapacityExhausted,
     InputError,
@@ -42,7 +46,13 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_reservation, reserve
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_ce_work_request, wait_until, work_request_resource
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import (
+    ce_work_requests,
+    wait_ce_work_request,
+    wait_in_flight,
+    wait_until,
+    work_request_resource,
+)
 
 DEAD_STATES = ("DELETING", "DELETED")
 COMPONENT = "node_pool"
@@ -106,6 +116,7 @@ class NodePoolReconciler(object):
         self.labels[params["label_key"]] = params["role"]
         self.tags = ownership_tags(params["deployment"], COMPONENT, params["role"], params.get("freeform_tags"))
         self._dead_ids = []
+        self._seen_wrs = {}
         self._last_pool_id = None
         self.planner = None
 
@@ -180,7 +191,7 @@ class NodePoolReconciler(object):
                 return state.id
         return None
 
-    def _update(self, state, size=None, placement=None, reservation_id=None, labels=False):
+    def _update_details(self, state, size, placement, reservation_id, labels):
         node_cfg = UpdateNodePoolNodeConfigDetails(size=size if size is not None else state.size)
         details = UpdateNodePoolDetails(node_config_details=node_cfg)
         if placement is not None:
@@ -190,15 +201,97 @@ class NodePoolReconciler(object):
             details.node_shape_config = UpdateNodeShapeConfigDetails(ocpus=placement.ocpus, memory_in_gbs=placement.memory_in_gbs)
         if labels:
             details.initial_node_labels = [KeyValue(key=k, value=v) for k, v in sorted(self.labels.items())]
-        self._act("update", name=state.name, size=node_cfg.size, placement=placement.label() if placement else None, labels=labels)
-        response = self.policy.call("UpdateNodePool", self.clients.ce.update_node_pool, state.id, details)
-        return self._wait(response, "UpdateNodePool")
+        return details
+
+    def _landed(self, state, size, placement, reservation_id, labels):
+        """True when the pool already holds what an update asks for (so the update was applied, or is not needed)."""
+        if size is not None and state.size != size:
+            return False
+        if placement is not None and (state.placement != placement or state.reservation_id != reservation_id):
+            return False
+        return not labels or state.labels == self.labels
+
+    def _update(self, state, size=None, placement=None, reservation_id=None, labels=False):
+        """One UpdateNodePool. It has no retry token, so it is never sent twice blindly: after a lost answer (5xx,
+        timeout) the pool and its work requests are read first, and an update that landed is waited for, not repeated.
+        A 409 Conflict means OKE is busy with a work request (its own NODEPOOL_RECONCILE, say): that one is waited for
+        and PoolBusy raised, because what the pool holds afterwards decides what to ask for."""
+        details = self._update_details(state, size, placement, reservation_id, labels)
+        for attempt in range(1, self.policy.max_call_attempts + 1):
+            try:
+                response = self.policy.call_non_idempotent("UpdateNodePool", self.clients.ce.update_node_pool, state.id, details)
+            except ApiError as exc:
+                if exc.failure.kind == CONFLICT:
+                    wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s busy (409)" % state.name)
+                    raise PoolBusy(state.id) from exc
+                if exc.failure.kind not in (TRANSIENT, TIMEOUT):
+                    raise
+                landed = self._update_landed(state, size, placement, reservation_id, labels)
+                if landed is not None:
+                    self.progress.line("UpdateNodePool on %s: the answer was lost (%s) but %s accepted it; waiting for it, not sending it again"
+                                       % (state.name, exc.failure.short(), landed.id))
+                    self._act("update", name=state.name, size=details.node_config_details.size,
+                              placement=placement.label() if placement else None, labels=labels)
+                    return wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], landed.id)
+                wait = self.policy.backoff(attempt)
+                if attempt >= self.policy.max_call_attempts or not self.policy.fits(wait):
+                    raise
+                self.progress.line("UpdateNodePool on %s not applied (%s); sending it again in %.0fs" % (state.name, exc.failure.short(), wait))
+                self.policy.sleep(wait)
+                continue
+            self._act("update", name=state.name, size=details.node_config_details.size, placement=placement.label() if placement else None, labels=labels)
+            return self._wait(response, "UpdateNodePool")
+        raise ApiError("UpdateNodePool", classify(Exception("no attempt left")))
+
+    def _update_landed(self, state, size, placement, reservation_id, labels):
+        """After a lost answer: the NODEPOOL_UPDATE work request our update started, if OKE accepted it."""
+        if not self._landed(self._get(state.id), size, placement, reservation_id, labels):
+            return None
+        known = set(self._seen_wrs.get(state.id, ()))
+        mine = [wr for wr in ce_work_requests(self.clients, self.policy, self.p["compartment_id"], state.id)
+                if wr.operation_type == "NODEPOOL_UPDATE" and wr.id not in known]
+        return mine[-1] if mine else None
+
+    def _mutate(self, pool_id, plan):
+        """Apply plan(fresh state) -> update kwargs (or None: nothing to do) until it is applied; a busy pool is waited
+        for and re-read, so the update is decided on what OKE's own work request left."""
+        while True:
+            state = self._get(pool_id)
+            self._note_wrs(state.id)
+            kwargs = plan(state)
+            if kwargs is None:
+                return state
+            try:
+                self._update(state, **kwargs)
+            except PoolBusy:
+                continue
+            return self._get(pool_id)
+
+    def _note_wrs(self, pool_id):
+        """Remember the pool's work requests before an update, so a lost answer can tell ours from older ones."""
+        if pool_id not in self._seen_wrs:
+            self._seen_wrs[pool_id] = [wr.id for wr in ce_work_requests(self.clients, self.policy, self.p["compartment_id"], pool_id)]
 
     def _delete(self, state):
         self._act("delete", name=state.name)
-        response = self.policy.call("DeleteNodePool", self.clients.ce.delete_node_pool, state.id,
-                                    override_eviction_grace_duration="PT0M", is_force_deletion_after_override_grace_duration=True)
-        self._wait(response, "DeleteNodePool")
+        while True:
+            try:
+                response = self.policy.call_non_idempotent(
+                    "DeleteNodePool", self.clients.ce.delete_node_pool, state.id,
+                    override_eviction_grace_duration="PT0M", is_force_deletion_after_override_grace_duration=True)
+            except ApiError as exc:
+                if exc.failure.kind == NOT_FOUND:
+                    break
+                if exc.failure.kind not in (CONFLICT, TRANSIENT, TIMEOUT):
+                    raise
+                # busy, or a lost answer: whatever runs on the pool (our delete included) is waited for, then re-read
+                wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s (%s)" % (state.name, exc.failure.short()))
+                current = self.policy.call("GetNodePool", self.clients.ce.get_node_pool, state.id).data
+                if current.lifecycle_state in DEAD_STATES:
+                    break
+                continue
+            self._wait(response, "DeleteNodePool")
+            break
         if state.reservation_id:
             release_reservation(self.clients, self.policy, state.reservation_id, self.p["deployment"])
 
@@ -209,12 +302,18 @@ class NodePoolReconciler(object):
             if not state.failed:
                 out.append(state)
                 continue
-            keep = len(state.healthy) + len(state.pending)
-            first = state.failed[0]
-            why = (first.node_error.message or "")[:80] if first.node_error else first.lifecycle_state
-            self.progress.line("shrink %s %s -> %d (%d node(s) failed: %s)" % (state.name, state.placement.label(), keep, len(state.failed), why))
-            self._update(state, size=keep)
-            out.append(self._get(state.id))
+
+            def plan(current):
+                if not current.failed:
+                    return None  # OKE's reconcile replaced them meanwhile
+                keep = len(current.healthy) + len(current.pending)
+                first = current.failed[0]
+                why = (first.node_error.message or "")[:80] if first.node_error else first.lifecycle_state
+                self.progress.line("shrink %s %s -> %d: kept %d of %d node(s) (%d failed: %s)" % (
+                    current.name, current.placement.label(), keep, keep, current.size, len(current.failed), why))
+                return {"size": keep}
+
+            out.append(self._mutate(state.id, plan))
         return out
 
     def _settle(self, pools):
@@ -254,11 +353,18 @@ class NodePoolReconciler(object):
             if same:
                 target = same[0]
                 pool_id = target.id
-                self._update(target, size=len(target.healthy) + len(target.pending) + want)
+                had = len(target.healthy) + len(target.pending)
+
+                def grow(current):
+                    # nodes OKE's own reconcile brought meanwhile count towards `want`
+                    extra = want - max(0, len(current.healthy) + len(current.pending) - had)
+                    return {"size": len(current.healthy) + len(current.pending) + extra} if extra > 0 else None
+
+                self._mutate(target.id, grow)
             elif free:
                 target = sorted(free, key=lambda s: s.name != self.p["name"])[0]
                 pool_id = target.id
-                self._update(target, size=want, placement=place, reservation_id=reservation_id)
+                self._mutate(target.id, lambda current: {"size": want, "placement": place, "reservation_id": reservation_id} if current.free else None)
             else:
                 self._last_pool_id = None
                 try:
@@ -283,7 +389,7 @@ class NodePoolReconciler(object):
                 self._act("plan", healthy=healthy, wanted=count, failed_nodes=failed)
             return self._result(pools)
         for state in stale_labels:
-            self._update(state, labels=True)
+            self._mutate(state.id, lambda current: {"labels": True} if current.labels != self.labels else None)
         pools = self._shrink_failed(pools)
         if healthy > count:
             pools = self._scale_down(pools, healthy - count)
@@ -352,7 +458,7 @@ class NodePoolReconciler(object):
                 break
             cut = min(surplus, len(state.healthy))
             if cut:
-                self._update(state, size=state.size - cut)
+                self._mutate(state.id, lambda current, size=state.size - cut: {"size": size} if current.size != size else None)
                 surplus -= cut
         return [self._get(s.id) for s in pools]
 
@@ -377,6 +483,10 @@ class NodePoolReconciler(object):
             "attempts": self.progress.attempts,
             "progress": self.progress.lines,
         }
+
+
+class PoolBusy(Exception):
+    """UpdateNodePool met another work request on the pool (409); it has been waited for, the pool must be re-read."""
 
 
 class _OutOfCapacity(Exception):

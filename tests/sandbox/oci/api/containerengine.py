@@ -317,7 +317,8 @@ def _finish_nodes(store: Store, pool: dict, nodes: list[dict], wr: WorkRequest) 
         )
         pool["lifecycleState"] = store.sc.node_pools.failed_pool_state
         pool["lifecycleDetails"] = f"{len(failed)} node(s) failed to launch"
-        _schedule_reconcile(store, pool)
+        again = wr.operation_type == "NODEPOOL_RECONCILE"
+        _schedule_reconcile(store, pool, pool["_meta"].get("reconcile_attempt", 0) + 1 if again else 0)
     else:
         unhealthy = [n for n in pool["nodes"] if n.get("nodeError")]
         pool["lifecycleState"] = store.sc.node_pools.failed_pool_state if unhealthy else "ACTIVE"
@@ -346,17 +347,23 @@ def _resize(store: Store, pool: dict, wr: WorkRequest, *, replace_all: bool = Fa
     return _launch_nodes(store, pool, max(0, size - len(healthy)), wr)
 
 
-def _schedule_reconcile(store: Store, pool: dict) -> None:
+def _schedule_reconcile(store: Store, pool: dict, attempt: int = 0) -> None:
+    """OKE keeps reconciling a pool with failed nodes: a NODEPOOL_RECONCILE work request of its own retries them,
+    backing off (delay, 2x, 4x, ...) while they keep failing; a pool busy with another work request is looked at later."""
     delay = store.sc.node_pools.reconcile_after_seconds
     if delay is None:
         return
+    pool["_meta"]["reconcile_attempt"] = attempt
 
     def reconcile() -> None:
-        if pool["lifecycleState"] in DEAD or pool["id"] in store.pending_wr or not any(n.get("nodeError") for n in pool["nodes"]):
+        if pool["lifecycleState"] in DEAD or not any(n.get("nodeError") for n in pool["nodes"]):
+            return
+        if pool["id"] in store.pending_wr:
+            _schedule_reconcile(store, pool, attempt)
             return
         _submit_resize(store, pool, "NODEPOOL_RECONCILE", store.sc.timings.node_pool_update)
 
-    store.schedule(store.now() + delay, reconcile)
+    store.schedule(store.now() + delay * (2 ** min(attempt, 6)), reconcile)
 
 
 def _submit_resize(store: Store, pool: dict, operation: str, duration: float, replace_all: bool = False) -> WorkRequest:
@@ -473,7 +480,8 @@ def list_node_pools(ctx: Context) -> Reply:
     return paginate(ctx, items, default_sort_key="name")
 
 
-@route("PUT", "/20180222/nodePools/{nodePoolId}", "ce.UpdateNodePool", retry_token=True)
+# UpdateNodePool takes no opc-retry-token (the SDK sends none): a repeated update is a second update.
+@route("PUT", "/20180222/nodePools/{nodePoolId}", "ce.UpdateNodePool")
 def update_node_pool(ctx: Context) -> Reply:
     store = ctx.store
     pool = store.get("node_pools", ctx.params["nodePoolId"])
