@@ -80,6 +80,13 @@ class ProgressLog(object):
         self.label = label
         self.lines = []
         self.attempts = []
+        self.warnings = []
+
+    def warn(self, text):
+        """A warning Ansible shows (the module result's `warnings`), once per text, also as a progress line."""
+        if text not in self.warnings:
+            self.warnings.append(text)
+            self.line("WARNING: " + text)
 
     def line(self, text):
         stamp = time.strftime("%H:%M:%S")

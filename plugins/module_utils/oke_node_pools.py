@@ -29,7 +29,7 @@ try:
 except ImportError:  # require_oci() reports it
     pass
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement, Planner, fetch_report
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import TIER_PROBE, Placement, Planner, fetch_report
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all, to_dict
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     CONFLICT,
@@ -117,6 +117,7 @@ class NodePoolReconciler(object):
         self.tags = ownership_tags(params["deployment"], COMPONENT, params["role"], params.get("freeform_tags"))
         self._dead_ids = []
         self._seen_wrs = {}
+        self._report_memo = {}
         self._last_pool_id = None
         self.planner = None
 
@@ -304,6 +305,10 @@ class NodePoolReconciler(object):
                 continue
 
             def plan(current):
+                if current.pending and not current.failed:
+                    # OKE's own reconcile is replacing the failed nodes: its outcome decides what is left to do
+                    wait_in_flight(self.clients, self.policy, self.p["compartment_id"], current.id, "node pool %s" % current.name)
+                    current = self._get(current.id)
                 if not current.failed:
                     return None  # OKE's reconcile replaced them meanwhile
                 keep = len(current.healthy) + len(current.pending)
@@ -337,7 +342,7 @@ class NodePoolReconciler(object):
         return "%s-%d" % (self.p["name"], idx)
 
     def _try(self, candidate, want, pools):
-        """Apply one candidate for `want` nodes. Returns how many healthy nodes it added."""
+        """Apply one candidate for `want` nodes; `pools` is refreshed in place with the pool it touched."""
         place = candidate.placement
         reservation_id = None
         if place.reservation:
@@ -347,7 +352,6 @@ class NodePoolReconciler(object):
             want = min(want, reserved)
         same = [s for s in pools if s.placement == place and (not place.reservation or s.reservation_id == reservation_id)]
         free = [s for s in pools if s.free and s not in same]
-        before = sum(len(s.healthy) for s in pools)
         pool_id = None
         try:
             if same:
@@ -376,7 +380,6 @@ class NodePoolReconciler(object):
             if pool_id:
                 refreshed = self._get(pool_id)
                 pools[:] = [s for s in pools if s.id != pool_id] + [refreshed]
-        return sum(len(s.healthy) for s in pools) - before
 
     def ensure_present(self):
         count = self.p["count"]
@@ -400,7 +403,7 @@ class NodePoolReconciler(object):
             rnd += 1
             deficit = count - sum(len(s.healthy) for s in pools)
             report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"],
-                                  self.p["shapes"], self.p["fault_domains"])
+                                  self.p["shapes"], self.p["fault_domains"], memo=self._report_memo)
             skip = set()
             tried = False
             probe = self.policy.remaining() >= PROBE_MIN_REMAINING
@@ -408,27 +411,30 @@ class NodePoolReconciler(object):
                 deficit = count - sum(len(s.healthy) for s in pools)
                 if deficit <= 0:
                     break
-                if cand.placement in skip:
+                if cand.placement in skip or (cand.tier != TIER_PROBE and self.planner.dropped(cand.placement)):
                     continue
                 tried = True
                 want = min(deficit, cand.count)
+                before = sum(len(s.healthy) for s in pools)
+                reason = None
                 try:
-                    added = self._try(cand, want, pools)
+                    self._try(cand, want, pools)
                 except (ApiError, WorkRequestFailed) as exc:
                     failure = exc.failure if isinstance(exc, ApiError) else classify(exc)
                     if failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
                         raise
-                    added = None
                     reason = failure.short()
                 skip.add(cand.placement)
-                if added is not None and added >= want:
+                added = sum(len(s.healthy) for s in pools) - before
+                if added >= want:
                     self.progress.attempt(cand.placement.label(), "ok", "+%d node(s) (%s)" % (added, cand.tier), round=rnd, tier=cand.tier)
                     continue
-                if added:
-                    reason = "only +%d of %d node(s)" % (added, want)
+                # say what was kept: an attempt that got 2 of 5 nodes is partial, not failed
+                outcome = "partial" if added > 0 else "failed"
+                reason = "kept %d of %d node(s)%s" % (max(0, added), want, " (%s)" % reason if reason else "")
+                self._note_overstated(report, pools)
                 pools = self._shrink_failed(pools)
-                self.progress.attempt(cand.placement.label(), "failed", reason, next_wait=0,
-                                      round=rnd, tier=cand.tier)
+                self.progress.attempt(cand.placement.label(), outcome, reason, next_wait=0, round=rnd, tier=cand.tier)
             if sum(len(s.healthy) for s in pools) >= count:
                 break
             wait = self.policy.backoff(rnd)
@@ -451,6 +457,16 @@ class NodePoolReconciler(object):
                 self._delete(state)
                 pools.remove(state)
         return self._result(pools)
+
+    def _note_overstated(self, report, pools):
+        """Fault domains where nodes just failed although the report claimed room are dropped from the plan for the
+        rest of the run, so the pool kept there is not grown into them again and no new placement includes them."""
+        for state in pools:
+            cfg = {"shape": state.placement.shape, "ocpus": state.placement.ocpus, "memory_in_gbs": state.placement.memory_in_gbs}
+            for fd in sorted(set(n.fault_domain for n in state.failed if n.fault_domain)):
+                if self.planner.note_overstated(report, fd, cfg):
+                    self.progress.line("capacity report overstated %s in %s: dropped from the placements for this run" % (
+                        state.placement.shape, fd))
 
     def _scale_down(self, pools, surplus):
         for state in sorted(pools, key=lambda s: (s.name == self.p["name"], s.name), reverse=False):

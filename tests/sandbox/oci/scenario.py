@@ -57,6 +57,8 @@ class CapacityPool:
     # Capacity reports are advisory on OCI: when set, reports claim this many instances for the
     # pool whatever is really free (a stale AVAILABLE, or a pessimistic 0).
     reported: int | None = None
+    # Real reports can say AVAILABLE with availableCount null (oci-cli #748): the report keeps the status, drops the count.
+    reported_null: bool = False
 
 
 @dataclass
@@ -177,6 +179,8 @@ class Scenario:
     node_pools: NodePools = field(default_factory=NodePools)
     capacity_reservations: CapacityReservations = field(default_factory=CapacityReservations)
     limits: dict[str, float] = field(default_factory=dict)  # shape -> max OCPUs in use (LimitExceeded)
+    # Operations no IAM policy allows the caller: answered 404 NotAuthorizedOrNotFound, as OCI answers them.
+    iam_denied: list[str] = field(default_factory=list)
     clock: Clock = field(default_factory=Clock)
     boot_hook: BootHook = field(default_factory=BootHook)
     settings: Settings = field(default_factory=Settings)

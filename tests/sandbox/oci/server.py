@@ -29,6 +29,7 @@ import yaml
 from .api import SERVICES
 from .clock import VirtualClock
 from .errors import ApiError, not_found, too_many_requests
+from .faults import matches
 from .hooks import Hooks
 from .router import Context, Reply, match
 from .scenario import Scenario
@@ -245,6 +246,9 @@ class Handler(BaseHTTPRequestHandler):
         if store.throttler.throttled(operation, now):
             store.faults_fired.append({"operation": operation, "call": call_no, "status": 429, "code": "TooManyRequests", "time": now})
             raise too_many_requests()
+        if matches(store.sc.iam_denied, operation):
+            store.iam_denials.append({"operation": operation, "call": call_no, "time": now})
+            raise not_found()
         fault = store.faults.pick(operation, call_no)
         if fault is not None:
             store.faults_fired.append(

@@ -143,6 +143,7 @@ class Store:
         self.status_totals = Counter()
         self.faults_fired: list[dict] = []
         self.auth_failures: list[dict] = []
+        self.iam_denials: list[dict] = []  # calls refused by the scenario's iam_denied
         self.boot_failures: list[dict] = []  # boot hooks that raised: why an instance went TERMINATED
         # The last calls, oldest first: what a failing test or a benchmark prints to explain itself.
         self.request_log: deque = deque(maxlen=500)
@@ -200,6 +201,11 @@ class Store:
         if pool is not None and pool.spec.reported is not None:
             return pool.spec.reported
         return self.available(short_ad, fault_domain, shape, ocpus, memory)
+
+    def count_hidden(self, short_ad: str, fault_domain: str, shape: str) -> bool:
+        """The scenario makes reports answer availableCount null for this pool (the status stays)."""
+        pool = self.pools.get((short_ad, fault_domain, shape))
+        return pool is not None and pool.spec.reported_null
 
     def shape_offered(self, short_ad: str, shape: str) -> bool:
         return any(k[0] == short_ad and k[2] == shape for k in self.pools)
@@ -361,6 +367,7 @@ class Store:
                     "by_status": dict(self.status_totals),
                     "faults_fired": self.faults_fired,
                     "auth_failures": self.auth_failures,
+                    "iam_denials": self.iam_denials,
                     "boot_failures": self.boot_failures,
                 },
                 "request_log": list(self.request_log),

@@ -218,7 +218,10 @@ def create_capacity_report(ctx: Context) -> Reply:
         fds = [fault_domain] if fault_domain else ctx.store.fault_domains(short)
         count = sum(ctx.store.reported(short, fd, shape.name, ocpus, memory) for fd in fds)
         entry["instanceShapeConfig"] = {"ocpus": ocpus, "memoryInGBs": memory}
-        out.append({**entry, "availableCount": count, "availabilityStatus": "AVAILABLE" if count else "OUT_OF_HOST_CAPACITY"})
+        status = "AVAILABLE" if count else "OUT_OF_HOST_CAPACITY"
+        if any(ctx.store.count_hidden(short, fd, shape.name) for fd in fds):
+            count = None
+        out.append({**entry, "availableCount": count, "availabilityStatus": status})
     return Reply(200, {"compartmentId": compartment, "availabilityDomain": ad_name, "timeCreated": ctx.store.clock.iso(), "shapeAvailabilities": out})
 
 

@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[4]
 if str(REPO / "build" / "collections") not in sys.path:
     sys.path.insert(0, str(REPO / "build" / "collections"))
 
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import REPORT_POLICY  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import OciClients  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_clusters import ClusterReconciler  # noqa: E402
@@ -76,6 +77,7 @@ class Stage:
         for role, count, shape, alt in ROLES:
             policy = self.policy(role)
             out[role] = NodePoolReconciler(self.clients, policy, self.params(role, count, shape, alt)).ensure_present()
+            out[role]["warnings"] = policy.progress.warnings  # what run_module hands Ansible as module warnings
         return out
 
     def teardown(self):
@@ -144,4 +146,38 @@ def test_oke_reconcile_is_waited_for_and_a_lost_update_is_not_sent_twice(stage_f
     assert sum(updates.values()) == made, (updates, [r["actions"] for r in results.values()])
     # attempt outcomes and shrinks say what was kept
     assert any("kept 4 of 5 node(s)" in line for line in lines), lines
+    assert_rerun_and_teardown(stage)
+
+
+def test_denied_capacity_report_degrades_to_probing_and_names_the_policy(stage_for):
+    stage = stage_for("report-denied")
+    results = stage.converge()
+    state = stage.sb.state()
+    assert len(healthy(state, "lms")) == 5 and len(healthy(state, "services")) == 2
+    for result in results.values():
+        assert len(result["warnings"]) == 1 and REPORT_POLICY in result["warnings"][0] and "404 NotAuthorizedOrNotFound" in result["warnings"][0]
+        assert [a["outcome"] for a in result["attempts"]] == ["ok"], result["attempts"]
+    # asked once per module run, not once per round
+    assert state["counters"]["calls"]["compute.CreateComputeCapacityReport"] == len(ROLES)
+    assert len(state["counters"]["iam_denials"]) == len(ROLES)
+    assert_rerun_and_teardown(stage)
+
+
+def test_null_count_is_unknown_and_an_overstated_fault_domain_is_dropped(stage_for):
+    stage = stage_for("report-null")
+    results = stage.converge()
+    state = stage.sb.state()
+    assert len(healthy(state, "lms")) == 5 and len(healthy(state, "services")) == 2
+    # FAULT-DOMAIN-2 reports AVAILABLE with a null count: not read as unlimited, so the LMS spread leaves it out
+    lms = results["lms"]["attempts"]
+    assert lms[0]["outcome"] == "ok" and "FD-2" not in lms[0]["placement"], lms
+    # FAULT-DOMAIN-1 was reported with room it did not have: the services attempt keeps what it got, and no later
+    # attempt goes back to FD-1
+    services = results["services"]
+    first, later = services["attempts"][0], services["attempts"][1:]
+    assert first["outcome"] == "partial" and first["reason"].startswith("kept 1 of 2 node(s)"), first
+    assert later and all("FD-1" not in a["placement"] for a in later), later
+    assert any("overstated VM.Standard.E4.Flex in FAULT-DOMAIN-1" in line for line in services["progress"])
+    names = collections.Counter(p["name"] for p in state["resources"]["node_pools"].values() if p["lifecycleState"] != "DELETED")
+    assert max(names.values()) == 1, names
     assert_rerun_and_teardown(stage)
