@@ -27,7 +27,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
     Failure,
     InputError,
 )
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, reserve
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_until
 
@@ -87,7 +87,8 @@ class InstanceReconciler(object):
             create_vnic_details=CreateVnicDetails(subnet_id=self.p["subnet_id"], assign_public_ip=self.p.get("assign_public_ip", False),
                                                   freeform_tags=dict(self.tags)),
             metadata=self._metadata(), capacity_reservation_id=reservation_id, freeform_tags=dict(self.tags))
-        token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], name, placement.key, fd, *self._dead.get(name, []))
+        token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], name, placement.key, fd, token_epoch(self.policy.wall()),
+                            *self._dead.get(name, []))
         self._act("launch", name=name, placement=placement.label(), fault_domain=fd)
         return self.policy.call("LaunchInstance", self.clients.compute.launch_instance, details, opc_retry_token=token).data
 

@@ -40,6 +40,10 @@ class RealClock(object):
     def now(self):
         return time.monotonic()
 
+    def wall(self):
+        """Epoch seconds, for what must line up with OCI's own clock (retry-token epochs)."""
+        return time.time()
+
     def sleep(self, seconds):
         if seconds > 0:
             time.sleep(seconds)
@@ -150,6 +154,11 @@ class RetryPolicy(object):
     # --- time ------------------------------------------------------------------------------------
     def elapsed(self):
         return self.clock.now() - self.started
+
+    def wall(self):
+        """Epoch seconds on the clock's side of the API (a clock without wall() is a wall-clock one)."""
+        wall = getattr(self.clock, "wall", None)
+        return wall() if wall is not None else time.time()
 
     def remaining(self):
         return self.deadline_seconds - self.elapsed()

@@ -44,7 +44,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
     WorkRequestFailed,
     classify,
 )
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_reservation, reserve
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import (
     ce_work_requests,
@@ -175,7 +175,8 @@ class NodePoolReconciler(object):
             node_eviction_node_pool_settings=NodeEvictionNodePoolSettings(eviction_grace_duration="PT0M", is_force_delete_after_grace_duration=True),
             freeform_tags=dict(self.tags),
         )
-        token = retry_token("node_pool", self.p["deployment"], self.p["cluster_id"], name, placement.key, size, *self._dead_ids)
+        token = retry_token("node_pool", self.p["deployment"], self.p["cluster_id"], name, placement.key, size, token_epoch(self.policy.wall()),
+                            *self._dead_ids)
         self._act("create", name=name, placement=placement.label(), size=size)
         response = self.policy.call("CreateNodePool", self.clients.ce.create_node_pool, details, opc_retry_token=token)
         try:

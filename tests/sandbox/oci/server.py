@@ -34,7 +34,7 @@ from .hooks import Hooks
 from .router import Context, Reply, match
 from .scenario import Scenario
 from .signing import Credentials, add_service_endpoint, ensure_credentials, verify_request
-from .state import Store
+from .state import RETRY_TOKEN_SECONDS, Store
 
 # OKE's token check: GET /cluster_request/<cluster OCID>?authorization=...&date=... (see _cluster_request).
 CLUSTER_REQUEST = "/cluster_request/"
@@ -259,6 +259,9 @@ class Handler(BaseHTTPRequestHandler):
         token = self.headers.get("opc-retry-token") if found.retry_token else None
         digest = hashlib.sha256(body).hexdigest()
         cached = store.retry_tokens.get((operation, token)) if token else None
+        if cached is not None and store.now() - cached["time"] >= RETRY_TOKEN_SECONDS:
+            del store.retry_tokens[(operation, token)]  # OCI forgets a token after 24 h: the same token is a new request
+            cached = None
         if cached is not None:
             cached["replays"] += 1
             if cached["body_sha256"] != digest:

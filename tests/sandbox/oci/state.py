@@ -26,6 +26,12 @@ from .scenario import CapacityPool, Scenario
 # Resource collections in the store (and in the state dump).
 KINDS = ("clusters", "node_pools", "instances", "vnic_attachments", "vnics", "capacity_reservations")
 PENDING = ("ACCEPTED", "IN_PROGRESS")
+GONE = ("DELETED", "TERMINATED")
+# OCI lists deleted/terminated resources for a while (instances: "at least 12 hours",
+# https://docs.oracle.com/en-us/iaas/Content/Compute/Tasks/terminatinginstance.htm) and keeps a retry token for
+# 24 hours (https://docs.oracle.com/en-us/iaas/Content/API/Concepts/usingapi.htm#retrytoken).
+GONE_LISTED_SECONDS = 12 * 3600
+RETRY_TOKEN_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -265,6 +271,16 @@ class Store:
         if resource is None:
             raise not_found()
         return resource
+
+    def bury(self, resource: dict, state: str) -> None:
+        """A resource reaches DELETED/TERMINATED now: it stays listed GONE_LISTED_SECONDS, then list calls omit it."""
+        resource["lifecycleState"] = state
+        resource.setdefault("_gone_at", self.now())
+
+    def listed(self, resource: dict) -> bool:
+        if resource.get("lifecycleState") not in GONE:
+            return True
+        return self.now() - resource.setdefault("_gone_at", self.now()) < GONE_LISTED_SECONDS
 
     def add(self, kind: str, resource: dict) -> dict:
         self.resources[kind][resource["id"]] = resource

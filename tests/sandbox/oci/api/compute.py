@@ -173,7 +173,7 @@ def boot_finished(store: Store, instance: dict, vnic: dict, attachment: dict, bo
 
 def release_instance(store: Store, instance: dict) -> None:
     """TERMINATED: capacity back to its pool/reservation, VNIC detached, terminate hook called."""
-    instance["lifecycleState"] = "TERMINATED"
+    store.bury(instance, "TERMINATED")
     alloc = store.allocations.pop(instance["id"], None)
     if alloc is not None:
         store.give_back(alloc)
@@ -182,7 +182,7 @@ def release_instance(store: Store, instance: dict) -> None:
             attachment["lifecycleState"] = "DETACHED"
             vnic = store.resources["vnics"].get(attachment["vnicId"])
             if vnic is not None:
-                vnic["lifecycleState"] = "TERMINATED"
+                store.bury(vnic, "TERMINATED")
     kind = "node" if (instance.get("extendedMetadata") or {}).get("oke-node-pool-id") else "instance"
     store.hooks.terminate(kind, instance)
 
@@ -346,6 +346,7 @@ def list_reservations(ctx: Context) -> Reply:
         and (not ctx.q("availabilityDomain") or r["availabilityDomain"] == ctx.q("availabilityDomain"))
         and (not ctx.q("displayName") or r["displayName"] == ctx.q("displayName"))
         and (not states or r["lifecycleState"] in states)
+        and ctx.store.listed(r)
     ]
     return paginate(ctx, items)
 
@@ -425,7 +426,7 @@ def delete_reservation(ctx: Context) -> Reply:
             for alloc in config.get("_holds", [])[config["usedCount"] :]:
                 ctx.store.give_back(alloc)
             config["_holds"] = config.get("_holds", [])[: config["usedCount"]]
-        reservation["lifecycleState"] = "DELETED"
+        ctx.store.bury(reservation, "DELETED")
 
     wr = ctx.store.submit(
         "iaas",
@@ -513,7 +514,11 @@ def list_instances(ctx: Context) -> Reply:
     compartment = ctx.q_required("compartmentId")
     check_ocid(compartment, "compartmentId")
     filters = {k: ctx.q(k) for k in ("availabilityDomain", "displayName", "lifecycleState", "capacityReservationId") if ctx.q(k)}
-    items = [i for i in ctx.store.resources["instances"].values() if i["compartmentId"] == compartment and all(i.get(k) == v for k, v in filters.items())]
+    items = [
+        i
+        for i in ctx.store.resources["instances"].values()
+        if i["compartmentId"] == compartment and all(i.get(k) == v for k, v in filters.items()) and ctx.store.listed(i)
+    ]
     return paginate(ctx, items)
 
 

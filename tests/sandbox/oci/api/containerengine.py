@@ -116,7 +116,10 @@ def list_clusters(ctx: Context) -> Reply:
     items = [
         {k: v for k, v in c.items() if k != "openIdConnectDiscoveryKey"}
         for c in ctx.store.resources["clusters"].values()
-        if c["compartmentId"] == compartment and (not ctx.q("name") or c["name"] == ctx.q("name")) and (not states or c["lifecycleState"] in states)
+        if c["compartmentId"] == compartment
+        and (not ctx.q("name") or c["name"] == ctx.q("name"))
+        and (not states or c["lifecycleState"] in states)
+        and ctx.store.listed(c)
     ]
     return paginate(ctx, items, default_sort_key="name")
 
@@ -135,8 +138,8 @@ def delete_cluster(ctx: Context) -> Reply:
         for pool in store.resources["node_pools"].values():
             if pool["clusterId"] == cluster["id"] and pool["lifecycleState"] != "DELETED":
                 _remove_nodes(store, pool, list(pool["nodes"]))
-                pool["lifecycleState"] = "DELETED"
-        cluster["lifecycleState"] = "DELETED"
+                store.bury(pool, "DELETED")
+        store.bury(cluster, "DELETED")
 
     wr = store.submit(
         "ce",
@@ -476,6 +479,7 @@ def list_node_pools(ctx: Context) -> Reply:
         and (not ctx.q("clusterId") or p["clusterId"] == ctx.q("clusterId"))
         and (not ctx.q("name") or p["name"] == ctx.q("name"))
         and (not states or p["lifecycleState"] in states)
+        and ctx.store.listed(p)
     ]
     return paginate(ctx, items, default_sort_key="name")
 
@@ -545,7 +549,7 @@ def delete_node_pool(ctx: Context) -> Reply:
 
     def finish(wr: WorkRequest) -> None:
         _remove_nodes(store, pool, list(pool["nodes"]))
-        pool["lifecycleState"] = "DELETED"
+        store.bury(pool, "DELETED")
 
     wr = store.submit(
         "ce",

@@ -43,6 +43,9 @@ class StoreClock:
     def now(self):
         return self.sb.store.clock.elapsed()
 
+    def wall(self):
+        return self.sb.store.clock.now()
+
     def sleep(self, seconds):
         if seconds > 0:
             self.sb.advance(seconds)
@@ -180,4 +183,22 @@ def test_null_count_is_unknown_and_an_overstated_fault_domain_is_dropped(stage_f
     assert any("overstated VM.Standard.E4.Flex in FAULT-DOMAIN-1" in line for line in services["progress"])
     names = collections.Counter(p["name"] for p in state["resources"]["node_pools"].values() if p["lifecycleState"] != "DELETED")
     assert max(names.values()) == 1, names
+    assert_rerun_and_teardown(stage)
+
+
+def test_a_reprovision_13_hours_after_teardown_never_rebuilds_an_old_retry_token(stage_for):
+    stage = stage_for("reprovision-13h")
+    stage.converge()
+    first = {p["id"] for p in stage.sb.state()["resources"]["node_pools"].values()}
+    stage.teardown()
+    stage.sb.advance(13 * 3600)  # the deleted pools are no longer listed; their create tokens are still kept
+    listed = stage.clients.ce.list_node_pools(compartment_id=COMPARTMENT, cluster_id=stage.cluster_id).data
+    assert listed == []
+    results = stage.converge()
+    state = stage.sb.state()
+    assert [results[role]["ready_nodes"] for role, *_rest in ROLES] == [count for _role, count, *_rest in ROLES], results
+    live = {p["id"] for p in state["resources"]["node_pools"].values() if p["lifecycleState"] == "ACTIVE"}
+    assert len(live) == len(ROLES) and not live & first
+    replays = [t for t in state["retry_tokens"] if t["operation"] == "ce.CreateNodePool" and t["replays"]]
+    assert replays == [], replays
     assert_rerun_and_teardown(stage)
