@@ -45,7 +45,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
     classify,
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token, token_epoch
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_reservation, reserve
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, release_reservation, reserve
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import (
     ce_work_requests,
     wait_ce_work_request,
@@ -481,12 +481,17 @@ class NodePoolReconciler(object):
 
     # --- absent ------------------------------------------------------------------------------------
     def ensure_absent(self):
-        pools = self.read()
+        """Delete the role's pools (none to look for when the cluster is gone), then sweep the role's capacity
+        reservations by ownership tag: one left by an interrupted run, or by a cluster deleted with its pools, is
+        released only here (OCI bills a reservation while it exists)."""
+        pools = self.read() if self.p.get("cluster_id") else []
         for state in pools:
             if self.check_mode:
                 self._act("delete", name=state.name)
             else:
                 self._delete(state)
+        for reservation_id in release_all(self.clients, self.policy, self.p["compartment_id"], self.p["deployment"], self.p["role"], self.check_mode):
+            self._act("release_reservation", id=reservation_id)
         return self._result([] if not self.check_mode else pools)
 
     def _result(self, pools):

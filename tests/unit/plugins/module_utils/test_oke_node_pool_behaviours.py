@@ -17,8 +17,9 @@ REPO = Path(__file__).resolve().parents[4]
 if str(REPO / "build" / "collections") not in sys.path:
     sys.path.insert(0, str(REPO / "build" / "collections"))
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import REPORT_POLICY  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import REPORT_POLICY, Placement  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import OciClients  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import reserve  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_clusters import ClusterReconciler  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler  # noqa: E402
@@ -202,3 +203,30 @@ def test_a_reprovision_13_hours_after_teardown_never_rebuilds_an_old_retry_token
     replays = [t for t in state["retry_tokens"] if t["operation"] == "ce.CreateNodePool" and t["replays"]]
     assert replays == [], replays
     assert_rerun_and_teardown(stage)
+
+
+@pytest.mark.parametrize("cluster_gone", [False, True])
+def test_teardown_sweeps_orphaned_node_pool_reservations_by_ownership_tag(stage_for, cluster_gone):
+    """A run interrupted between reserving and creating the pool leaves a reservation no pool refers to (OCI bills it
+    while it exists); teardown releases it by its ownership tags, also when the cluster itself is already gone."""
+    stage = stage_for("ample")
+    role, count, shape, alt = ROLES[0]
+    params = stage.params(role, count, shape, alt)
+    place = Placement(stage.ad, ["FAULT-DOMAIN-1"], shape["shape"], shape["ocpus"], shape["memory_in_gbs"], reservation=True)
+    orphan, reserved = reserve(stage.clients, stage.policy(role), params, place, 2, role)
+    assert orphan and reserved == 2
+    other = dict(params, deployment="someone-else")
+    foreign, _count = reserve(stage.clients, stage.policy(role), other, place, 1, role)
+    absent = stage.params(role, count, shape, alt, state="absent")
+    if cluster_gone:
+        absent["cluster_id"] = None
+    check = NodePoolReconciler(stage.clients, stage.policy(role), absent, check_mode=True).ensure_absent()
+    assert check["changed"] and {"action": "release_reservation", "id": orphan} in check["actions"]
+    assert stage.sb.state()["resources"]["capacity_reservations"][orphan]["lifecycleState"] == "ACTIVE"  # check mode
+    result = NodePoolReconciler(stage.clients, stage.policy(role), absent).ensure_absent()
+    assert {"action": "release_reservation", "id": orphan} in result["actions"]
+    reservations = stage.sb.state()["resources"]["capacity_reservations"]
+    assert reservations[orphan]["lifecycleState"] in ("DELETING", "DELETED")
+    assert reservations[foreign]["lifecycleState"] == "ACTIVE"  # not ours: never touched
+    again = NodePoolReconciler(stage.clients, stage.policy(role), absent).ensure_absent()
+    assert not again["changed"], again["actions"]
