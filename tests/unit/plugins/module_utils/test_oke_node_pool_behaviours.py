@@ -17,8 +17,9 @@ REPO = Path(__file__).resolve().parents[4]
 if str(REPO / "build" / "collections") not in sys.path:
     sys.path.insert(0, str(REPO / "build" / "collections"))
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import REPORT_POLICY, Placement  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import REPORT_POLICY, Placement, fetch_report  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import OciClients  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_iam import check_policies, missing_statements  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import reserve  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_clusters import ClusterReconciler  # noqa: E402
@@ -230,3 +231,20 @@ def test_teardown_sweeps_orphaned_node_pool_reservations_by_ownership_tag(stage_
     assert reservations[foreign]["lifecycleState"] == "ACTIVE"  # not ours: never touched
     again = NodePoolReconciler(stage.clients, stage.policy(role), absent).ensure_absent()
     assert not again["changed"], again["actions"]
+
+
+def test_iam_preflight_names_the_exact_statements(stage_for):
+    stage = stage_for("iam-denied")
+    policy = stage.policy("iam")
+    params = stage.params(*ROLES[0])
+    report = fetch_report(stage.clients, policy, stage.clients.tenancy, stage.ad, params["shapes"], params["fault_domains"])
+    needs = check_policies(stage.clients, policy, COMPARTMENT, report, reservations=True)
+    assert missing_statements(needs, required=True) == [
+        f"Allow group <your-group> to read cluster-work-requests in compartment id {COMPARTMENT}"]
+    assert missing_statements(needs, required=False) == [REPORT_POLICY]
+    unprobed = [n["statement"] for n in needs if n["allowed"] is None]
+    assert "Allow service oke to use compute-capacity-reservations in tenancy" in unprobed
+    assert [n["allowed"] for n in needs if "compute-capacity-reservations in compartment" in n["statement"]] == [True]
+    # and every statement is the one docs/provision.md lists
+    doc = (REPO / "docs" / "provision.md").read_text()
+    assert all(n["statement"].split(" in ")[0] in doc for n in needs), [n["statement"] for n in needs]
