@@ -21,6 +21,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client impor
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import TAG_DEPLOYMENT, is_owned, ownership_tags, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_ce_work_request, wait_until, work_request_resource
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_cluster_options
 
 COMPONENT = "cluster"
 DEAD = ("DELETING", "DELETED")
@@ -64,6 +65,7 @@ class ClusterReconciler(object):
             else:
                 existing = self._get(existing.id)
             return self._result(existing)
+        check_cluster_options(self.clients, self.policy, self.p["kubernetes_version"])  # before any create, check mode too
         self.changed = True
         self.actions.append({"action": "create", "name": self.p["name"]})
         if self.check_mode:

@@ -25,6 +25,8 @@ description:
     update whose answer was lost is looked up in the pool's work requests, never sent twice.
   - The capacity report is advisory; a denied one (missing tenancy-level policy) degrades to probing with a warning
     naming the policy statement.
+  - Before anything is created, O(kubernetes_version), O(image_id) and the image's architecture against every shape
+    are checked against the cluster's node-pool options (GetNodePoolOptions).
   - O(state=absent) also releases every capacity reservation of the role that carries the ownership tags.
 author:
   - openedx_scale maintainers (@openedx-scale)
@@ -184,6 +186,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_count, check_kubernetes_version, check_labels, check_ocid
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_node_pool_options
 
 
 def validate(params):
@@ -227,6 +230,7 @@ def main():
         if params["state"] == "absent":
             return reconciler.ensure_absent()
         resolve_placement_scope(clients, policy, params)
+        check_node_pool_options(clients, policy, params)  # version, image and architecture before any create
         return reconciler.ensure_present()
 
     run_module(module, module.params["name"], validate, work)

@@ -16,7 +16,7 @@ import yaml
 
 from ..errors import ApiError, invalid, not_found
 from ..router import Context, Reply, check_ocid, need, need_ocid, paginate, route
-from ..shapes import resolve
+from ..shapes import SHAPES, resolve
 from ..signing import USER
 from ..state import Store, WorkRequest
 from .compute import attach_vnic, boot_finished, check_fault_domain, etag, new_instance, place, release_instance
@@ -561,6 +561,29 @@ def delete_node_pool(ctx: Context) -> Reply:
         lock_ids=(pool["id"],),
     )
     return Reply(202, None, {"opc-work-request-id": wr.id})
+
+
+# -- options (https://docs.oracle.com/en-us/iaas/api/#/en/containerengine/20180222/NodePoolOptions/GetNodePoolOptions) --
+@route("GET", "/20180222/clusterOptions/{clusterOptionId}", "ce.GetClusterOptions")
+def get_cluster_options(ctx: Context) -> Reply:
+    options = ctx.sc.oke_options
+    networks = [{"cniType": "FLANNEL_OVERLAY"}, {"cniType": "OCI_VCN_IP_NATIVE"}]
+    return Reply(200, {"kubernetesVersions": list(options.kubernetes_versions), "clusterPodNetworkOptions": networks})
+
+
+@route("GET", "/20180222/nodePoolOptions/{nodePoolOptionId}", "ce.GetNodePoolOptions")
+def get_node_pool_options(ctx: Context) -> Reply:
+    """`all` or a cluster OCID; images filtered by nodePoolK8sVersion and nodePoolOsArch, as OKE filters them."""
+    option_id = ctx.params["nodePoolOptionId"]
+    if option_id != "all":
+        cluster = ctx.store.resources["clusters"].get(option_id)
+        if cluster is None or cluster["lifecycleState"] in DEAD:
+            raise not_found()
+    options = ctx.sc.oke_options
+    version, arch = ctx.q("nodePoolK8sVersion"), ctx.q("nodePoolOsArch")
+    images = [i for i in options.images if (not version or i.kubernetes_version == version) and (not arch or i.architecture == arch)]
+    sources = [{"sourceType": "IMAGE", "sourceName": i.name, "imageId": i.id} for i in images]
+    return Reply(200, {"kubernetesVersions": list(options.kubernetes_versions), "shapes": sorted(SHAPES), "images": [], "sources": sources})
 
 
 # -- work requests --------------------------------------------------------------------------------

@@ -19,11 +19,13 @@ if str(REPO / "build" / "collections") not in sys.path:
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import REPORT_POLICY, Placement, fetch_report  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import OciClients  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_iam import check_policies, missing_statements  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import reserve  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_clusters import ClusterReconciler  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_cluster_options, check_node_pool_options  # noqa: E402
 
 from tests.sandbox.oci import OciSandbox  # noqa: E402
 from tests.sandbox.oci.scenario import load  # noqa: E402
@@ -248,3 +250,16 @@ def test_iam_preflight_names_the_exact_statements(stage_for):
     # and every statement is the one docs/provision.md lists
     doc = (REPO / "docs" / "provision.md").read_text()
     assert all(n["statement"].split(" in ")[0] in doc for n in needs), [n["statement"] for n in needs]
+
+
+def test_node_pool_options_check_image_version_and_architecture_against_the_sandbox(stage_for):
+    stage = stage_for("ample")
+    params = stage.params(*ROLES[0])
+    check_node_pool_options(stage.clients, stage.policy("options"), params)  # the inventory's image fits v1.35.4 and E4/E5
+    arm = dict(params, shapes=[params["shapes"][0], {"shape": "VM.Standard.A1.Flex", "ocpus": 30.0, "memory_in_gbs": 128.0}])
+    with pytest.raises(InputError) as info:
+        check_node_pool_options(stage.clients, stage.policy("options"), arm)
+    assert info.value.field == "alternative_shapes[0]" and "ocid1.image.oc1.me-jeddah-1.aaaaaaaasandboxokearm" in info.value.msg
+    with pytest.raises(InputError) as info:
+        check_cluster_options(stage.clients, stage.policy("options"), "v1.30.1")
+    assert info.value.field == "kubernetes_version" and "v1.35.4" in info.value.msg
