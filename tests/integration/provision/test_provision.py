@@ -234,8 +234,8 @@ def test_iam_preflight_fails_before_anything_with_the_statements(make_stage):
     assert failed, run.stdout[-3000:]
     msg = failed[0]["msg"]
     assert "Allow group <your-group> to read cluster-work-requests in compartment id" in msg, msg
-    probe = run.results("Check the IAM policies the stage needs (capacity report, OKE work requests, reservations)")[0]
-    assert any("manage compute-capacity-reports in tenancy" in w for w in probe.get("warnings", [])), probe
+    # the advisory report statement comes as a module warning, shown by Ansible
+    assert "[WARNING]: The compute capacity report was denied" in run.stdout and "manage compute-capacity-reports in tenancy" in run.stdout
     state = stage.state()
     assert state["counters"]["calls"].get("ce.CreateCluster", 0) == 0
     for kind in ("clusters", "node_pools", "instances", "capacity_reservations"):

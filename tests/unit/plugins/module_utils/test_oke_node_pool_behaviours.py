@@ -84,7 +84,7 @@ class Stage:
         for role, count, shape, alt in ROLES:
             policy = self.policy(role)
             out[role] = NodePoolReconciler(self.clients, policy, self.params(role, count, shape, alt)).ensure_present()
-            out[role]["warnings"] = policy.progress.warnings  # what run_module hands Ansible as module warnings
+            out[role]["warnings"] = policy.progress.warnings  # what run_module passes to module.warn()
         return out
 
     def teardown(self):
