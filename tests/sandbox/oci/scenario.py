@@ -124,8 +124,9 @@ class NodePools:
     # every fault domain of the placement config before failing the node.
     fault_domain_fallback: bool = False
     # OKE keeps reconciling a pool to its size: failed nodes are retried this many sandbox seconds
-    # later by a NODEPOOL_RECONCILE work request (null: never).
-    reconcile_after_seconds: float | None = None
+    # later by a NODEPOOL_RECONCILE work request, then after 2x, 4x, ... while they keep failing; on by
+    # default as on OKE (https://github.com/kubernetes/autoscaler/pull/10306); null: never.
+    reconcile_after_seconds: float | None = 60
 
 
 @dataclass
