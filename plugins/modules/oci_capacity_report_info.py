@@ -83,10 +83,13 @@ policies:
   returned: when O(check_policies=true)
   type: list
   elements: dict
-  sample: [{"need": "OKE work requests", "allowed": false, "required": true,
-            "statement": "Allow group <your-group> to read cluster-work-requests in compartment id ocid1.compartment.oc1..aaaaexample"}]
+  sample:
+    - need: OKE work requests
+      allowed: false
+      required: true
+      statement: Allow group <your-group> to read cluster-work-requests in compartment id ocid1.compartment.oc1..aaaaexample
 missing_policy_statements:
-  description: With O(check_policies), the statements to add: required needs whose probe was denied.
+  description: With O(check_policies), the statements to add (required needs whose probe was denied).
   returned: when O(check_policies=true)
   type: list
   elements: str
