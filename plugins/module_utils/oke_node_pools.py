@@ -224,7 +224,12 @@ class NodePoolReconciler(object):
                 response = self.policy.call_non_idempotent("UpdateNodePool", self.clients.ce.update_node_pool, state.id, details)
             except ApiError as exc:
                 if exc.failure.kind == CONFLICT:
-                    wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s busy (409)" % state.name)
+                    if not wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s busy (409)" % state.name):
+                        # the work request ended between the 409 and the listing: back off once, then re-read
+                        wait = self.policy.backoff(attempt)
+                        if attempt >= self.policy.max_call_attempts or not self.policy.fits(wait):
+                            raise
+                        self.policy.sleep(wait)
                     raise PoolBusy(state.id) from exc
                 if exc.failure.kind not in (TRANSIENT, TIMEOUT):
                     raise
