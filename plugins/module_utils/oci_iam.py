@@ -14,9 +14,9 @@ __metaclass__ = type
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import DENIED_STATUSES, REPORT_POLICY
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import ApiError
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import RESERVATIONS_POLICY
 
 WORK_REQUESTS_POLICY = "Allow group <your-group> to read cluster-work-requests in compartment id %s"
-RESERVATIONS_POLICY = "Allow group <your-group> to manage compute-capacity-reservations in compartment id %s"
 OKE_RESERVATION_POLICIES = (
     "Allow service oke to use compute-capacity-reservations in tenancy",
     "Allow any-user to use compute-capacity-reservations in tenancy where request.principal.type = 'nodepool'",
