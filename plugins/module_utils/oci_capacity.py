@@ -17,6 +17,8 @@ Placements that just failed are skipped for the rest of the round and the report
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import ApiError
+
 try:
     from oci.core.models import (
         CapacityReportInstanceShapeConfig,
@@ -114,23 +116,39 @@ class Availability(object):
 class CapacityReport(object):
     """Rows keyed by (ad, fd, shape, ocpus, memory)."""
 
-    def __init__(self, rows):
+    def __init__(self, rows, denied=None):
         self.rows = list(rows)
+        self.denied = denied
         self._by_key = dict(((r.ad, r.fd, r.shape, r.ocpus, r.memory_in_gbs), r) for r in self.rows)
 
     def get(self, ad, fd, shape_cfg):
         return self._by_key.get((ad, fd, shape_cfg["shape"], float(shape_cfg["ocpus"]), float(shape_cfg["memory_in_gbs"])))
 
     def summary(self):
+        if self.denied:
+            return "denied (%s)" % self.denied
         parts = []
         for r in self.rows:
-            state = "%s" % r.count if r.status == AVAILABLE and r.count is not None else ("ok" if r.status == AVAILABLE else "none")
+            state = "%s" % r.count if r.status == AVAILABLE and r.count is not None else ("unknown" if r.status == AVAILABLE else "none")
             parts.append("%s@%s=%s" % (r.shape.replace("VM.Standard.", ""), short_fd(r.fd), state))
         return ", ".join(parts)
 
 
-def fetch_report(clients, policy, tenancy_id, ad, shapes, fault_domains):
-    """One CreateComputeCapacityReport call for every (shape config, fault domain) we are allowed to use."""
+# The report is made in the root compartment, so it needs a tenancy-level statement (its one permission,
+# COMPUTE_CAPACITY_REPORT_CREATE, comes with `manage`); docs/provision.md lists every statement the stage needs.
+REPORT_POLICY = "Allow group <your-group> to manage compute-capacity-reports in tenancy"
+DENIED_STATUSES = (401, 403, 404)
+
+
+def fetch_report(clients, policy, tenancy_id, ad, shapes, fault_domains, memo=None):
+    """One CreateComputeCapacityReport call for every (shape config, fault domain) we are allowed to use.
+
+    The report is advisory: when it is denied (404 NotAuthorizedOrNotFound for a missing policy) an empty report is
+    returned and one warning names the missing statement; every placement is then unreported, so the planner probes
+    them. `memo` (a dict the caller keeps) remembers the denial, so later rounds do not ask again.
+    """
+    if memo is not None and memo.get("denied"):
+        return CapacityReport([], denied=memo["denied"])
     details = CreateComputeCapacityReportDetails(
         compartment_id=tenancy_id,  # OCI: "This should always be the root compartment."
         availability_domain=ad,
@@ -140,7 +158,18 @@ def fetch_report(clients, policy, tenancy_id, ad, shapes, fault_domains):
                 instance_shape_config=CapacityReportInstanceShapeConfig(ocpus=cfg["ocpus"], memory_in_gbs=cfg["memory_in_gbs"]))
             for cfg in shapes for fd in fault_domains
         ])
-    response = policy.call("CreateComputeCapacityReport", clients.compute.create_compute_capacity_report, details)
+    try:
+        response = policy.call("CreateComputeCapacityReport", clients.compute.create_compute_capacity_report, details)
+    except ApiError as exc:
+        if exc.failure.status not in DENIED_STATUSES:
+            raise
+        denied = "%s %s" % (exc.failure.status, exc.failure.code or "")
+        policy.progress.warn(
+            "The compute capacity report was denied (%s) in the root compartment %s; it is advisory, so placements are probed "
+            "without it (slower). To use it, add the IAM policy statement: %s" % (denied.strip(), tenancy_id, REPORT_POLICY))
+        if memo is not None:
+            memo["denied"] = denied.strip()
+        return CapacityReport([], denied=denied.strip())
     rows = []
     for item in response.data.shape_availabilities or []:
         cfg = item.instance_shape_config
@@ -160,6 +189,22 @@ class Planner(object):
         self.allow_reservation = allow_reservation
         self.spread = spread
         self.probe_rounds = int(probe_rounds or 0)
+        # (fd, shape, ocpus, memory) the report called AVAILABLE where launches then failed: read as full for the rest
+        # of the run (only a probe tries them again)
+        self.overstated = set()
+
+    def note_overstated(self, report, fd, cfg):
+        """A launch failed for lack of capacity in `fd`; remember it if the report had claimed room there."""
+        key = (fd, cfg["shape"], float(cfg["ocpus"]), float(cfg["memory_in_gbs"]))
+        row = report.get(self.ad, fd, cfg) if report else None
+        if row is not None and row.status == AVAILABLE and key not in self.overstated:
+            self.overstated.add(key)
+            return True
+        return False
+
+    def dropped(self, placement):
+        """True when the placement includes a fault domain the report overstated (a candidate planned before it was)."""
+        return any((fd, placement.shape, placement.ocpus, placement.memory_in_gbs) in self.overstated for fd in placement.fds)
 
     def _probe(self, deficit, report, skip, rnd):
         """One placement the report calls full, rotating over them round after round (primary shape first)."""
@@ -175,18 +220,23 @@ class Planner(object):
         return [Candidate(reported_full[(rnd // self.probe_rounds - 1) % len(reported_full)], deficit, TIER_PROBE, 0)]
 
     def _available(self, report, cfg, skip):
-        """[(fd, count or None)] with capacity for this shape config, most capacity first; unreported FDs last."""
-        known, unknown = [], []
+        """[(fd, count or None)] with capacity for this shape config: reported counts first (most first), then FDs
+        reported AVAILABLE with a null count (unknown, not unlimited), then FDs the report does not cover."""
+        known, unknown, unreported = [], [], []
         for fd in self.fault_domains:
             if Placement(self.ad, [fd], cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"]) in skip:
                 continue
+            if (fd, cfg["shape"], float(cfg["ocpus"]), float(cfg["memory_in_gbs"])) in self.overstated:
+                continue
             row = report.get(self.ad, fd, cfg) if report else None
             if row is None or row.status not in (AVAILABLE, OUT_OF_HOST_CAPACITY, "HARDWARE_NOT_SUPPORTED"):
-                unknown.append((fd, None))  # not reported: worth a try, after the reported ones
-            elif row.status == AVAILABLE and (row.count is None or row.count > 0):
+                unreported.append((fd, None))  # not reported: worth a try, after the reported ones
+            elif row.status == AVAILABLE and row.count is None:
+                unknown.append((fd, None))
+            elif row.status == AVAILABLE and row.count > 0:
                 known.append((fd, row.count))
-        known.sort(key=lambda item: -(item[1] if item[1] is not None else 10 ** 6))
-        return known + unknown
+        known.sort(key=lambda item: -item[1])
+        return known + unknown + unreported
 
     def plan(self, deficit, report, skip=(), prefer=(), rnd=0, probe=True):
         """Candidates in tier order. `skip`: placements that failed this round; `prefer`: placements of existing
@@ -199,13 +249,14 @@ class Planner(object):
         for idx, cfg in enumerate(self.shapes):
             tier = TIER_FAULT_DOMAIN if idx == 0 else TIER_ALTERNATIVE_SHAPE
             avail = self._available(report, cfg, skip)
-            share = -(-deficit // max(1, len(avail)))
-            spread_fds = [fd for fd, count in avail if count is None or count >= share]
-            if self.spread and len(avail) > 1 and len(spread_fds) == len(avail):
-                place = Placement(self.ad, [fd for fd, _count in avail], cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"])
+            # Spread over the FDs with a reported count; only when none has one (report denied or all null) over all.
+            counted = [item for item in avail if item[1] is not None] or avail
+            share = -(-deficit // max(1, len(counted)))
+            if self.spread and len(counted) > 1 and all(count is None or count >= share for _fd, count in counted):
+                place = Placement(self.ad, [fd for fd, _count in counted], cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"])
                 if place not in skip:
-                    known = [count for _fd, count in avail if count is not None]
-                    full.append(Candidate(place, deficit, tier, sum(known) if len(known) == len(avail) else None))
+                    known = [count for _fd, count in counted if count is not None]
+                    full.append(Candidate(place, deficit, tier, sum(known) if len(known) == len(counted) else None))
             for fd, count in avail:
                 place = Placement(self.ad, [fd], cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"])
                 if count is None or count >= deficit:

@@ -16,7 +16,7 @@ try:
 except ImportError:  # require_oci() reports it
     pass
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement, Planner, fetch_report
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import TIER_PROBE, Placement, Planner, fetch_report
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     FATAL,
@@ -27,7 +27,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
     Failure,
     InputError,
 )
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, reserve
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_until
 
@@ -59,6 +59,7 @@ class InstanceReconciler(object):
         self.actions = []
         self.tags = ownership_tags(params["deployment"], COMPONENT, params["role"], params.get("freeform_tags"))
         self._dead = {}
+        self._report_memo = {}
 
     def names(self):
         return ["%s-%02d" % (self.p["name"], i) for i in range(1, self.p["count"] + 1)]
@@ -96,7 +97,8 @@ class InstanceReconciler(object):
             create_vnic_details=CreateVnicDetails(subnet_id=self.p["subnet_id"], assign_public_ip=self.p.get("assign_public_ip", False),
                                                   freeform_tags=dict(self.tags)),
             metadata=self._metadata(), capacity_reservation_id=reservation_id, freeform_tags=dict(self.tags))
-        token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], name, placement.key, fd, *self._dead.get(name, []))
+        token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], name, placement.key, fd, token_epoch(self.policy.wall()),
+                            *self._dead.get(name, []))
         self._act("launch", name=name, placement=placement.label(), fault_domain=fd)
         return self.policy.call("LaunchInstance", self.clients.compute.launch_instance, details, opc_retry_token=token).data
 
@@ -148,7 +150,8 @@ class InstanceReconciler(object):
         last round number, so rounds (backoff, probes) continue across replacements."""
         while missing:
             rnd += 1
-            report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"])
+            report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
+                                  memo=self._report_memo)
             existing = [Placement(i.availability_domain, [i.fault_domain], i.shape, getattr(i.shape_config, "ocpus", 0) or 0,
                                   getattr(i.shape_config, "memory_in_gbs", 0) or 0) for i in live.values()]
             skip = set()
@@ -156,6 +159,8 @@ class InstanceReconciler(object):
             for cand in planner.plan(len(missing), report, skip=skip, prefer=existing, rnd=rnd):
                 if not missing:
                     break
+                if cand.tier != TIER_PROBE and planner.dropped(cand.placement):
+                    continue
                 tried = True
                 reservation_id = None
                 batch = missing[:cand.count]
@@ -182,6 +187,9 @@ class InstanceReconciler(object):
                                 continue
                         if exc.failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
                             raise
+                        if exc.failure.kind == OUT_OF_CAPACITY:
+                            place = cand.placement
+                            planner.note_overstated(report, fd, {"shape": place.shape, "ocpus": place.ocpus, "memory_in_gbs": place.memory_in_gbs})
                         self.progress.attempt("%s (%s)" % (cand.placement.label(), name), "failed", exc.failure.short(), next_wait=0,
                                               round=rnd, tier=cand.tier)
                         break

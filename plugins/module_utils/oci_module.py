@@ -82,7 +82,11 @@ def run_module(module, label, validate, work, clients_factory=None):
         if policy is not None:
             extra = {"attempts": policy.progress.attempts, "progress": policy.progress.lines, "api_calls": policy.calls,
                      "elapsed_seconds": round(policy.elapsed(), 1)}
+            for text in policy.progress.warnings:
+                module.warn(text)
         fail_module(module, exc, **extra)
+    for text in policy.progress.warnings:
+        module.warn(text)
     result["api_calls"] = policy.calls
     result["elapsed_seconds"] = round(policy.elapsed(), 1)
     module.exit_json(**result)

@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import hashlib
 import re
+import time
 
 TAG_MANAGED_BY = "openedx_scale_managed_by"
 TAG_DEPLOYMENT = "openedx_scale_deployment"
@@ -63,12 +64,24 @@ def is_owned(resource, deployment, component=None, role=None):
     return True
 
 
+# OCI keeps a retry token 24 h, and lists a deleted/terminated resource only ">= 12 h". A create's token carries the ids
+# of the dead same-named resources still listed AND the 12-hour epoch it is made in: a re-create less than 12 h after
+# a teardown sees the dead ids (a new token), one 12 h or more after it is in another epoch than any create that
+# teardown undid, so no re-provision inside OCI's 24 h can rebuild an old token and be answered with a deleted resource.
+TOKEN_EPOCH_SECONDS = 12 * 3600
+
+
+def token_epoch(now=None):
+    """The 12-hour epoch (of epoch seconds `now`, default the wall clock) a create's retry token is made in."""
+    return int((time.time() if now is None else now) // TOKEN_EPOCH_SECONDS)
+
+
 def retry_token(*parts):
     """Deterministic opc-retry-token (<= 64 chars) for one logical create.
 
     Retrying the same create (after a timeout or a 5xx) sends the same token, so OCI returns the first
-    result instead of creating a duplicate. Callers add the ids of dead resources with the same name to
-    `parts`, so re-creating after a teardown is a new logical create.
+    result instead of creating a duplicate. Callers add the ids of dead resources with the same name and the
+    token_epoch() to `parts`, so re-creating after a teardown is a new logical create.
     """
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
     return "oes-" + digest[:60]

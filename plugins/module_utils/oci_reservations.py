@@ -19,11 +19,14 @@ try:
 except ImportError:  # require_oci() reports it
     pass
 
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import DENIED_STATUSES
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import ApiError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_until
 
 COMPONENT = "capacity_reservation"
+RESERVATIONS_POLICY = "Allow group <your-group> to manage compute-capacity-reservations in compartment id %s"
 
 
 def reserve(clients, policy, params, placement, count, role):
@@ -62,8 +65,16 @@ def release_reservation(clients, policy, reservation_id, deployment):
 
 def release_all(clients, policy, compartment_id, deployment, role=None, check_mode=False):
     """Teardown: every unused reservation carrying our tags (for one role, or all). Returns the deleted ids."""
-    found = list_all(policy, "ListComputeCapacityReservations", clients.compute.list_compute_capacity_reservations,
-                     compartment_id=compartment_id)
+    try:
+        found = list_all(policy, "ListComputeCapacityReservations", clients.compute.list_compute_capacity_reservations,
+                         compartment_id=compartment_id)
+    except ApiError as exc:
+        if exc.failure.status not in DENIED_STATUSES:
+            raise
+        # a user who may not list reservations cannot have made any; say so rather than fail the teardown
+        policy.progress.warn("capacity reservations could not be listed (%s %s) in %s, so none was swept; if this deployment "
+                             "used them, add: %s" % (exc.failure.status, exc.failure.code or "", compartment_id, RESERVATIONS_POLICY % compartment_id))
+        return []
     deleted = []
     for res in found:
         if res.lifecycle_state in ("DELETING", "DELETED") or not is_owned(res, deployment, COMPONENT, role):

@@ -17,11 +17,15 @@ import time
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     CIRCUIT_OPEN,
+    RETRYABLE_KINDS,
     THROTTLED,
     ApiError,
     DeadlineExceeded,
     classify,
 )
+
+# Failures that prove a request was refused before OCI acted on it: the only ones a non-idempotent call repeats.
+NOT_APPLIED_KINDS = frozenset([THROTTLED, CIRCUIT_OPEN])
 
 
 class RealClock(object):
@@ -29,6 +33,10 @@ class RealClock(object):
 
     def now(self):
         return time.monotonic()
+
+    def wall(self):
+        """Epoch seconds, for what must line up with OCI's own clock (retry-token epochs)."""
+        return time.time()
 
     def sleep(self, seconds):
         if seconds > 0:
@@ -44,6 +52,13 @@ class ProgressLog(object):
         self.label = label
         self.lines = []
         self.attempts = []
+        self.warnings = []
+
+    def warn(self, text):
+        """A warning Ansible shows (the module result's `warnings`), once per text, also as a progress line."""
+        if text not in self.warnings:
+            self.warnings.append(text)
+            self.line("WARNING: " + text)
 
     def line(self, text):
         stamp = time.strftime("%H:%M:%S")
@@ -108,6 +123,11 @@ class RetryPolicy(object):
     def elapsed(self):
         return self.clock.now() - self.started
 
+    def wall(self):
+        """Epoch seconds on the clock's side of the API (a clock without wall() is a wall-clock one)."""
+        wall = getattr(self.clock, "wall", None)
+        return wall() if wall is not None else time.time()
+
     def remaining(self):
         return self.deadline_seconds - self.elapsed()
 
@@ -138,6 +158,15 @@ class RetryPolicy(object):
         Non-retryable failures (out of capacity, limit exceeded, 4xx) are raised as ApiError at once with
         the classified failure attached, so callers can react (next placement, re-list, fail).
         """
+        return self._call(operation, RETRYABLE_KINDS, fn, args, kwargs)
+
+    def call_non_idempotent(self, operation, fn, *args, **kwargs):
+        """Call an operation OCI offers no retry token for (UpdateNodePool, DeleteNodePool): repeat it only after
+        failures that prove it was not carried out (429, SDK circuit open). A 5xx, a timeout or a 409 is raised as
+        ApiError so the caller reads the resource and its work requests before deciding to send it again."""
+        return self._call(operation, NOT_APPLIED_KINDS, fn, args, kwargs)
+
+    def _call(self, operation, retry_kinds, fn, args, kwargs):
         attempt = 0
         while True:
             attempt += 1
@@ -148,7 +177,7 @@ class RetryPolicy(object):
                 return result
             except Exception as exc:  # every SDK failure is classified below
                 failure = classify(exc)
-                if not failure.retryable:
+                if failure.kind not in retry_kinds:
                     raise ApiError(operation, failure) from exc
                 wait = self.wait_for(failure, attempt)
                 if attempt >= self.max_call_attempts:

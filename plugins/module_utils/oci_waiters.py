@@ -6,9 +6,11 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import DeadlineExceeded, WorkRequestFailed
 
 DONE = ("SUCCEEDED", "FAILED", "CANCELED")
+PENDING = ("ACCEPTED", "IN_PROGRESS", "CANCELING")
 # Container Engine work requests (clusters, node pools) run for minutes while nodes boot and join, so their polling
 # starts at oci-cli's 30-s wait interval and stretches to 2 min: a handful of calls per operation, not one every
 # few seconds that only feeds the tenancy's throttle.
@@ -23,30 +25,63 @@ def poll_delays(first=2.0, factor=1.5, cap=30.0):
         delay = min(cap, delay * factor)
 
 
-def wait_until(policy, what, fetch, done, first=2.0, cap=30.0):
-    """Call fetch() until done(value) is true; each wait goes through the policy clock and must fit the deadline."""
+def wait_until(policy, what, fetch, done, first=2.0, cap=30.0, describe=None):
+    """Call fetch() until done(value) is true; each wait goes through the policy clock and must fit the deadline.
+    With `describe(value)`, every poll interval prints one progress line saying what is awaited and its state."""
     delays = poll_delays(first, cap=cap)
+    started = policy.elapsed()
     while True:
         value = fetch()
         if done(value):
             return value
         delay = next(delays)
+        if describe is not None:
+            policy.progress.line("waiting for %s: %s after %.0fs; next poll in %.0fs" % (what, describe(value), policy.elapsed() - started, delay))
         if not policy.fits(delay):
             raise DeadlineExceeded("timed out waiting for %s (deadline %ss reached)" % (what, int(policy.deadline_seconds)),
                                    attempts_table=policy.progress.table() if policy.progress.attempts else None)
         policy.sleep(delay)
 
 
-def wait_ce_work_request(clients, policy, compartment_id, work_request_id):
-    """Wait for a Container Engine work request; FAILED/CANCELED raise WorkRequestFailed with every error message."""
+def _short_id(ocid):
+    return "..." + (ocid or "")[-8:]
+
+
+def wait_ce_work_request(clients, policy, compartment_id, work_request_id, raise_on_failure=True):
+    """Wait for a Container Engine work request, one progress line per poll; FAILED/CANCELED raise WorkRequestFailed
+    with every error message (or, with raise_on_failure=False, are returned like a success)."""
     def fetch():
         return policy.call("GetWorkRequest", clients.ce.get_work_request, work_request_id).data
 
-    wr = wait_until(policy, "work request %s" % work_request_id, fetch, lambda w: w.status in DONE, first=CE_POLL_FIRST, cap=CE_POLL_CAP)
-    if wr.status != "SUCCEEDED":
+    def describe(wr):
+        return "%s %s" % (wr.operation_type, wr.status)
+
+    wr = wait_until(policy, "work request %s" % _short_id(work_request_id), fetch, lambda w: w.status in DONE,
+                    first=CE_POLL_FIRST, cap=CE_POLL_CAP, describe=describe)
+    if wr.status != "SUCCEEDED" and raise_on_failure:
         errors = policy.call("ListWorkRequestErrors", clients.ce.list_work_request_errors, compartment_id, work_request_id).data or []
         raise WorkRequestFailed(work_request_id, wr.status, [e.message for e in errors])
     return wr
+
+
+def ce_work_requests(clients, policy, compartment_id, resource_id, in_flight=False):
+    """The Container Engine work requests of one resource (cluster or node pool), oldest first; only the pending ones
+    with in_flight=True. OKE runs its own (NODEPOOL_RECONCILE, cycling) next to ours."""
+    kwargs = dict(compartment_id=compartment_id, resource_id=resource_id)
+    if in_flight:
+        kwargs["status"] = list(PENDING)
+    items = list_all(policy, "ListWorkRequests", clients.ce.list_work_requests, **kwargs)
+    return sorted(items, key=lambda w: (w.time_accepted is None, w.time_accepted))
+
+
+def wait_in_flight(clients, policy, compartment_id, resource_id, why):
+    """Wait for every pending work request on a resource (OKE refuses a second one with 409 Conflict) instead of
+    racing it. Their outcome is OKE's business; returns the ones waited for."""
+    waited = []
+    for wr in ce_work_requests(clients, policy, compartment_id, resource_id, in_flight=True):
+        policy.progress.line("%s: %s %s is in progress; waiting for it instead of racing it" % (why, wr.operation_type, _short_id(wr.id)))
+        waited.append(wait_ce_work_request(clients, policy, compartment_id, wr.id, raise_on_failure=False))
+    return waited
 
 
 def work_request_resource(wr, entity_type):

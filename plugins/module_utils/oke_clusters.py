@@ -19,8 +19,9 @@ except ImportError:  # require_oci() reports it
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import TAG_DEPLOYMENT, is_owned, ownership_tags, retry_token
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import TAG_DEPLOYMENT, is_owned, ownership_tags, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_ce_work_request, wait_until, work_request_resource
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_cluster_options
 
 COMPONENT = "cluster"
 DEAD = ("DELETING", "DELETED")
@@ -64,6 +65,7 @@ class ClusterReconciler(object):
             else:
                 existing = self._get(existing.id)
             return self._result(existing)
+        check_cluster_options(self.clients, self.policy, self.p["kubernetes_version"])  # before any create, check mode too
         self.changed = True
         self.actions.append({"action": "create", "name": self.p["name"]})
         if self.check_mode:
@@ -76,7 +78,7 @@ class ClusterReconciler(object):
             kubernetes_version=self.p["kubernetes_version"], type=self.p["cluster_type"],
             endpoint_config=CreateClusterEndpointConfigDetails(subnet_id=self.p["endpoint_subnet_id"], is_public_ip_enabled=self.p["public_endpoint"]),
             options=options, freeform_tags=ownership_tags(self.p["deployment"], COMPONENT, extra=self.p.get("freeform_tags")))
-        token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], self.p["name"], *dead)
+        token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], self.p["name"], token_epoch(self.policy.wall()), *dead)
         response = self.policy.call("CreateCluster", self.clients.ce.create_cluster, details, opc_retry_token=token)
         wr = wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], response.headers.get("opc-work-request-id"))
         cluster_id = work_request_resource(wr, "cluster")

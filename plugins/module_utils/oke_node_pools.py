@@ -29,20 +29,30 @@ try:
 except ImportError:  # require_oci() reports it
     pass
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement, Planner, fetch_report
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import TIER_PROBE, Placement, Planner, fetch_report
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all, to_dict
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
+    CONFLICT,
     LIMIT_EXCEEDED,
+    NOT_FOUND,
     OUT_OF_CAPACITY,
+    TIMEOUT,
+    TRANSIENT,
     ApiError,
     CapacityExhausted,
     InputError,
     WorkRequestFailed,
     classify,
 )
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_reservation, reserve
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_ce_work_request, wait_until, work_request_resource
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token, token_epoch
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, release_reservation, reserve
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import (
+    ce_work_requests,
+    wait_ce_work_request,
+    wait_in_flight,
+    wait_until,
+    work_request_resource,
+)
 
 DEAD_STATES = ("DELETING", "DELETED")
 COMPONENT = "node_pool"
@@ -106,6 +116,8 @@ class NodePoolReconciler(object):
         self.labels[params["label_key"]] = params["role"]
         self.tags = ownership_tags(params["deployment"], COMPONENT, params["role"], params.get("freeform_tags"))
         self._dead_ids = []
+        self._seen_wrs = {}
+        self._report_memo = {}
         self._last_pool_id = None
         self.planner = None
 
@@ -163,7 +175,8 @@ class NodePoolReconciler(object):
             node_eviction_node_pool_settings=NodeEvictionNodePoolSettings(eviction_grace_duration="PT0M", is_force_delete_after_grace_duration=True),
             freeform_tags=dict(self.tags),
         )
-        token = retry_token("node_pool", self.p["deployment"], self.p["cluster_id"], name, placement.key, size, *self._dead_ids)
+        token = retry_token("node_pool", self.p["deployment"], self.p["cluster_id"], name, placement.key, size, token_epoch(self.policy.wall()),
+                            *self._dead_ids)
         self._act("create", name=name, placement=placement.label(), size=size)
         response = self.policy.call("CreateNodePool", self.clients.ce.create_node_pool, details, opc_retry_token=token)
         try:
@@ -180,7 +193,7 @@ class NodePoolReconciler(object):
                 return state.id
         return None
 
-    def _update(self, state, size=None, placement=None, reservation_id=None, labels=False):
+    def _update_details(self, state, size, placement, reservation_id, labels):
         node_cfg = UpdateNodePoolNodeConfigDetails(size=size if size is not None else state.size)
         details = UpdateNodePoolDetails(node_config_details=node_cfg)
         if placement is not None:
@@ -190,15 +203,102 @@ class NodePoolReconciler(object):
             details.node_shape_config = UpdateNodeShapeConfigDetails(ocpus=placement.ocpus, memory_in_gbs=placement.memory_in_gbs)
         if labels:
             details.initial_node_labels = [KeyValue(key=k, value=v) for k, v in sorted(self.labels.items())]
-        self._act("update", name=state.name, size=node_cfg.size, placement=placement.label() if placement else None, labels=labels)
-        response = self.policy.call("UpdateNodePool", self.clients.ce.update_node_pool, state.id, details)
-        return self._wait(response, "UpdateNodePool")
+        return details
+
+    def _landed(self, state, size, placement, reservation_id, labels):
+        """True when the pool already holds what an update asks for (so the update was applied, or is not needed)."""
+        if size is not None and state.size != size:
+            return False
+        if placement is not None and (state.placement != placement or state.reservation_id != reservation_id):
+            return False
+        return not labels or state.labels == self.labels
+
+    def _update(self, state, size=None, placement=None, reservation_id=None, labels=False):
+        """One UpdateNodePool. It has no retry token, so it is never sent twice blindly: after a lost answer (5xx,
+        timeout) the pool and its work requests are read first, and an update that landed is waited for, not repeated.
+        A 409 Conflict means OKE is busy with a work request (its own NODEPOOL_RECONCILE, say): that one is waited for
+        and PoolBusy raised, because what the pool holds afterwards decides what to ask for."""
+        details = self._update_details(state, size, placement, reservation_id, labels)
+        for attempt in range(1, self.policy.max_call_attempts + 1):
+            try:
+                response = self.policy.call_non_idempotent("UpdateNodePool", self.clients.ce.update_node_pool, state.id, details)
+            except ApiError as exc:
+                if exc.failure.kind == CONFLICT:
+                    if not wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s busy (409)" % state.name):
+                        # the work request ended between the 409 and the listing: back off once, then re-read
+                        wait = self.policy.backoff(attempt)
+                        if attempt >= self.policy.max_call_attempts or not self.policy.fits(wait):
+                            raise
+                        self.policy.sleep(wait)
+                    raise PoolBusy(state.id) from exc
+                if exc.failure.kind not in (TRANSIENT, TIMEOUT):
+                    raise
+                landed = self._update_landed(state, size, placement, reservation_id, labels)
+                if landed is not None:
+                    self.progress.line("UpdateNodePool on %s: the answer was lost (%s) but %s accepted it; waiting for it, not sending it again"
+                                       % (state.name, exc.failure.short(), landed.id))
+                    self._act("update", name=state.name, size=details.node_config_details.size,
+                              placement=placement.label() if placement else None, labels=labels)
+                    return wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], landed.id)
+                wait = self.policy.backoff(attempt)
+                if attempt >= self.policy.max_call_attempts or not self.policy.fits(wait):
+                    raise
+                self.progress.line("UpdateNodePool on %s not applied (%s); sending it again in %.0fs" % (state.name, exc.failure.short(), wait))
+                self.policy.sleep(wait)
+                continue
+            self._act("update", name=state.name, size=details.node_config_details.size, placement=placement.label() if placement else None, labels=labels)
+            return self._wait(response, "UpdateNodePool")
+        raise ApiError("UpdateNodePool", classify(Exception("no attempt left")))
+
+    def _update_landed(self, state, size, placement, reservation_id, labels):
+        """After a lost answer: the NODEPOOL_UPDATE work request our update started, if OKE accepted it."""
+        if not self._landed(self._get(state.id), size, placement, reservation_id, labels):
+            return None
+        known = set(self._seen_wrs.get(state.id, ()))
+        mine = [wr for wr in ce_work_requests(self.clients, self.policy, self.p["compartment_id"], state.id)
+                if wr.operation_type == "NODEPOOL_UPDATE" and wr.id not in known]
+        return mine[-1] if mine else None
+
+    def _mutate(self, pool_id, plan):
+        """Apply plan(fresh state) -> update kwargs (or None: nothing to do) until it is applied; a busy pool is waited
+        for and re-read, so the update is decided on what OKE's own work request left."""
+        while True:
+            state = self._get(pool_id)
+            self._note_wrs(state.id)
+            kwargs = plan(state)
+            if kwargs is None:
+                return state
+            try:
+                self._update(state, **kwargs)
+            except PoolBusy:
+                continue
+            return self._get(pool_id)
+
+    def _note_wrs(self, pool_id):
+        """Remember the pool's work requests before an update, so a lost answer can tell ours from older ones."""
+        if pool_id not in self._seen_wrs:
+            self._seen_wrs[pool_id] = [wr.id for wr in ce_work_requests(self.clients, self.policy, self.p["compartment_id"], pool_id)]
 
     def _delete(self, state):
         self._act("delete", name=state.name)
-        response = self.policy.call("DeleteNodePool", self.clients.ce.delete_node_pool, state.id,
-                                    override_eviction_grace_duration="PT0M", is_force_deletion_after_override_grace_duration=True)
-        self._wait(response, "DeleteNodePool")
+        while True:
+            try:
+                response = self.policy.call_non_idempotent(
+                    "DeleteNodePool", self.clients.ce.delete_node_pool, state.id,
+                    override_eviction_grace_duration="PT0M", is_force_deletion_after_override_grace_duration=True)
+            except ApiError as exc:
+                if exc.failure.kind == NOT_FOUND:
+                    break
+                if exc.failure.kind not in (CONFLICT, TRANSIENT, TIMEOUT):
+                    raise
+                # busy, or a lost answer: whatever runs on the pool (our delete included) is waited for, then re-read
+                wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s (%s)" % (state.name, exc.failure.short()))
+                current = self.policy.call("GetNodePool", self.clients.ce.get_node_pool, state.id).data
+                if current.lifecycle_state in DEAD_STATES:
+                    break
+                continue
+            self._wait(response, "DeleteNodePool")
+            break
         if state.reservation_id:
             release_reservation(self.clients, self.policy, state.reservation_id, self.p["deployment"])
 
@@ -209,12 +309,22 @@ class NodePoolReconciler(object):
             if not state.failed:
                 out.append(state)
                 continue
-            keep = len(state.healthy) + len(state.pending)
-            first = state.failed[0]
-            why = (first.node_error.message or "")[:80] if first.node_error else first.lifecycle_state
-            self.progress.line("shrink %s %s -> %d (%d node(s) failed: %s)" % (state.name, state.placement.label(), keep, len(state.failed), why))
-            self._update(state, size=keep)
-            out.append(self._get(state.id))
+
+            def plan(current):
+                if current.pending and not current.failed:
+                    # OKE's own reconcile is replacing the failed nodes: its outcome decides what is left to do
+                    wait_in_flight(self.clients, self.policy, self.p["compartment_id"], current.id, "node pool %s" % current.name)
+                    current = self._get(current.id)
+                if not current.failed:
+                    return None  # OKE's reconcile replaced them meanwhile
+                keep = len(current.healthy) + len(current.pending)
+                first = current.failed[0]
+                why = (first.node_error.message or "")[:80] if first.node_error else first.lifecycle_state
+                self.progress.line("shrink %s %s -> %d: kept %d of %d node(s) (%d failed: %s)" % (
+                    current.name, current.placement.label(), keep, keep, current.size, len(current.failed), why))
+                return {"size": keep}
+
+            out.append(self._mutate(state.id, plan))
         return out
 
     def _settle(self, pools):
@@ -238,7 +348,7 @@ class NodePoolReconciler(object):
         return "%s-%d" % (self.p["name"], idx)
 
     def _try(self, candidate, want, pools):
-        """Apply one candidate for `want` nodes. Returns how many healthy nodes it added."""
+        """Apply one candidate for `want` nodes; `pools` is refreshed in place with the pool it touched."""
         place = candidate.placement
         reservation_id = None
         if place.reservation:
@@ -248,17 +358,23 @@ class NodePoolReconciler(object):
             want = min(want, reserved)
         same = [s for s in pools if s.placement == place and (not place.reservation or s.reservation_id == reservation_id)]
         free = [s for s in pools if s.free and s not in same]
-        before = sum(len(s.healthy) for s in pools)
         pool_id = None
         try:
             if same:
                 target = same[0]
                 pool_id = target.id
-                self._update(target, size=len(target.healthy) + len(target.pending) + want)
+                had = len(target.healthy) + len(target.pending)
+
+                def grow(current):
+                    # nodes OKE's own reconcile brought meanwhile count towards `want`
+                    extra = want - max(0, len(current.healthy) + len(current.pending) - had)
+                    return {"size": len(current.healthy) + len(current.pending) + extra} if extra > 0 else None
+
+                self._mutate(target.id, grow)
             elif free:
                 target = sorted(free, key=lambda s: s.name != self.p["name"])[0]
                 pool_id = target.id
-                self._update(target, size=want, placement=place, reservation_id=reservation_id)
+                self._mutate(target.id, lambda current: {"size": want, "placement": place, "reservation_id": reservation_id} if current.free else None)
             else:
                 self._last_pool_id = None
                 try:
@@ -270,7 +386,6 @@ class NodePoolReconciler(object):
             if pool_id:
                 refreshed = self._get(pool_id)
                 pools[:] = [s for s in pools if s.id != pool_id] + [refreshed]
-        return sum(len(s.healthy) for s in pools) - before
 
     def ensure_present(self):
         count = self.p["count"]
@@ -283,7 +398,7 @@ class NodePoolReconciler(object):
                 self._act("plan", healthy=healthy, wanted=count, failed_nodes=failed)
             return self._result(pools)
         for state in stale_labels:
-            self._update(state, labels=True)
+            self._mutate(state.id, lambda current: {"labels": True} if current.labels != self.labels else None)
         pools = self._shrink_failed(pools)
         if healthy > count:
             pools = self._scale_down(pools, healthy - count)
@@ -294,7 +409,7 @@ class NodePoolReconciler(object):
             rnd += 1
             deficit = count - sum(len(s.healthy) for s in pools)
             report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"],
-                                  self.p["shapes"], self.p["fault_domains"])
+                                  self.p["shapes"], self.p["fault_domains"], memo=self._report_memo)
             skip = set()
             tried = False
             probe = self.policy.remaining() >= PROBE_MIN_REMAINING
@@ -302,27 +417,30 @@ class NodePoolReconciler(object):
                 deficit = count - sum(len(s.healthy) for s in pools)
                 if deficit <= 0:
                     break
-                if cand.placement in skip:
+                if cand.placement in skip or (cand.tier != TIER_PROBE and self.planner.dropped(cand.placement)):
                     continue
                 tried = True
                 want = min(deficit, cand.count)
+                before = sum(len(s.healthy) for s in pools)
+                reason = None
                 try:
-                    added = self._try(cand, want, pools)
+                    self._try(cand, want, pools)
                 except (ApiError, WorkRequestFailed) as exc:
                     failure = exc.failure if isinstance(exc, ApiError) else classify(exc)
                     if failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
                         raise
-                    added = None
                     reason = failure.short()
                 skip.add(cand.placement)
-                if added is not None and added >= want:
+                added = sum(len(s.healthy) for s in pools) - before
+                if added >= want:
                     self.progress.attempt(cand.placement.label(), "ok", "+%d node(s) (%s)" % (added, cand.tier), round=rnd, tier=cand.tier)
                     continue
-                if added:
-                    reason = "only +%d of %d node(s)" % (added, want)
+                # say what was kept: an attempt that got 2 of 5 nodes is partial, not failed
+                outcome = "partial" if added > 0 else "failed"
+                reason = "kept %d of %d node(s)%s" % (max(0, added), want, " (%s)" % reason if reason else "")
+                self._note_overstated(report, pools)
                 pools = self._shrink_failed(pools)
-                self.progress.attempt(cand.placement.label(), "failed", reason, next_wait=0,
-                                      round=rnd, tier=cand.tier)
+                self.progress.attempt(cand.placement.label(), outcome, reason, next_wait=0, round=rnd, tier=cand.tier)
             if sum(len(s.healthy) for s in pools) >= count:
                 break
             wait = self.policy.backoff(rnd)
@@ -346,24 +464,39 @@ class NodePoolReconciler(object):
                 pools.remove(state)
         return self._result(pools)
 
+    def _note_overstated(self, report, pools):
+        """Fault domains where nodes just failed although the report claimed room are dropped from the plan for the
+        rest of the run, so the pool kept there is not grown into them again and no new placement includes them."""
+        for state in pools:
+            cfg = {"shape": state.placement.shape, "ocpus": state.placement.ocpus, "memory_in_gbs": state.placement.memory_in_gbs}
+            for fd in sorted(set(n.fault_domain for n in state.failed if n.fault_domain)):
+                if self.planner.note_overstated(report, fd, cfg):
+                    self.progress.line("capacity report overstated %s in %s: dropped from the placements for this run" % (
+                        state.placement.shape, fd))
+
     def _scale_down(self, pools, surplus):
         for state in sorted(pools, key=lambda s: (s.name == self.p["name"], s.name), reverse=False):
             if surplus <= 0:
                 break
             cut = min(surplus, len(state.healthy))
             if cut:
-                self._update(state, size=state.size - cut)
+                self._mutate(state.id, lambda current, size=state.size - cut: {"size": size} if current.size != size else None)
                 surplus -= cut
         return [self._get(s.id) for s in pools]
 
     # --- absent ------------------------------------------------------------------------------------
     def ensure_absent(self):
-        pools = self.read()
+        """Delete the role's pools (none to look for when the cluster is gone), then sweep the role's capacity
+        reservations by ownership tag: one left by an interrupted run, or by a cluster deleted with its pools, is
+        released only here (OCI bills a reservation while it exists)."""
+        pools = self.read() if self.p.get("cluster_id") else []
         for state in pools:
             if self.check_mode:
                 self._act("delete", name=state.name)
             else:
                 self._delete(state)
+        for reservation_id in release_all(self.clients, self.policy, self.p["compartment_id"], self.p["deployment"], self.p["role"], self.check_mode):
+            self._act("release_reservation", id=reservation_id)
         return self._result([] if not self.check_mode else pools)
 
     def _result(self, pools):
@@ -377,6 +510,10 @@ class NodePoolReconciler(object):
             "attempts": self.progress.attempts,
             "progress": self.progress.lines,
         }
+
+
+class PoolBusy(Exception):
+    """UpdateNodePool met another work request on the pool (409); it has been waited for, the pool must be re-read."""
 
 
 class _OutOfCapacity(Exception):

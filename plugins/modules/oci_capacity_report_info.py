@@ -15,7 +15,10 @@ description:
     every fault domain of O(fault_domains), and returns one row per combination.
   - With O(count), also returns the capacity planner's candidate placements for that many nodes, in the order
     M(openedx_scale.oke.oke_node_pool) and M(openedx_scale.oke.oci_instance) would try them.
-  - The report is advisory (OCI may answer differently at launch time); it changes nothing.
+  - The report is advisory (OCI may answer differently at launch time); it changes nothing. A denied report (no
+    tenancy-level policy) returns no row and a warning naming the policy statement to add.
+  - With O(check_policies), also probes (read-only) the other calls the provision stage needs and returns the exact
+    IAM policy statements that are missing.
 author:
   - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
@@ -36,6 +39,13 @@ options:
   count:
     description: When set, also return the planner's candidates for this many nodes/VMs.
     type: int
+  check_policies:
+    description: Also probe the IAM policies the provision stage needs (see RV(policies)).
+    type: bool
+    default: false
+  compartment_id:
+    description: Compartment of the cluster and node pools, for O(check_policies). Defaults to the tenancy.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -68,6 +78,26 @@ candidates:
   type: list
   elements: dict
   sample: [{"shape": "VM.Standard.E4.Flex", "fault_domains": ["FAULT-DOMAIN-1"], "count": 3, "tier": "extra_pool"}]
+policies:
+  description: With O(check_policies), one entry per need, V(allowed=null) when it cannot be probed by the caller.
+  returned: when O(check_policies=true)
+  type: list
+  elements: dict
+  sample:
+    - need: OKE work requests
+      allowed: false
+      required: true
+      statement: Allow group <your-group> to read cluster-work-requests in compartment id ocid1.compartment.oc1..aaaaexample
+missing_policy_statements:
+  description: With O(check_policies), the statements to add (required needs whose probe was denied).
+  returned: when O(check_policies=true)
+  type: list
+  elements: str
+unverified_policy_statements:
+  description: With O(check_policies), statements the caller cannot probe (service policies) but the stage needs.
+  returned: when O(check_policies=true)
+  type: list
+  elements: str
 api_calls:
   description: Number of OCI API calls made.
   returned: always
@@ -80,9 +110,10 @@ elapsed_seconds:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_count
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_count, check_ocid
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Planner, fetch_report
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_iam import check_policies, missing_statements
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
 
 
@@ -92,11 +123,14 @@ def validate(params):
     params = check_placement(params)
     if params.get("count") is not None:
         params["count"] = check_count(params["count"], "count")
+    if params.get("compartment_id"):
+        check_ocid(params["compartment_id"], "compartment_id", ("compartment", "tenancy"))
     return params
 
 
 def main():
-    spec = argument_spec(count=dict(type="int"), **placement_args())
+    spec = argument_spec(count=dict(type="int"), check_policies=dict(type="bool", default=False), compartment_id=dict(type="str"),
+                         **placement_args())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
 
     def work(clients, policy, params):
@@ -107,8 +141,14 @@ def main():
             planner = Planner(params["availability_domain"], params["shapes"], params["fault_domains"],
                               allow_reservation=params["capacity_reservation"])
             candidates = [c.as_dict() for c in planner.plan(params["count"], report)]
-        return {"changed": False, "availability_domain": params["availability_domain"],
-                "availability": [row.as_dict() for row in report.rows], "candidates": candidates}
+        result = {"changed": False, "availability_domain": params["availability_domain"],
+                  "availability": [row.as_dict() for row in report.rows], "candidates": candidates}
+        if params["check_policies"]:
+            needs = check_policies(clients, policy, params.get("compartment_id") or params["tenancy_id"], report,
+                                   reservations=params["capacity_reservation"])
+            result.update(policies=needs, missing_policy_statements=missing_statements(needs, required=True),
+                          unverified_policy_statements=[n["statement"] for n in needs if n["allowed"] is None])
+        return result
 
     run_module(module, "capacity", validate, work)
 

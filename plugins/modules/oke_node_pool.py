@@ -21,6 +21,13 @@ description:
     every attempt when the next round would not fit.
   - Lookups by name and ownership tags before every create and deterministic C(opc-retry-token)s mean a re-run after
     any failure never creates a duplicate pool.
+  - OKE's own work requests on a pool (its C(NODEPOOL_RECONCILE) of failed nodes) are waited for, never raced; an
+    update whose answer was lost is looked up in the pool's work requests, never sent twice.
+  - The capacity report is advisory; a denied one (missing tenancy-level policy) degrades to probing with a warning
+    naming the policy statement.
+  - Before anything is created, O(kubernetes_version), O(image_id) and the image's architecture against every shape
+    are checked against the cluster's node-pool options (GetNodePoolOptions).
+  - O(state=absent) also releases every capacity reservation of the role that carries the ownership tags.
 author:
   - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
@@ -58,9 +65,10 @@ options:
     description: Number of ready nodes wanted. V(0) keeps the pools but with no node. Required when O(state=present).
     type: int
   cluster_id:
-    description: OCID of the OKE cluster.
+    description:
+      - OCID of the OKE cluster. Required when O(state=present).
+      - With O(state=absent) and no cluster (already deleted) only the role's capacity reservations are swept.
     type: str
-    required: true
   compartment_id:
     description: OCID of the compartment of the node pools.
     type: str
@@ -145,7 +153,8 @@ actions:
   returned: always
   type: list
   elements: dict
-  sample: [{"action": "create", "name": "openedx-lms", "placement": "VM.Standard.E4.Flex 30/128 @ FD-1", "size": 3}]
+  sample: [{"action": "create", "name": "openedx-lms", "placement": "VM.Standard.E4.Flex 30/128 @ FD-1", "size": 3},
+           {"action": "release_reservation", "id": "ocid1.capacityreservation.oc1.me-jeddah-1.aaaaexample"}]
 attempts:
   description: One entry per placement tried or capacity round, with outcome, reason and the wait that followed.
   returned: always
@@ -184,10 +193,12 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_node_pool_options
 
 
 def validate(params):
-    check_ocid(params["cluster_id"], "cluster_id", ("cluster",))
+    if params["cluster_id"] is not None:
+        check_ocid(params["cluster_id"], "cluster_id", ("cluster",))
     check_ocid(params["compartment_id"], "compartment_id", ("compartment", "tenancy"))
     if params["state"] == "absent":
         return params
@@ -208,7 +219,7 @@ def main():
         label_key=dict(type="str", default="openedx-scale/pool", no_log=False),
         node_labels=dict(type="dict", default={}),
         count=dict(type="int"),
-        cluster_id=dict(type="str", required=True),
+        cluster_id=dict(type="str"),
         compartment_id=dict(type="str", required=True),
         subnet_id=dict(type="str"),
         image_id=dict(type="str"),
@@ -220,13 +231,14 @@ def main():
         **placement_args()
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_if=[("state", "present", ["count", "subnet_id", "image_id", "kubernetes_version", "shape"])])
+                           required_if=[("state", "present", ["count", "cluster_id", "subnet_id", "image_id", "kubernetes_version", "shape"])])
 
     def work(clients, policy, params):
         reconciler = NodePoolReconciler(clients, policy, params, check_mode=module.check_mode)
         if params["state"] == "absent":
             return reconciler.ensure_absent()
         resolve_placement_scope(clients, policy, params)
+        check_node_pool_options(clients, policy, params)  # version, image and architecture before any create
         return reconciler.ensure_present()
 
     run_module(module, module.params["name"], validate, work)

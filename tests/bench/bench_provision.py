@@ -1,4 +1,5 @@
-"""Provision benchmark: reach 5 LMS + 2 services OKE nodes in `jeddah-tight` and `recovering`.
+"""Provision benchmark: reach 5 LMS + 2 services OKE nodes in `jeddah-tight`, `recovering` and `oke-reconcile`
+(OKE's own NODEPOOL_RECONCILE on: pools busy with OKE's work requests, 409 while they run, a lost update answer).
 
 Three clients against the OCI sandbox, measured in API calls and sandbox-clock time:
   ours   - the oke_node_pool engine (capacity report -> planner -> sibling pools, backoff with jitter);
@@ -263,7 +264,7 @@ def fmt(res):
 def main() -> int:
     rc = 0
     print(f"Reach 5 LMS + 2 services nodes; API calls and sandbox-clock seconds (naive/sdk capped at {CAP_SECONDS // 3600} h)")
-    for scenario in ("jeddah-tight", "recovering"):
+    for scenario in ("jeddah-tight", "recovering", "oke-reconcile"):
         results = {name: run(scenario, fn) for name, fn in (("ours", ours), ("naive", naive), ("sdk", sdk_default))}
         print(f"\n[{scenario}]")
         for name, res in results.items():

@@ -66,7 +66,7 @@ def changed_tasks(run):
     return sorted({ev["event_data"]["task"] for ev in run.events if ev.get("event") == "runner_on_ok" and ev["event_data"].get("res", {}).get("changed")})
 
 
-@pytest.mark.parametrize("scenario", ["ample", "jeddah-tight", "recovering"])
+@pytest.mark.parametrize("scenario", ["ample", "jeddah-tight", "recovering", "oke-reconcile", "report-denied"])
 def test_converge_idempotent_check_teardown(make_stage, scenario):
     stage = make_stage(scenario)
     # converge
@@ -223,3 +223,20 @@ def test_instance_that_dies_while_starting_is_replaced(make_stage):
     assert again.changed == 0, changed_tasks(again)
     assert_ok(stage.play("teardown"))
     assert live(stage.state(), "instances") == []
+
+
+def test_iam_preflight_fails_before_anything_with_the_statements(make_stage):
+    """iam-denied: no policy for OKE's work requests nor the capacity report; the stage stops at its IAM preflight."""
+    stage = make_stage("iam-denied")
+    run = stage.play("provision_cluster")
+    assert run.rc != 0
+    failed = run.results("Fail with the IAM policy statements to add")
+    assert failed, run.stdout[-3000:]
+    msg = failed[0]["msg"]
+    assert "Allow group <your-group> to read cluster-work-requests in compartment id" in msg, msg
+    # the advisory report statement comes as a module warning, shown by Ansible
+    assert "[WARNING]: The compute capacity report was denied" in run.stdout and "manage compute-capacity-reports in tenancy" in run.stdout
+    state = stage.state()
+    assert state["counters"]["calls"].get("ce.CreateCluster", 0) == 0
+    for kind in ("clusters", "node_pools", "instances", "capacity_reservations"):
+        assert live(state, kind) == [], kind

@@ -57,6 +57,8 @@ class CapacityPool:
     # Capacity reports are advisory on OCI: when set, reports claim this many instances for the
     # pool whatever is really free (a stale AVAILABLE, or a pessimistic 0).
     reported: int | None = None
+    # Real reports can say AVAILABLE with availableCount null (oci-cli #748): the report keeps the status, drops the count.
+    reported_null: bool = False
 
 
 @dataclass
@@ -122,8 +124,35 @@ class NodePools:
     # every fault domain of the placement config before failing the node.
     fault_domain_fallback: bool = False
     # OKE keeps reconciling a pool to its size: failed nodes are retried this many sandbox seconds
-    # later by a NODEPOOL_RECONCILE work request (null: never).
-    reconcile_after_seconds: float | None = None
+    # later by a NODEPOOL_RECONCILE work request, then after 2x, 4x, ... while they keep failing; on by
+    # default as on OKE (https://github.com/kubernetes/autoscaler/pull/10306); null: never.
+    reconcile_after_seconds: float | None = 60
+
+
+@dataclass
+class OkeImage:
+    """One OKE node image as GetNodePoolOptions lists it (sourceName carries the OS, arch and Kubernetes version)."""
+
+    id: str
+    name: str
+    architecture: str = "X86_64"  # or AARCH64 (Ampere A1 shapes)
+    kubernetes_version: str = "v1.35.4"
+
+
+def _default_images() -> list[OkeImage]:
+    return [
+        OkeImage("ocid1.image.oc1.me-jeddah-1.aaaaaaaasandboxoke", "Oracle-Linux-8.10-2026.10.30-0-OKE-1.35.4-1000"),
+        OkeImage("ocid1.image.oc1.me-jeddah-1.aaaaaaaasandboxokearm", "Oracle-Linux-8.10-aarch64-2026.10.30-0-OKE-1.35.4-1000", "AARCH64"),
+        OkeImage("ocid1.image.oc1.me-jeddah-1.aaaaaaaasandboxoke134", "Oracle-Linux-8.10-2026.08.14-0-OKE-1.34.2-900", kubernetes_version="v1.34.2"),
+    ]
+
+
+@dataclass
+class OkeOptions:
+    """What GetClusterOptions / GetNodePoolOptions answer in the region (versions, images per architecture)."""
+
+    kubernetes_versions: list[str] = field(default_factory=lambda: ["v1.33.1", "v1.34.2", "v1.35.4"])
+    images: list[OkeImage] = field(default_factory=_default_images)
 
 
 @dataclass
@@ -176,7 +205,10 @@ class Scenario:
     timings: Timings = field(default_factory=Timings)
     node_pools: NodePools = field(default_factory=NodePools)
     capacity_reservations: CapacityReservations = field(default_factory=CapacityReservations)
+    oke_options: OkeOptions = field(default_factory=OkeOptions)
     limits: dict[str, float] = field(default_factory=dict)  # shape -> max OCPUs in use (LimitExceeded)
+    # Operations no IAM policy allows the caller: answered 404 NotAuthorizedOrNotFound, as OCI answers them.
+    iam_denied: list[str] = field(default_factory=list)
     clock: Clock = field(default_factory=Clock)
     boot_hook: BootHook = field(default_factory=BootHook)
     settings: Settings = field(default_factory=Settings)
@@ -291,6 +323,9 @@ def _check(sc: Scenario, where: str) -> None:
         _fail(f"{where}.node_pools.failed_pool_state", "must be NEEDS_ATTENTION, ACTIVE or UPDATING")
     if sc.clock.mode not in ("real", "fast"):
         _fail(f"{where}.clock.mode", "must be real or fast")
+    for i, image in enumerate(sc.oke_options.images):
+        if image.architecture not in ("X86_64", "AARCH64"):
+            _fail(f"{where}.oke_options.images[{i}].architecture", "must be X86_64 or AARCH64")
     for shape in sc.limits:
         if shape not in SHAPES:
             _fail(f"{where}.limits.{shape}", f"unknown shape (known: {', '.join(SHAPES)})")

@@ -29,11 +29,12 @@ import yaml
 from .api import SERVICES
 from .clock import VirtualClock
 from .errors import ApiError, not_found, too_many_requests
+from .faults import matches
 from .hooks import Hooks
 from .router import Context, Reply, match
 from .scenario import Scenario
 from .signing import Credentials, add_service_endpoint, ensure_credentials, verify_request
-from .state import Store
+from .state import RETRY_TOKEN_SECONDS, Store
 
 # On PYTHONPATH, it swaps the modules' wall clock for this sandbox's virtual clock.
 PYHOOK_DIR = Path(__file__).resolve().parent / "pyhook"
@@ -250,6 +251,9 @@ class Handler(BaseHTTPRequestHandler):
         if store.throttler.throttled(operation, now):
             store.faults_fired.append({"operation": operation, "call": call_no, "status": 429, "code": "TooManyRequests", "time": now})
             raise too_many_requests()
+        if matches(store.sc.iam_denied, operation):
+            store.iam_denials.append({"operation": operation, "call": call_no, "time": now})
+            raise not_found()
         fault = store.faults.pick(operation, call_no)
         if fault is not None:
             store.faults_fired.append(
@@ -260,6 +264,9 @@ class Handler(BaseHTTPRequestHandler):
         token = self.headers.get("opc-retry-token") if found.retry_token else None
         digest = hashlib.sha256(body).hexdigest()
         cached = store.retry_tokens.get((operation, token)) if token else None
+        if cached is not None and store.now() - cached["time"] >= RETRY_TOKEN_SECONDS:
+            del store.retry_tokens[(operation, token)]  # OCI forgets a token after 24 h: the same token is a new request
+            cached = None
         if cached is not None:
             cached["replays"] += 1
             if cached["body_sha256"] != digest:

@@ -26,6 +26,12 @@ from .scenario import CapacityPool, Scenario
 # Resource collections in the store (and in the state dump).
 KINDS = ("clusters", "node_pools", "instances", "vnic_attachments", "vnics", "capacity_reservations")
 PENDING = ("ACCEPTED", "IN_PROGRESS")
+GONE = ("DELETED", "TERMINATED")
+# OCI lists deleted/terminated resources for a while (instances: "at least 12 hours",
+# https://docs.oracle.com/en-us/iaas/Content/Compute/Tasks/terminatinginstance.htm) and keeps a retry token for
+# 24 hours (https://docs.oracle.com/en-us/iaas/Content/API/Concepts/usingapi.htm#retrytoken).
+GONE_LISTED_SECONDS = 12 * 3600
+RETRY_TOKEN_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -143,6 +149,7 @@ class Store:
         self.status_totals = Counter()
         self.faults_fired: list[dict] = []
         self.auth_failures: list[dict] = []
+        self.iam_denials: list[dict] = []  # calls refused by the scenario's iam_denied
         self.boot_failures: list[dict] = []  # boot hooks that raised: why an instance went TERMINATED
         # The last calls, oldest first: what a failing test or a benchmark prints to explain itself.
         self.request_log: deque = deque(maxlen=500)
@@ -200,6 +207,11 @@ class Store:
         if pool is not None and pool.spec.reported is not None:
             return pool.spec.reported
         return self.available(short_ad, fault_domain, shape, ocpus, memory)
+
+    def count_hidden(self, short_ad: str, fault_domain: str, shape: str) -> bool:
+        """The scenario makes reports answer availableCount null for this pool (the status stays)."""
+        pool = self.pools.get((short_ad, fault_domain, shape))
+        return pool is not None and pool.spec.reported_null
 
     def shape_offered(self, short_ad: str, shape: str) -> bool:
         return any(k[0] == short_ad and k[2] == shape for k in self.pools)
@@ -259,6 +271,16 @@ class Store:
         if resource is None:
             raise not_found()
         return resource
+
+    def bury(self, resource: dict, state: str) -> None:
+        """A resource reaches DELETED/TERMINATED now: it stays listed GONE_LISTED_SECONDS, then list calls omit it."""
+        resource["lifecycleState"] = state
+        resource.setdefault("_gone_at", self.now())
+
+    def listed(self, resource: dict) -> bool:
+        if resource.get("lifecycleState") not in GONE:
+            return True
+        return self.now() - resource.setdefault("_gone_at", self.now()) < GONE_LISTED_SECONDS
 
     def add(self, kind: str, resource: dict) -> dict:
         self.resources[kind][resource["id"]] = resource
@@ -361,6 +383,7 @@ class Store:
                     "by_status": dict(self.status_totals),
                     "faults_fired": self.faults_fired,
                     "auth_failures": self.auth_failures,
+                    "iam_denials": self.iam_denials,
                     "boot_failures": self.boot_failures,
                 },
                 "request_log": list(self.request_log),

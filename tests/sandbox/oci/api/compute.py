@@ -173,7 +173,7 @@ def boot_finished(store: Store, instance: dict, vnic: dict, attachment: dict, bo
 
 def release_instance(store: Store, instance: dict) -> None:
     """TERMINATED: capacity back to its pool/reservation, VNIC detached, terminate hook called."""
-    instance["lifecycleState"] = "TERMINATED"
+    store.bury(instance, "TERMINATED")
     alloc = store.allocations.pop(instance["id"], None)
     if alloc is not None:
         store.give_back(alloc)
@@ -182,7 +182,7 @@ def release_instance(store: Store, instance: dict) -> None:
             attachment["lifecycleState"] = "DETACHED"
             vnic = store.resources["vnics"].get(attachment["vnicId"])
             if vnic is not None:
-                vnic["lifecycleState"] = "TERMINATED"
+                store.bury(vnic, "TERMINATED")
     kind = "node" if (instance.get("extendedMetadata") or {}).get("oke-node-pool-id") else "instance"
     store.hooks.terminate(kind, instance)
 
@@ -218,7 +218,10 @@ def create_capacity_report(ctx: Context) -> Reply:
         fds = [fault_domain] if fault_domain else ctx.store.fault_domains(short)
         count = sum(ctx.store.reported(short, fd, shape.name, ocpus, memory) for fd in fds)
         entry["instanceShapeConfig"] = {"ocpus": ocpus, "memoryInGBs": memory}
-        out.append({**entry, "availableCount": count, "availabilityStatus": "AVAILABLE" if count else "OUT_OF_HOST_CAPACITY"})
+        status = "AVAILABLE" if count else "OUT_OF_HOST_CAPACITY"
+        if any(ctx.store.count_hidden(short, fd, shape.name) for fd in fds):
+            count = None
+        out.append({**entry, "availableCount": count, "availabilityStatus": status})
     return Reply(200, {"compartmentId": compartment, "availabilityDomain": ad_name, "timeCreated": ctx.store.clock.iso(), "shapeAvailabilities": out})
 
 
@@ -343,6 +346,7 @@ def list_reservations(ctx: Context) -> Reply:
         and (not ctx.q("availabilityDomain") or r["availabilityDomain"] == ctx.q("availabilityDomain"))
         and (not ctx.q("displayName") or r["displayName"] == ctx.q("displayName"))
         and (not states or r["lifecycleState"] in states)
+        and ctx.store.listed(r)
     ]
     return paginate(ctx, items)
 
@@ -422,7 +426,7 @@ def delete_reservation(ctx: Context) -> Reply:
             for alloc in config.get("_holds", [])[config["usedCount"] :]:
                 ctx.store.give_back(alloc)
             config["_holds"] = config.get("_holds", [])[: config["usedCount"]]
-        reservation["lifecycleState"] = "DELETED"
+        ctx.store.bury(reservation, "DELETED")
 
     wr = ctx.store.submit(
         "iaas",
@@ -510,7 +514,11 @@ def list_instances(ctx: Context) -> Reply:
     compartment = ctx.q_required("compartmentId")
     check_ocid(compartment, "compartmentId")
     filters = {k: ctx.q(k) for k in ("availabilityDomain", "displayName", "lifecycleState", "capacityReservationId") if ctx.q(k)}
-    items = [i for i in ctx.store.resources["instances"].values() if i["compartmentId"] == compartment and all(i.get(k) == v for k, v in filters.items())]
+    items = [
+        i
+        for i in ctx.store.resources["instances"].values()
+        if i["compartmentId"] == compartment and all(i.get(k) == v for k, v in filters.items()) and ctx.store.listed(i)
+    ]
     return paginate(ctx, items)
 
 

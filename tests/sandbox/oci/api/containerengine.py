@@ -16,7 +16,7 @@ import yaml
 
 from ..errors import ApiError, invalid, not_found
 from ..router import Context, Reply, check_ocid, need, need_ocid, paginate, route
-from ..shapes import resolve
+from ..shapes import SHAPES, resolve
 from ..signing import USER
 from ..state import Store, WorkRequest
 from .compute import attach_vnic, boot_finished, check_fault_domain, etag, new_instance, place, release_instance
@@ -116,7 +116,10 @@ def list_clusters(ctx: Context) -> Reply:
     items = [
         {k: v for k, v in c.items() if k != "openIdConnectDiscoveryKey"}
         for c in ctx.store.resources["clusters"].values()
-        if c["compartmentId"] == compartment and (not ctx.q("name") or c["name"] == ctx.q("name")) and (not states or c["lifecycleState"] in states)
+        if c["compartmentId"] == compartment
+        and (not ctx.q("name") or c["name"] == ctx.q("name"))
+        and (not states or c["lifecycleState"] in states)
+        and ctx.store.listed(c)
     ]
     return paginate(ctx, items, default_sort_key="name")
 
@@ -135,8 +138,8 @@ def delete_cluster(ctx: Context) -> Reply:
         for pool in store.resources["node_pools"].values():
             if pool["clusterId"] == cluster["id"] and pool["lifecycleState"] != "DELETED":
                 _remove_nodes(store, pool, list(pool["nodes"]))
-                pool["lifecycleState"] = "DELETED"
-        cluster["lifecycleState"] = "DELETED"
+                store.bury(pool, "DELETED")
+        store.bury(cluster, "DELETED")
 
     wr = store.submit(
         "ce",
@@ -317,7 +320,8 @@ def _finish_nodes(store: Store, pool: dict, nodes: list[dict], wr: WorkRequest) 
         )
         pool["lifecycleState"] = store.sc.node_pools.failed_pool_state
         pool["lifecycleDetails"] = f"{len(failed)} node(s) failed to launch"
-        _schedule_reconcile(store, pool)
+        again = wr.operation_type == "NODEPOOL_RECONCILE"
+        _schedule_reconcile(store, pool, pool["_meta"].get("reconcile_attempt", 0) + 1 if again else 0)
     else:
         unhealthy = [n for n in pool["nodes"] if n.get("nodeError")]
         pool["lifecycleState"] = store.sc.node_pools.failed_pool_state if unhealthy else "ACTIVE"
@@ -346,17 +350,23 @@ def _resize(store: Store, pool: dict, wr: WorkRequest, *, replace_all: bool = Fa
     return _launch_nodes(store, pool, max(0, size - len(healthy)), wr)
 
 
-def _schedule_reconcile(store: Store, pool: dict) -> None:
+def _schedule_reconcile(store: Store, pool: dict, attempt: int = 0) -> None:
+    """OKE keeps reconciling a pool with failed nodes: a NODEPOOL_RECONCILE work request of its own retries them,
+    backing off (delay, 2x, 4x, ...) while they keep failing; a pool busy with another work request is looked at later."""
     delay = store.sc.node_pools.reconcile_after_seconds
     if delay is None:
         return
+    pool["_meta"]["reconcile_attempt"] = attempt
 
     def reconcile() -> None:
-        if pool["lifecycleState"] in DEAD or pool["id"] in store.pending_wr or not any(n.get("nodeError") for n in pool["nodes"]):
+        if pool["lifecycleState"] in DEAD or not any(n.get("nodeError") for n in pool["nodes"]):
+            return
+        if pool["id"] in store.pending_wr:
+            _schedule_reconcile(store, pool, attempt)
             return
         _submit_resize(store, pool, "NODEPOOL_RECONCILE", store.sc.timings.node_pool_update)
 
-    store.schedule(store.now() + delay, reconcile)
+    store.schedule(store.now() + delay * (2 ** min(attempt, 6)), reconcile)
 
 
 def _submit_resize(store: Store, pool: dict, operation: str, duration: float, replace_all: bool = False) -> WorkRequest:
@@ -469,11 +479,13 @@ def list_node_pools(ctx: Context) -> Reply:
         and (not ctx.q("clusterId") or p["clusterId"] == ctx.q("clusterId"))
         and (not ctx.q("name") or p["name"] == ctx.q("name"))
         and (not states or p["lifecycleState"] in states)
+        and ctx.store.listed(p)
     ]
     return paginate(ctx, items, default_sort_key="name")
 
 
-@route("PUT", "/20180222/nodePools/{nodePoolId}", "ce.UpdateNodePool", retry_token=True)
+# UpdateNodePool takes no opc-retry-token (the SDK sends none): a repeated update is a second update.
+@route("PUT", "/20180222/nodePools/{nodePoolId}", "ce.UpdateNodePool")
 def update_node_pool(ctx: Context) -> Reply:
     store = ctx.store
     pool = store.get("node_pools", ctx.params["nodePoolId"])
@@ -537,7 +549,7 @@ def delete_node_pool(ctx: Context) -> Reply:
 
     def finish(wr: WorkRequest) -> None:
         _remove_nodes(store, pool, list(pool["nodes"]))
-        pool["lifecycleState"] = "DELETED"
+        store.bury(pool, "DELETED")
 
     wr = store.submit(
         "ce",
@@ -549,6 +561,29 @@ def delete_node_pool(ctx: Context) -> Reply:
         lock_ids=(pool["id"],),
     )
     return Reply(202, None, {"opc-work-request-id": wr.id})
+
+
+# -- options (https://docs.oracle.com/en-us/iaas/api/#/en/containerengine/20180222/NodePoolOptions/GetNodePoolOptions) --
+@route("GET", "/20180222/clusterOptions/{clusterOptionId}", "ce.GetClusterOptions")
+def get_cluster_options(ctx: Context) -> Reply:
+    options = ctx.sc.oke_options
+    networks = [{"cniType": "FLANNEL_OVERLAY"}, {"cniType": "OCI_VCN_IP_NATIVE"}]
+    return Reply(200, {"kubernetesVersions": list(options.kubernetes_versions), "clusterPodNetworkOptions": networks})
+
+
+@route("GET", "/20180222/nodePoolOptions/{nodePoolOptionId}", "ce.GetNodePoolOptions")
+def get_node_pool_options(ctx: Context) -> Reply:
+    """`all` or a cluster OCID; images filtered by nodePoolK8sVersion and nodePoolOsArch, as OKE filters them."""
+    option_id = ctx.params["nodePoolOptionId"]
+    if option_id != "all":
+        cluster = ctx.store.resources["clusters"].get(option_id)
+        if cluster is None or cluster["lifecycleState"] in DEAD:
+            raise not_found()
+    options = ctx.sc.oke_options
+    version, arch = ctx.q("nodePoolK8sVersion"), ctx.q("nodePoolOsArch")
+    images = [i for i in options.images if (not version or i.kubernetes_version == version) and (not arch or i.architecture == arch)]
+    sources = [{"sourceType": "IMAGE", "sourceName": i.name, "imageId": i.id} for i in images]
+    return Reply(200, {"kubernetesVersions": list(options.kubernetes_versions), "shapes": sorted(SHAPES), "images": [], "sources": sources})
 
 
 # -- work requests --------------------------------------------------------------------------------

@@ -52,6 +52,29 @@ class SvcError(Exception):
 
 
 # --- planner -----------------------------------------------------------------------------------
+def test_planner_reads_a_null_count_as_unknown_not_unlimited():
+    rep = report([("FAULT-DOMAIN-1", E4, AVAILABLE, 3), ("FAULT-DOMAIN-2", E4, AVAILABLE, None), ("FAULT-DOMAIN-3", E4, AVAILABLE, 4)])
+    cands = Planner(AD, [E4], FDS).plan(5, rep)
+    # the spread covers the FDs with a count; the null FD comes after every counted one, never first
+    assert cands[0].placement.fds == ("FAULT-DOMAIN-1", "FAULT-DOMAIN-3") and cands[0].available == 7
+    singles = [c for c in cands if len(c.placement.fds) == 1]
+    assert [c.placement.fds[0] for c in singles] == ["FAULT-DOMAIN-2", "FAULT-DOMAIN-3", "FAULT-DOMAIN-1"]
+    assert [c.tier for c in singles] == [oci_capacity.TIER_FAULT_DOMAIN, oci_capacity.TIER_EXTRA_POOL, oci_capacity.TIER_EXTRA_POOL]
+
+
+def test_planner_drops_a_fault_domain_the_report_overstated():
+    rep = report([(fd, E4, AVAILABLE, 10) for fd in FDS])
+    planner = Planner(AD, [E4], FDS)
+    assert planner.note_overstated(rep, "FAULT-DOMAIN-2", E4) is True
+    assert planner.note_overstated(rep, "FAULT-DOMAIN-2", E4) is False  # noted once
+    cands = planner.plan(5, rep)
+    assert cands and all("FAULT-DOMAIN-2" not in c.placement.fds for c in cands)
+    assert planner.dropped(Placement(AD, FDS, E4["shape"], E4["ocpus"], E4["memory_in_gbs"]))
+    # a report that said "full" was not overstated
+    full = report([("FAULT-DOMAIN-1", E4, OUT_OF_HOST_CAPACITY, 0)])
+    assert planner.note_overstated(full, "FAULT-DOMAIN-1", E4) is False
+
+
 def test_planner_spreads_over_fault_domains_when_capacity_is_ample():
     rep = report([(fd, E4, AVAILABLE, 10) for fd in FDS])
     first = Planner(AD, [E4], FDS).plan(5, rep)[0]

@@ -141,21 +141,53 @@ def test_unreadable_key_file_is_reported(capsys, tmp_path):
     assert failed and out["field"] == "key_file" and "unreadable" in out["msg"]
 
 
+CLUSTER_OPTIONS = SimpleNamespace(kubernetes_versions=["v1.34.2", "v1.35.4"])
+NODE_POOL_OPTIONS = SimpleNamespace(kubernetes_versions=["v1.34.2", "v1.35.4"], sources=[
+    SimpleNamespace(image_id=IMAGE, source_name="Oracle-Linux-8.10-2026.10.30-0-OKE-1.35.4-1000"),
+    SimpleNamespace(image_id=IMAGE + "arm", source_name="Oracle-Linux-8.10-aarch64-2026.10.30-0-OKE-1.35.4-1000"),
+    SimpleNamespace(image_id=IMAGE + "old", source_name="Oracle-Linux-8.10-2026.08.14-0-OKE-1.34.2-900"),
+])
+CLUSTER_ARGS = dict(BASE, name="c", compartment_id=COMP, vcn_id="ocid1.vcn.oc1..aaaaaaaaunit", endpoint_subnet_id=SUBNET, kubernetes_version="v1.35.4")
+
+
 def test_cluster_check_mode_reports_create_without_calling_create(capsys, fake):
-    ce = Recorder({"list_clusters": []})
+    ce = Recorder({"list_clusters": [], "get_cluster_options": CLUSTER_OPTIONS})
     fake["clients"] = FakeClients(ce=ce)
-    failed, out = run(oke_cluster, dict(BASE, name="c", compartment_id=COMP, vcn_id="ocid1.vcn.oc1..aaaaaaaaunit", endpoint_subnet_id=SUBNET,
-                                        kubernetes_version="v1.35.4"), capsys, check=True)
+    failed, out = run(oke_cluster, CLUSTER_ARGS, capsys, check=True)
     assert not failed and out["changed"] and out["actions"] == [{"action": "create", "name": "c"}]
-    assert ce.calls == ["list_clusters"]
+    assert ce.calls == ["list_clusters", "get_cluster_options"]
+
+
+def test_cluster_kubernetes_version_the_region_does_not_offer_fails_before_create(capsys, fake):
+    ce = Recorder({"list_clusters": [], "get_cluster_options": CLUSTER_OPTIONS})
+    fake["clients"] = FakeClients(ce=ce)
+    failed, out = run(oke_cluster, dict(CLUSTER_ARGS, kubernetes_version="v1.31.1"), capsys)
+    assert failed and out["field"] == "kubernetes_version" and "offered: v1.34.2, v1.35.4" in out["msg"], out
+    assert "create_cluster" not in ce.calls
 
 
 def test_node_pool_check_mode_plans_without_mutating(capsys, fake):
-    ce = Recorder({"list_node_pools": []})
+    ce = Recorder({"list_node_pools": [], "get_node_pool_options": NODE_POOL_OPTIONS})
     fake["clients"] = FakeClients(ce=ce)
     failed, out = run(oke_node_pool, POOL, capsys, check=True)
     assert not failed and out["changed"] and out["actions"][0]["action"] == "plan" and out["ready_nodes"] == 0
-    assert ce.calls == ["list_node_pools"]
+    assert ce.calls == ["get_node_pool_options", "list_node_pools"]
+
+
+@pytest.mark.parametrize(("args", "field", "text"), [
+    ({"kubernetes_version": "v1.31.1"}, "kubernetes_version", "offered: v1.34.2, v1.35.4"),
+    ({"image_id": IMAGE + "gone"}, "image_id", f"Oracle-Linux-8.10-2026.10.30-0-OKE-1.35.4-1000 ({IMAGE})"),
+    ({"image_id": IMAGE + "old"}, "image_id", "not built for Kubernetes v1.35.4"),
+    ({"alternative_shapes": [{"shape": "VM.Standard.A1.Flex", "ocpus": 30, "memory_in_gbs": 128}]}, "alternative_shapes[0]",
+     "VM.Standard.A1.Flex is AARCH64 but image_id"),
+    ({"image_id": IMAGE + "arm"}, "shape", "an image for X86_64: Oracle-Linux-8.10-2026.10.30-0-OKE-1.35.4-1000"),
+])
+def test_node_pool_version_image_and_architecture_checked_before_any_call_that_changes(capsys, fake, args, field, text):
+    ce = Recorder({"list_node_pools": [], "get_node_pool_options": NODE_POOL_OPTIONS})
+    fake["clients"] = FakeClients(ce=ce)
+    failed, out = run(oke_node_pool, dict(POOL, **args), capsys)
+    assert failed and out["field"] == field and text in out["msg"], out
+    assert ce.calls == ["get_node_pool_options"]
 
 
 def test_instance_check_mode_lists_launches(capsys, fake):
