@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from tests.helpers.net import free_port
+from tests.helpers.process import terminate
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -161,13 +162,7 @@ class TlsTerminator:
         return rows
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: nginx's fast shutdown of master and workers
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)  # SIGTERM: nginx's fast shutdown of master and workers
         if getattr(self, "log", None):
             self.log.close()
 

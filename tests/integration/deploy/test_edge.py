@@ -13,24 +13,12 @@ import json
 import pytest
 import yaml
 
+from tests.helpers.case_study import CASE_STUDY_ANNOTATIONS, NO_OP_ANNOTATIONS
 from tests.rehearsal import inventory_path
 
 from .test_render import EDGE_KINDS, EXPECT, one, validate
 
 COMBOS = [(inventory, edge) for inventory in sorted(EXPECT) for edge in ("ingress-nginx", "envoy-gateway")]
-CASE_STUDY_ANNOTATIONS = {
-    # The case study's set, in the forms ingress-nginx's annotation parsers accept: proxy-*-timeout pass
-    # parser.ValidateInt (bare seconds); keep-alive-requests and timeout-socket are ConfigMap-only.
-    "nginx.ingress.kubernetes.io/limit-connections": "5000",
-    "nginx.ingress.kubernetes.io/proxy-body-size": "500M",
-    "nginx.ingress.kubernetes.io/proxy-connect-timeout": "3600",
-    "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
-    "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
-    "nginx.ingress.kubernetes.io/service-upstream": "true",
-    "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-}
-# Annotations ingress-nginx ignores: keep-alive-requests and timeout-socket have no annotation parser.
-NO_OP_ANNOTATIONS = ("nginx.ingress.kubernetes.io/keep-alive-requests", "nginx.ingress.kubernetes.io/timeout-socket")
 NA_ANNOTATION = "openedx-scale/edge-tuning-not-applicable"
 
 

@@ -13,6 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.helpers.process import terminate
+
 from .app import DEFAULT_COURSES, Lms, load_users, write_users_csv
 
 __all__ = ["DEFAULT_COURSES", "Lms", "StandIn", "load_users", "write_users_csv"]
@@ -69,13 +71,7 @@ class StandIn:
         return self.proc.pid
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if getattr(self, "log", None):
             self.log.close()
 

@@ -14,19 +14,7 @@ if str(REPO / "build" / "collections") not in sys.path:
 from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.filter import sizing  # noqa: E402
 
-CASE_STUDY_ANNOTATIONS = {
-    # The case study's set, in the forms ingress-nginx's annotation parsers accept: proxy-*-timeout pass
-    # parser.ValidateInt (bare seconds); keep-alive-requests and timeout-socket are ConfigMap-only.
-    "nginx.ingress.kubernetes.io/limit-connections": "5000",
-    "nginx.ingress.kubernetes.io/proxy-body-size": "500M",
-    "nginx.ingress.kubernetes.io/proxy-connect-timeout": "3600",
-    "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
-    "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
-    "nginx.ingress.kubernetes.io/service-upstream": "true",
-    "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-}
-# Annotations ingress-nginx ignores: keep-alive-requests and timeout-socket have no annotation parser.
-NO_OP_ANNOTATIONS = ("nginx.ingress.kubernetes.io/keep-alive-requests", "nginx.ingress.kubernetes.io/timeout-socket")
+from tests.helpers.case_study import CASE_STUDY_ANNOTATIONS, NO_OP_ANNOTATIONS  # noqa: E402
 
 
 def test_case_study_target_needs_far_more_than_five_pods_of_five_workers():
