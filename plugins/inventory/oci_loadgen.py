@@ -9,7 +9,8 @@ DOCUMENTATION = r"""
 name: oci_loadgen
 short_description: The load-generator VMs of a deployment, found by their OCI ownership tags
 version_added: 0.1.0
-author: openedx_scale maintainers
+author:
+  - openedx_scale maintainers (@openedx-scale)
 description:
   - Lists the running instances in O(compartment_id) that carry this O(deployment)'s ownership tags (written by the
     C(openedx_scale.oke.oci_instance) module) with role C(locust_master) or C(locust_worker), and puts them in the

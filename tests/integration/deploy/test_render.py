@@ -39,6 +39,8 @@ EXPECT = {
     "example-jeddah": {"lms_host": "learn.example.edu.sa", "lms_nodes": 5, "services_nodes": 2, "ratelimits": True, "tls": "openedx-tls",
                        "edge": "envoy-gateway"},
 }
+
+
 def files(edge: str) -> tuple[str, ...]:
     return ("openedx.yaml", "datastores.yaml", EDGE_FILES[edge])
 

@@ -13,7 +13,8 @@ def load(out):
     return [d for f in ("openedx.yaml", "datastores.yaml") for d in yaml.safe_load_all((out / f).read_text()) if d]
 
 
-# Run as rows of the bad-input table (tests/integration/operate/test_bad_input_table.py), with the other stages.
+# Run as rows of the bad-input table (tests/integration/operate/test_bad_input_table.py), with the other stages;
+# the first variable of a row is the field its message must name.
 BAD_INPUT = [
     ({"tutor_version": "21.0.8"}, "this role supports Tutor 22.x"),
     ({"tutor_version": "latest"}, "tutor_version=latest"),
@@ -33,9 +34,9 @@ BAD_INPUT = [
      "With every HPA of tutor_autoscaling at its max, the services pool needs 232.1 GiB of memory requests"),
     ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
     ({"openedx_scale_edge": "traefik"}, "openedx_scale_edge=traefik: use envoy-gateway"),
-    ({"openedx_scale_edge": "envoy-gateway", "envoy_gateway_crd_files": ["/nonexistent/crds.yaml"]},
+    ({"envoy_gateway_crd_files": ["/nonexistent/crds.yaml"], "openedx_scale_edge": "envoy-gateway"},
      "envoy_gateway_crd_files: /nonexistent/crds.yaml not found"),
-    ({"openedx_scale_edge": "envoy-gateway", "envoy_gateway_proxy_replicas": 0}, "envoy_gateway_proxy_replicas >= 1"),
+    ({"envoy_gateway_proxy_replicas": 0, "openedx_scale_edge": "envoy-gateway"}, "envoy_gateway_proxy_replicas >= 1"),
     # Credential policy: empty, short, one repeated character, characters that break a Redis URL, a bad keyfile.
     ({"tutor_settings": {"REDIS_PASSWORD": ""}}, "tutor_settings.REDIS_PASSWORD (0 characters) must have 16-1024 characters"),
     ({"tutor_settings": {"MONGODB_PASSWORD": "x"}}, "tutor_settings.MONGODB_PASSWORD (1 characters) must have 16-1024"),

@@ -11,10 +11,11 @@ its OCID loop ("ocids") and its collected input check ("inputs"). Each row's fie
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -40,7 +41,7 @@ class Row:
     field: str  # the variable the error must name
     needle: str = ""  # and a piece of the message
     batch: str = ""  # rows of one stage and batch share a run when they set different variables: the check reports them all
-    result: dict = field(default_factory=dict)
+    result: dict = dataclasses.field(default_factory=dict)
 
 
 def shape(name=E4, **values):

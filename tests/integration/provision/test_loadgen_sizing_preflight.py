@@ -7,6 +7,7 @@ OCI endpoint is needed: a refused run must not get past it.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -98,8 +99,11 @@ def test_case_study_fleet_passes_with_its_ocpu_cost(inventory):
 def test_example_jeddah_fleet_is_derived_and_passes(tmp_path):
     config = tmp_path / "oci-config"
     config.write_text("[DEFAULT]\n")
+    # The example's key is a placeholder the preflight refuses on purpose: a user supplies their own, as here.
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id")], check=True)
     run = run_playbook(PLAYBOOK, inventory=JEDDAH, tags="loadgen_vms_preflight", extravars={
-        "openedx_scale_oci_auth": {"config_file": str(config), "profile": "DEFAULT"}, "loadgen_vms_progress_dir": str(tmp_path / "p")})
+        "openedx_scale_oci_auth": {"config_file": str(config), "profile": "DEFAULT"}, "loadgen_vms_progress_dir": str(tmp_path / "p"),
+        "loadgen_vms_ssh_authorized_keys": [(tmp_path / "id.pub").read_text().strip()], "loadgen_vms_ssh_private_key_file": str(tmp_path / "id")})
     assert run.rc == 0, run.stdout[-4000:]
     assert "Load generators for 50,000 users" in _text(run)
     assert "WARNING" not in run.stdout and "fleet too small" not in run.stdout
