@@ -19,7 +19,7 @@ def api(kube_testbed):
 
 @pytest.fixture
 def namespace(api):
-    """A fresh namespace per test, deleted afterwards (the namespace controller empties it)."""
+    """A fresh namespace per test, deleted afterwards."""
     from kubernetes import client
 
     core = client.CoreV1Api(api)
@@ -29,3 +29,5 @@ def namespace(api):
     wait_for(lambda: core.list_namespaced_service_account(name).items, 30, f"default ServiceAccount in {name}")
     yield name
     core.delete_namespace(name)
+    # Wait until the namespace controller has emptied it: its pods hold node capacity the next test needs.
+    wait_for(lambda: name not in {n.metadata.name for n in core.list_namespace().items}, 180, f"namespace {name} deleted")

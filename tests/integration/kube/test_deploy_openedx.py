@@ -13,7 +13,7 @@ from kubernetes import client
 
 from tests.helpers.ansible import REPO, assert_ok, run_playbook
 from tests.rehearsal import inventory_path
-from tests.sandbox.kube.fixtures import wait_for
+from tests.sandbox.kube.fixtures import node_usage, wait_for
 from tests.sandbox.kube.testbed import load_nodeset
 
 PLAYBOOK = REPO / "playbooks" / "deploy_openedx.yml"
@@ -107,7 +107,9 @@ def test_every_deployment_available(deployed, api):
     assert {"ingress-nginx/ingress-nginx-controller", "openedx/lms", "openedx/cms", "openedx/lms-worker", "openedx/mysql"} <= names
     for d in deployments:
         available = [c for c in d.status.conditions or [] if c.type == "Available"]
-        assert available and available[0].status == "True", f"{d.metadata.namespace}/{d.metadata.name}: {d.status.conditions}"
+        assert available and available[0].status == "True", (
+            f"{d.metadata.namespace}/{d.metadata.name}: {d.status.conditions}\n{node_usage(client.CoreV1Api(api))}"
+        )
         assert d.status.available_replicas == d.spec.replicas, f"{d.metadata.name}: {d.status.available_replicas}/{d.spec.replicas}"
 
 
@@ -115,6 +117,7 @@ def test_lms_pods_one_per_lms_node_and_nothing_else_there(deployed, core):
     lms_nodes = {n.metadata.name for n in core.list_node(label_selector=f"{POOL}=lms").items}
     lms_pods = core.list_namespaced_pod("openedx", label_selector="app.kubernetes.io/name=lms").items
     placed = [p.spec.node_name for p in lms_pods]
+    assert None not in placed, f"LMS pods not scheduled: {placed}\n{node_usage(core)}"
     assert len(placed) == len(set(placed)), f"two LMS pods share a node: {placed}"
     assert set(placed) == lms_nodes, f"LMS pods on {placed}, LMS nodes {sorted(lms_nodes)}"
     lms_uids = {p.metadata.uid for p in lms_pods}

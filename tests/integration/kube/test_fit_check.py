@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client
 
 from tests.helpers.ansible import assert_ok, run_playbook
-from tests.sandbox.kube.fixtures import wait_for
+from tests.sandbox.kube.fixtures import node_usage, wait_for
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "fit_check.yml"
 TASK = "Ask the scheduler whether the pods fit"
@@ -54,7 +54,7 @@ def _probe_pods(core):
 def test_planned_workload_that_fits_passes(kube_testbed, core):
     lms_nodes = len(core.list_node(label_selector="openedx-scale/pool=lms").items)
     run, res = _run(kube_testbed, fit_check_workloads=[_lms(lms_nodes)])
-    assert_ok(run)
+    assert run.rc == 0, f"{run.stdout[-6000:]}\n{node_usage(core)}"
     assert res["fits"] is True and res["probed"] is True
     # The scheduler really placed them: one probe pod per LMS node.
     assert sorted(p["node"] for p in res["pods"]) == sorted(n.metadata.name for n in core.list_node(label_selector="openedx-scale/pool=lms").items)

@@ -24,8 +24,12 @@ from .testbed import go_binary, go_env
 MODULES = (
     # Gateway API, standard channel: what Envoy Gateway v1.9.1 implements (built against v1.6.1).
     ("sigs.k8s.io/gateway-api", "v1.6.3", "h1:lKpJa5bGlraC/QeACvCpsHLdmO6y0iKfzVl6gzaFEYc=", "config/crd/standard/gateway.networking.k8s.io_*s.yaml"),
-    ("github.com/envoyproxy/gateway", "v1.9.1", "h1:vAVp6/AlBXJ1aOhp1mxL7fNEzVEfjADUguUhm2wzxQY=",
-     "charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_*.yaml"),
+    (
+        "github.com/envoyproxy/gateway",
+        "v1.9.1",
+        "h1:vAVp6/AlBXJ1aOhp1mxL7fNEzVEfjADUguUhm2wzxQY=",
+        "charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_*.yaml",
+    ),
 )
 
 
@@ -33,8 +37,7 @@ def module_dir(path: str, version: str, checksum: str) -> Path:
     env = go_env()
     # Outside any module: go.sum cannot vouch, so the pinned hash does.
     env["GOFLAGS"] = "-mod=mod"
-    out = subprocess.run([go_binary(), "mod", "download", "-json", f"{path}@{version}"], capture_output=True, text=True,
-                         env=env, cwd="/", check=False)
+    out = subprocess.run([go_binary(), "mod", "download", "-json", f"{path}@{version}"], capture_output=True, text=True, env=env, cwd="/", check=False)
     info = json.loads(out.stdout or "{}")
     if out.returncode != 0 or info.get("Error"):
         raise RuntimeError(f"go mod download {path}@{version}: {info.get('Error') or out.stderr}")
@@ -110,5 +113,4 @@ class Validator:
         errors = sorted(validator.iter_errors(obj), key=lambda e: list(e.path))
         if errors:
             name = obj.get("metadata", {}).get("name")
-            raise jsonschema.ValidationError(
-                f"{key[1]} {name}: " + "; ".join(f"{'.'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors[:5]))
+            raise jsonschema.ValidationError(f"{key[1]} {name}: " + "; ".join(f"{'.'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors[:5]))

@@ -103,3 +103,21 @@ def wait_for(check, timeout: float, what: str, interval: float = 0.5):
             return last
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})", pytrace=False)
+
+
+def node_usage(core) -> str:
+    """Per node: allocatable CPU, the CPU its pods request, and those pods (for failure messages)."""
+    from kubernetes.utils import parse_quantity
+
+    pods: dict[str, list] = {}
+    for p in core.list_pod_for_all_namespaces().items:
+        pods.setdefault(p.spec.node_name or "(pending)", []).append(p)
+    lines = []
+    for n in core.list_node().items:
+        name = n.metadata.name
+        mine = pods.get(name, [])
+        requested = sum(parse_quantity(((c.resources and c.resources.requests) or {}).get("cpu", "0")) for p in mine for c in p.spec.containers)
+        names = ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in mine)
+        lines.append(f"{name}: cpu {n.status.allocatable.get('cpu')} allocatable, {requested} requested by [{names}]")
+    pending = ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods.get("(pending)", []))
+    return "\n".join([*lines, f"pending: [{pending}]"])

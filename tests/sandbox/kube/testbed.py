@@ -63,6 +63,14 @@ BINARIES = {
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "cloud")
 
 
+def _node_matches(node, body: dict) -> bool:
+    """True when a registered node carries the wanted node's labels and capacity."""
+    labels = node.metadata.labels or {}
+    capacity = (node.status.capacity or {}) if node.status else {}
+    want = body["metadata"]["labels"]
+    return all(labels.get(k) == v for k, v in want.items()) and all(capacity.get(k) == v for k, v in body["status"]["capacity"].items())
+
+
 class TestbedError(RuntimeError):
     """Something the test bed could not do; the message says what and where to look."""
 
@@ -797,10 +805,20 @@ class Testbed:
         existing = {
             n.metadata.name: n for n in core.list_node().items if (n.metadata.annotations or {}).get(FAKE_NODE_ANNOTATION[0]) == FAKE_NODE_ANNOTATION[1]
         }
-        for name in existing.keys() - wanted.keys():
+        # Node sets reuse names (oke-lms-1) with other shapes: a same-named node of another size is
+        # replaced, or the scheduler would keep sizing pods against the previous node set's capacity.
+        stale = {name for name, body in wanted.items() if name in existing and not _node_matches(existing[name], body)}
+        for name in (existing.keys() - wanted.keys()) | stale:
             core.delete_node(name)
+        if stale:
+            self._wait(
+                f"replaced nodes {sorted(stale)} deleted",
+                lambda: not stale & {n.metadata.name for n in core.list_node().items},
+                timeout,
+                comp="kube-apiserver",
+            )
         for name, body in wanted.items():
-            if name in existing:
+            if name in existing and name not in stale:
                 continue
             try:
                 core.create_node(body)
