@@ -52,7 +52,7 @@ class PlaybookRun:
 
 def run_playbook(
     playbook: str | os.PathLike,
-    inventory: str | os.PathLike | None = None,
+    inventory: str | os.PathLike | list | None = None,
     extravars: dict | None = None,
     envvars: dict | None = None,
     check: bool = False,
@@ -81,7 +81,8 @@ def run_playbook(
             private_data_dir=str(pdd),
             project_dir=str(REPO),
             playbook=str(Path(playbook).resolve()),
-            inventory=str(Path(inventory).resolve()) if inventory else str(REHEARSAL_INVENTORY),
+            # a list: several inventory sources, as repeated -i options
+            inventory=[str(Path(i).resolve()) for i in inventory] if isinstance(inventory, list) else str(Path(inventory or REHEARSAL_INVENTORY).resolve()),
             extravars=extravars or {},
             envvars=env,
             cmdline=" ".join(cmdline) or None,

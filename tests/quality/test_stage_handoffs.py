@@ -1,4 +1,4 @@
-"""Stage hand-offs: the deploy stage never calls a provisioning module. The test walks what the playbook runs, as
+"""Stage hand-offs: the deploy and load-test stages never call a provisioning module. The test walks what the playbook runs, as
 Ansible would load it: imported playbooks, roles (their tasks/main.yml or the tasks_from entry), and the task files
 those include or import, collecting every module a task calls."""
 
@@ -20,7 +20,7 @@ TASK_KEYS = {"name", "when", "tags", "vars", "register", "loop", "loop_control",
              "become", "become_user", "args", "until", "retries", "delay", "ignore_errors", "diff", "throttle", "timeout", "async", "poll",
              "delegate_facts", "any_errors_fatal", "collections", "debugger", "local_action", "with_items", "with_dict", "with_list"}
 # What the stage may never reach.
-STAGES = ["deploy_openedx.yml"]
+STAGES = ["deploy_openedx.yml", "loadtest.yml"]
 
 
 def _role_dir(name: str) -> Path:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.helpers.ansible import assert_ok, run_playbook
+from tests.helpers.netpol import check_network_policies
 from tests.helpers.secrets import SECRET_SETTINGS, canaries, leaks
 from tests.rehearsal import inventory_path
 from tests.sandbox.kube.fixtures import wait_for
@@ -162,6 +163,16 @@ def test_first_deploy_second_deploy_and_missing_secret(deployment, tmp_path):
     for name in ("redis-broker", "redis-cache"):
         wait_for(lambda name=name: apps.read_namespaced_stateful_set(name, ns).status.ready_replicas == 1, 120, f"{name} ready")
     wait_for(lambda: (apps.read_namespaced_deployment("caddy", ns).status.available_replicas or 0) >= 2, 120, "caddy at 2 replicas")
+
+    # NetworkPolicies: the API server says which pods and namespaces each selector selects; a pod of another name
+    # (the intruder) reaches nothing, the edge's namespace only Caddy.
+    intruder = {"metadata": {"name": "intruder", "labels": {"app.kubernetes.io/name": "intruder"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": "1m", "memory": "1Mi"}}}]}}
+    core.create_namespaced_pod(ns, intruder)
+    try:
+        assert check_network_policies(core, client.NetworkingV1Api(api), ns, f"{ns}-ingress") == []
+    finally:
+        core.delete_namespaced_pod("intruder", ns, grace_period_seconds=0)
 
     # Re-run: same secrets restored, nothing changed, no second init.
     lms_version = apps.read_namespaced_deployment("lms", ns).metadata.resource_version

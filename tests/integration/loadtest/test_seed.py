@@ -1,15 +1,18 @@
-"""The seed play (`playbooks/loadtest.yml --tags seed`) on the Kubernetes test bed.
+"""The loadtest_seed role (`playbooks/loadtest.yml --tags seed`) on the Kubernetes test bed.
 
-create_test_users runs through `kubectl exec` into the LMS pod: the real API server streams it to kwok's kubelet
+The batches go through `kubectl exec --stdin` into the LMS pod: the real API server streams them to kwok's kubelet
 API, which runs the LMS stand-in's manage.py (tests/sandbox/lms/edx_platform) with edx-platform's argument
-contract. The demo course goes through real Tutor's `tutor k8s do importdemocourse`: a Job the real
+contract: `./manage.py lms shell --command CODE`, CODE calling create_test_users in-process with the batch read from
+standard input. The demo course goes through real Tutor's `tutor k8s do importdemocourse`: a Job the real
 controller-manager runs to completion on kwok's nodes. Checked: the accounts really created (batches, emails,
-password hashes) against the users CSV the load test reads, a re-run that keeps the password and creates nothing,
-the password never in the output, and a clear stop when no LMS pod runs.
+password hashes) against the users CSV; the password in the Secret, in no process argument and not in a -vvv log; a
+re-run that creates nothing; a job of its own that writes the same CSV from the Secret alone; a differing password
+and a missing LMS pod refused with the fix before anything changes.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import stat
@@ -24,6 +27,8 @@ from tests.sandbox.kube.fixtures import wait_for
 from tests.sandbox.lms.edx_platform import check_password
 
 PLAYBOOK = REPO / "playbooks" / "loadtest.yml"
+USERS_CSV_PLAY = REPO / "tests" / "integration" / "loadtest" / "playbooks" / "users_csv.yml"
+SECRET = "openedx-scale-loadtest-users"
 USERS, BATCH = 1203, 500
 
 
@@ -58,8 +63,7 @@ def platform(kube_testbed, tmp_path_factory):
         "loadtest_seed_prefix": ns.replace("-", "_"),
         "loadtest_seed_batch": BATCH,
         "loadtest_seed_tutor_root": str(root),
-        "loadtest_seed_password_file": str(work / "seed-password"),
-        "locust_users_csv": str(work / "users.csv"),
+        "loadtest_seed_users_csv": str(work / "users.csv"),
     }
     yield {"api": api, "ns": ns, "prefix": extravars["loadtest_seed_prefix"], "work": work, "vars": extravars, "accounts": kube_testbed.lms_accounts}
     core.delete_namespace(ns)
@@ -67,10 +71,16 @@ def platform(kube_testbed, tmp_path_factory):
     wait_for(lambda: ns not in {n.metadata.name for n in core.list_namespace().items}, 300, f"namespace {ns} deleted")
 
 
-def seed(platform, **overrides):
-    # The sandbox inventory, as a user seeds with theirs: it has no load generators yet, so the play's provisioning
-    # import is in the run too (its argument checks are tagged always) and must let a seed-only run through.
-    return run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars={**platform["vars"], **overrides}, tags="seed")
+def seed(platform, verbosity=0, **overrides):
+    # The sandbox inventory, as a user seeds with theirs: it has no load generators, which a seed-only run must let through.
+    return run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars={**platform["vars"], **overrides}, tags="seed", verbosity=verbosity)
+
+
+def kept(platform) -> dict:
+    from kubernetes import client
+
+    secret = client.CoreV1Api(platform["api"]).read_namespaced_secret(SECRET, platform["ns"])
+    return {k: base64.b64decode(v).decode() for k, v in secret.data.items()}
 
 
 def accounts(platform):
@@ -83,37 +93,89 @@ def test_seed_creates_the_accounts_the_load_test_logs_in_with(platform):
     from kubernetes import client
 
     runs_before = len(json.loads(platform["accounts"].read_text())["runs"]) if platform["accounts"].exists() else 0
-    first = seed(platform)
+    first = seed(platform, verbosity=3)
     assert first.rc == 0, first.stdout[-4000:]
 
     created, runs = accounts(platform)
     assert sorted(created) == sorted(f"{platform['prefix']}_{i}" for i in range(USERS))
-    assert runs[runs_before:] == [{"created": 500, "skipped": 0}, {"created": 500, "skipped": 0}, {"created": 203, "skipped": 0}], "one exec per batch"
+    assert [{k: r[k] for k in ("created", "skipped")} for r in runs[runs_before:]] == [
+        {"created": 500, "skipped": 0}, {"created": 500, "skipped": 0}, {"created": 203, "skipped": 0}], "one exec per batch"
+
+    secret = kept(platform)
+    password = secret["password"]
+    expected = {"prefix": platform["prefix"], "domain": "example.com", "users": str(USERS), "complete": "true"}
+    assert {k: v for k, v in secret.items() if k != "password"} == expected
+    assert len(password) == 24 and password.isalnum()
+    for run in runs[runs_before:]:  # what the exec'd process really got as arguments
+        assert run["argv"][:3] == ["lms", "shell", "--command"], run["argv"]
+        assert password not in " ".join(run["argv"]), "the password reached create_test_users as an argument"
+    assert password not in first.stdout, "the seed password leaked into the play's -vvv output"
 
     users_csv = platform["work"] / "users.csv"
     assert stat.S_IMODE(users_csv.stat().st_mode) == 0o600
     rows = list(csv.DictReader(users_csv.open()))
     assert [r["username"] for r in rows] == [f"{platform['prefix']}_{i}" for i in range(USERS)]
-    password = (platform["work"] / "seed-password").read_text().split()[0]
-    assert len(password) == 20 and {r["password"] for r in rows} == {password}
+    assert {r["password"] for r in rows} == {password}
     for row in rows[:: USERS // 20] + rows[-1:]:  # every login the CSV promises works against the stored hash
         account = created[row["username"]]
         assert account["email"] == row["email"] and account["is_active"]
         assert check_password(row["password"], account["password"])
-    assert password not in first.stdout, "the seed password leaked into the play's output"
 
     batch = client.BatchV1Api(platform["api"])
     jobs = [j for j in batch.list_namespaced_job(platform["ns"]).items if j.metadata.name.startswith("cms-job-")]
     assert len(jobs) == 1 and jobs[0].status.succeeded == 1, "tutor k8s do importdemocourse ran its Job to completion"
     assert "git clone" in " ".join(jobs[0].spec.template.spec.containers[0].args), "the Job is Tutor's importdemocourse"
 
-    # Re-run: the kept password is used again, every account is already there and keeps its hash.
+    # Re-run: the Secret records this seeding as complete, so nothing is created or changed.
     second = seed(platform, loadtest_seed_demo_course=False)
     assert second.rc == 0, second.stdout[-4000:]
-    again, runs = accounts(platform)
-    assert runs[-3:] == [{"created": 0, "skipped": 500}, {"created": 0, "skipped": 500}, {"created": 0, "skipped": 203}]
-    assert again == created
-    assert list(csv.DictReader(users_csv.open())) == rows
+    again, runs_after = accounts(platform)
+    assert len(runs_after) == len(runs) and again == created, "a re-run of a complete seeding ran create_test_users"
+    assert second.changed == 0, second.stdout[-4000:]
+    assert kept(platform) == secret and list(csv.DictReader(users_csv.open())) == rows
+
+    # A job of its own (AWX): no controller files, only the Secret; it writes the same CSV.
+    users_csv.unlink()
+    job = run_playbook(USERS_CSV_PLAY, inventory_path("sandbox"), extravars=platform["vars"])
+    assert job.rc == 0, job.stdout[-4000:]
+    assert list(csv.DictReader(users_csv.open())) == rows and stat.S_IMODE(users_csv.stat().st_mode) == 0o600
+
+
+def test_seed_refuses_another_password_before_anything_changes(platform):
+    if not platform["accounts"].exists() or not accounts(platform)[0]:
+        seed(platform, loadtest_seed_demo_course=False)
+    before_secret, before = kept(platform), json.loads(platform["accounts"].read_text())
+    other = "Another-password-42"
+    run = seed(platform, loadtest_seed_password=other, loadtest_seed_users=USERS + 5, loadtest_seed_demo_course=False)
+    assert run.rc != 0
+    out = " ".join(run.stdout.split())
+    assert "loadtest_seed_password differs from the password kept in Secret" in out and "Leave loadtest_seed_password empty" in out
+    assert other not in run.stdout and before_secret["password"] not in run.stdout
+    assert kept(platform) == before_secret and json.loads(platform["accounts"].read_text()) == before
+
+
+def test_users_csv_without_a_complete_seeding_names_the_fix(platform):
+    from kubernetes import client
+
+    core = client.CoreV1Api(platform["api"])
+    ns = f"{platform['ns']}-half"
+    never = platform["work"] / "half.csv"
+    extravars = {**platform["vars"], "tutor_namespace": ns, "loadtest_seed_users_csv": str(never)}
+    core.create_namespace({"metadata": {"name": ns}})
+    try:
+        missing = run_playbook(USERS_CSV_PLAY, inventory_path("sandbox"), extravars=extravars)
+        core.create_namespaced_secret(ns, {"metadata": {"name": SECRET}, "stringData": {"password": "x" * 24, "prefix": "p", "domain": "example.com",
+                                                                                   "users": "3", "complete": "false"}})
+        half = run_playbook(USERS_CSV_PLAY, inventory_path("sandbox"), extravars=extravars)
+    finally:
+        core.delete_namespace(ns)
+    for run, why in ((missing, "not found"), (half, "complete is false")):
+        assert run.rc != 0
+        out = " ".join(run.stdout.split())
+        assert f"locust_users_csv: empty, and no complete seeding to write it from: Secret {ns}/{SECRET} {why}" in out, out[-3000:]
+        assert "--tags seed" in out
+    assert "x" * 24 not in half.stdout
+    assert not never.exists(), "a CSV written without a complete seeding"
 
 
 def test_seed_without_an_lms_pod_stops_with_the_fix(platform):
@@ -123,7 +185,7 @@ def test_seed_without_an_lms_pod_stops_with_the_fix(platform):
     core = client.CoreV1Api(platform["api"])
     core.create_namespace({"metadata": {"name": empty}})
     try:
-        run = seed(platform, tutor_namespace=empty, locust_users_csv=str(platform["work"] / "never.csv"))
+        run = seed(platform, tutor_namespace=empty, loadtest_seed_users_csv=str(platform["work"] / "never.csv"))
     finally:
         core.delete_namespace(empty)
     assert run.rc != 0

@@ -101,8 +101,20 @@ class Stage:
             "loadgen_vms_progress_dir": str(workdir / "progress"),
         }
 
-    def play(self, name: str, **extra) -> PlaybookRun:
-        return run_playbook(PLAYBOOKS / f"{name}.yml", extravars={**self.extravars, **extra}, envvars=self.env, timeout=900)
+    def play(self, name: str, inventory: list | None = None, **extra) -> PlaybookRun:
+        return run_playbook(PLAYBOOKS / f"{name}.yml", inventory=inventory, extravars={**self.extravars, **extra}, envvars=self.env, timeout=900)
+
+    def loadgen_inventory(self) -> list[Path]:
+        """The inventory a load-test job of its own uses: the rehearsal's, plus the VMs as the oci_loadgen inventory
+        plugin lists them from this sandbox (by ownership tags), with the SSH user provisioning gives them."""
+        src = self.workdir / "loadgen-inventory"
+        src.mkdir(exist_ok=True)
+        plugin = {"plugin": "openedx_scale.oke.oci_loadgen", "deployment": "rehearsal", "compartment_id": "ocid1.compartment.oc1..aaaaaaaasandboxcompartment",
+                  "config_file": str(self.sb.config_file), "profile": "DEFAULT", "service_endpoint": self.sb.url}
+        (src / "oci_loadgen.yml").write_text(json.dumps(plugin), encoding="utf-8")
+        ssh = {group: {"vars": {"ansible_user": "root"}} for group in ("locust_master", "locust_workers")}
+        (src / "ssh.yml").write_text(json.dumps(ssh), encoding="utf-8")
+        return [inventory_path("sandbox"), src / "oci_loadgen.yml", src / "ssh.yml"]
 
     def state(self) -> dict:
         return self.sb.state()

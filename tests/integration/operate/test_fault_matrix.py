@@ -127,8 +127,8 @@ def row_ssh_vanishes(stage: Stage, result: RowResult) -> None:
     victim_ip = Machines().get(machine_name(victim)).ip
     vanish(machine_name(victim))
     result.evidence.append(f"machine of locust-worker-02 killed and its network removed after provisioning ({victim['id'][-10:]})")
-    # The next play: the load test (it re-runs provision_loadgen, which still sees the instance RUNNING).
-    run = stage.play("loadtest", locust_run_id="fault-matrix")
+    # The next job: the load test, finding the VMs with the oci_loadgen inventory plugin (OCI still lists the instance RUNNING).
+    run = stage.play("loadtest", inventory=stage.loadgen_inventory(), locust_run_id="fault-matrix")
     result.logs["loadtest"] = run.stdout[-6000:]
     result.outcome = outcome_of(run)
     unreachable = [ev["event_data"] for ev in run.events if ev.get("event") == "runner_on_unreachable"]

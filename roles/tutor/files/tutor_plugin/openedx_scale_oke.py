@@ -94,6 +94,9 @@ DEFAULTS = {
     "EDGE": "ingress-nginx",
     "GATEWAY_NAMESPACE": "envoy-gateway-system",
     "GATEWAY_NAME": "openedx",
+    # NetworkPolicies: datastores only from their users, the web pods only through Caddy, Caddy only from here.
+    "NETWORK_POLICIES": True,
+    "EDGE_NAMESPACE": "ingress-nginx",
     "HTTPS_REDIRECT": True,
     "MYSQL_MAX_CONNECTIONS": 4000,
     "VOLUME_SIZES": {"meilisearch": "50Gi", "mysql": "50Gi"},

@@ -1,12 +1,15 @@
 #!/usr/bin/env python
-"""The LMS container's `./manage.py` as far as the seed play uses it: `./manage.py lms create_test_users ...`.
+"""The LMS container's `./manage.py` as far as the seeding uses it: `./manage.py lms create_test_users ...`, and
+`./manage.py lms shell --command CODE` with Django's `call_command` for it (the loadtest_seed role passes the batch,
+password included, on standard input to code that calls create_test_users in-process).
 
 On the Kubernetes test bed kwok runs this for `kubectl exec` into any container named lms (testbed.py's
 ClusterExec), in this directory, as the image's working directory is edx-platform's. It keeps the contract of
 edx-platform's student/management/commands/create_test_users.py: usernames as arguments, email username@domain,
 one password for all, an account that exists is an error unless --ignore_user_already_exists, and then it is left
 as it is (password included). Accounts are kept in the JSON file named by OPENEDX_STANDIN_ACCOUNTS, passwords
-hashed as Django stores them (pbkdf2_sha256), so a test can check a users CSV against what was really created.
+hashed as Django stores them (pbkdf2_sha256), so a test can check a users CSV against what was really created;
+each run records its argv, so a test can check that no password was passed as an argument.
 Standard library only; `python` is the test environment's (the ClusterExec puts its bin first on PATH).
 """
 
@@ -21,6 +24,7 @@ import os
 import re
 import secrets
 import sys
+import types
 
 ACCOUNTS_ENV = "OPENEDX_STANDIN_ACCOUNTS"
 # Django hashes with 1,000,000+ iterations; a stand-in creating thousands of accounts need not burn that CPU.
@@ -62,7 +66,7 @@ def accounts_store(path: str):
         os.replace(tmp, path)
 
 
-def create_test_users(argv: list[str]) -> str:
+def _create_test_users_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="manage.py lms create_test_users")
     parser.add_argument("usernames", nargs="+")
     parser.add_argument("--course")
@@ -71,7 +75,14 @@ def create_test_users(argv: list[str]) -> str:
     parser.add_argument("--domain", default="example.com")
     parser.add_argument("--course_staff", action="store_true")
     parser.add_argument("--ignore_user_already_exists", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def create_test_users(argv: list[str]) -> str:
+    return _create_test_users(_create_test_users_parser().parse_args(argv))
+
+
+def _create_test_users(args: argparse.Namespace) -> str:
     if args.course:
         raise CommandError("this stand-in has no courses: seed without --course (the load test enrolls by API)")
     created = skipped = 0
@@ -89,19 +100,51 @@ def create_test_users(argv: list[str]) -> str:
                 raise CommandError(f"An account with the Public Username '{username}' or email {email} already exists.")
             accounts[username] = {"email": email, "password": make_password(args.password), "is_active": True}
             created += 1
-        data["runs"].append({"created": created, "skipped": skipped})
+        data["runs"].append({"created": created, "skipped": skipped, "argv": sys.argv[1:]})
     return f"{created} created, {skipped} already there"
+
+
+def call_command(name: str, *args, **options) -> None:
+    """django.core.management.call_command for create_test_users: positional arguments as on the command line,
+    options by their dest name; an unknown option is a TypeError, as Django raises it."""
+    if name != "create_test_users":
+        raise CommandError(f"Unknown command: {name!r}")
+    parser = _create_test_users_parser()
+    dests = {action.dest for action in parser._actions} - {"help", "usernames"}
+    unknown = sorted(set(options) - dests)
+    if unknown:
+        raise TypeError(f"Unknown option(s) for {name} command: {', '.join(unknown)}. Valid options are: {', '.join(sorted(dests))}.")
+    namespace = parser.parse_args([str(a) for a in args])
+    for key, value in options.items():
+        setattr(namespace, key, value)
+    print(_create_test_users(namespace))
+
+
+def shell(argv: list[str]) -> None:
+    """`./manage.py lms shell --command CODE`: CODE runs with django.core.management importable (call_command above)."""
+    parser = argparse.ArgumentParser(prog="manage.py lms shell")
+    parser.add_argument("-c", "--command")
+    args = parser.parse_args(argv)
+    if args.command is None:
+        raise CommandError("this stand-in has no interactive shell: pass --command")
+    for name in ("django", "django.core", "django.core.management"):
+        sys.modules.setdefault(name, types.ModuleType(name))
+    sys.modules["django.core.management"].call_command = call_command
+    exec(args.command, {"__name__": "__main__"})  # what Django's shell --command does
+
+
+COMMANDS = {"create_test_users": lambda argv: print(create_test_users(argv)), "shell": shell}
 
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] not in ("lms", "cms"):
         sys.stderr.write("usage: ./manage.py lms|cms COMMAND [ARGS]\n")
         return 1
-    if argv[1] != "create_test_users":
+    if argv[1] not in COMMANDS:
         sys.stderr.write(f"Unknown command: {argv[1]!r}\n")
         return 1
     try:
-        print(create_test_users(argv[2:]))
+        COMMANDS[argv[1]](argv[2:])
     except CommandError as exc:
         sys.stderr.write(f"CommandError: {exc}\n")
         return 1
