@@ -1,9 +1,9 @@
 """Groups for `make test`'s two pytest-xdist workers (`-n 2 --dist loadgroup`).
 
 A test module runs on one worker (its module-scoped fixtures, e.g. a Tutor render, are built once). Tests that use
-the machine-wide stand-ins (the systemd-nspawn machines under build/sandbox/machines, the control-plane test bed
-under build/kube, the rehearsal that starts and stops both) share one group, so they run one after the other on
-one worker while the other worker takes the rest. Modules sharing a costly session fixture share a group too.
+a machine-wide stand-in share its group, so they run one after the other on one worker: the control-plane test bed
+under build/kube (and the rehearsal, which deploys onto it), and the systemd-nspawn machines under
+build/sandbox/machines. Modules sharing a costly session fixture share a group too.
 """
 
 from __future__ import annotations
@@ -13,26 +13,33 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent
-STATEFUL = (
-    "molecule/",
+# Tests on the control-plane test bed (build/kube) run one after the other: they fill the same simulated nodes, and a
+# fit check counts every pod on them. The rehearsal deploys there too (and uses VMs).
+TESTBED = (
     "integration/kube/",
-    "integration/loadtest/",
+    "integration/loadtest/test_seed.py",
     "integration/operate/test_rehearsal.py",
-    "integration/operate/test_fault_matrix.py",
     "integration/deploy/test_apply.py",
     "integration/deploy/test_apply_envoy.py",
 )
+# Tests on the systemd-nspawn machines (build/sandbox/machines), one after the other.
+MACHINES = ("molecule/", "integration/loadtest/", "integration/operate/test_fault_matrix.py")
 # Modules that share a session fixture worth building once (the deploy renders per inventory and edge).
 SHARED = {"integration/deploy/test_render.py": "deploy-render", "integration/deploy/test_edge.py": "deploy-render"}
 
 
 def group_of(path: Path) -> str:
     relative = path.resolve().relative_to(TESTS).as_posix()
-    if relative.startswith(STATEFUL):
-        return "stateful"
+    if relative.startswith(TESTBED):
+        return "testbed"
+    if relative.startswith(MACHINES):
+        return "machines"
     return SHARED.get(relative, relative)
 
 
+# tryfirst: xdist's own hook turns the xdist_group marks into the scheduling scope (nodeid@group) and runs before an
+# unordered conftest hook, so marks added later would be ignored and every module scheduled on its own.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(group_of(Path(item.path))))

@@ -172,7 +172,4 @@ class FilterModule(object):
     """Load-generator filters."""
 
     def filters(self):
-        return {
-            "loadgen_sizing": loadgen_sizing,
-            "loadgen_sizing_table": loadgen_sizing_table,
-        }
+        return {"loadgen_sizing": loadgen_sizing, "loadgen_sizing_table": loadgen_sizing_table}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import configparser
 import filecmp
-import importlib.util
 import math
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,6 @@ from tests.rehearsal import inventory_path
 from tests.sandbox.kube import crds
 
 PLAYBOOK = REPO / "playbooks" / "deploy_openedx.yml"
-PLUGIN = REPO / "roles" / "tutor" / "files" / "tutor_plugin" / "openedx_scale_oke.py"
 # What each edge writes beside Tutor's manifests.
 EDGE_FILES = {"ingress-nginx": "ingress-nginx.yaml", "envoy-gateway": "envoy-gateway.yaml"}
 POOL = "openedx-scale/pool"
@@ -470,15 +468,6 @@ def test_ingress_nginx_names_a_broken_key(nginx_rendered, ingress_nginx_check, w
     assert found, f"{key}={value!r} passed the controller's check"
     assert all(key in line or "drops its annotations" in line for line in found), found
     assert any(f"{key}: {verdict}:" in line for line in found), found
-
-
-def test_tutor_plugin_default_annotations_pass_ingress_nginx(ingress_nginx_check):
-    """The plugin's own INGRESS_ANNOTATIONS (used without the role) pass the same parsers."""
-    spec = importlib.util.spec_from_file_location("openedx_scale_oke_plugin", PLUGIN)
-    plugin = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(plugin)
-    verdicts = ingress_nginx_check.check({}, {"plugin-defaults": plugin.DEFAULTS["INGRESS_ANNOTATIONS"]})
-    assert ingress_nginx.failures(verdicts) == []
 
 
 def test_controller_image_pinned_by_digest_on_the_checked_line(nginx_rendered):

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.sandbox.kube.fixtures import kube_testbed, pytest_terminal_summary, wait_for
+from tests.sandbox.kube.fixtures import kube_testbed, pytest_terminal_summary, wait_for, wait_nodes_free
 
 # Fixtures and the summary hook take effect by being names of this conftest.
 __all__ = ["kube_testbed", "pytest_terminal_summary"]
@@ -15,6 +15,14 @@ __all__ = ["kube_testbed", "pytest_terminal_summary"]
 @pytest.fixture(scope="session")
 def api(kube_testbed):
     return kube_testbed.client()
+
+
+@pytest.fixture
+def free_nodes(api):
+    """Nodes holding no other test's pods (the fit checks count every pod on them)."""
+    from kubernetes import client
+
+    wait_nodes_free(client.CoreV1Api(api))
 
 
 @pytest.fixture

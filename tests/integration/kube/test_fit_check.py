@@ -10,6 +10,9 @@ from kubernetes import client
 from tests.helpers.ansible import assert_ok, run_playbook
 from tests.sandbox.kube.fixtures import node_usage, wait_for
 
+# Every pod on the nodes counts in a fit check: start each test on nodes no other test still fills.
+pytestmark = pytest.mark.usefixtures("free_nodes")
+
 PLAYBOOK = Path(__file__).parent / "playbooks" / "fit_check.yml"
 TASK = "Ask the scheduler whether the pods fit"
 

@@ -16,6 +16,9 @@ from tests.helpers.ansible import REPO, VENV_BIN, assert_ok, run_playbook
 from tests.sandbox.kube.fixtures import wait_for
 from tests.sandbox.kube.testbed import load_nodeset
 
+# Every pod on the nodes counts in a fit check: start each test on nodes no other test still fills.
+pytestmark = pytest.mark.usefixtures("free_nodes")
+
 PLAYBOOK = REPO / "playbooks" / "deploy_openedx.yml"
 FIT_PLAYBOOK = REPO / "tests" / "integration" / "kube" / "playbooks" / "fit_check.yml"
 TASK = "Ask the scheduler whether the pods fit"

@@ -44,30 +44,25 @@ class Row:
     result: dict = dataclasses.field(default_factory=dict)
 
 
+def used_twice(stage, what, first, second):
+    """Two name variables set to one value: the second is named, as used twice."""
+    value = "locust" if stage == "provision_loadgen" else "pool"
+    return Row(stage, what, {first: value, second: value}, second, "used twice", "inputs")
+
+
+def boot_volume_rows(stage, variable, below, above):
+    """A boot volume under OCI's 50 GB floor and one over its 32 TB ceiling, in one run."""
+    return [Row(stage, "boot volume below 50 GB", {variable: below}, variable, "50-32768", "inputs"),
+            Row(stage, "boot volume above 32 TB", {variable: above}, variable, "50-32768", "inputs")]
+
+
 def shape(name=E4, **values):
     return {"shape": name, **values}
 
 
 CLUSTER = [
-    Row(
-        "provision_cluster",
-        "duplicate node-pool names",
-        {"oke_cluster_lms_pool_name": "pool", "oke_cluster_services_pool_name": "pool"},
-        "oke_cluster_services_pool_name",
-        "used twice",
-        "inputs",
-    ),
-    Row(
-        "provision_cluster", "boot volume below 50 GB", {"oke_cluster_boot_volume_size_in_gbs": 49}, "oke_cluster_boot_volume_size_in_gbs", "50-32768", "inputs"
-    ),
-    Row(
-        "provision_cluster",
-        "boot volume above 32 TB",
-        {"oke_cluster_boot_volume_size_in_gbs": 40000},
-        "oke_cluster_boot_volume_size_in_gbs",
-        "50-32768",
-        "inputs",
-    ),
+    used_twice("provision_cluster", "duplicate node-pool names", "oke_cluster_lms_pool_name", "oke_cluster_services_pool_name"),
+    *boot_volume_rows("provision_cluster", "oke_cluster_boot_volume_size_in_gbs", 49, 40000),
     Row(
         "provision_cluster",
         "boot volume not whole GB",
@@ -239,25 +234,8 @@ CLUSTER = [
 ]
 
 LOADGEN = [
-    Row(
-        "provision_loadgen",
-        "master name equals worker name",
-        {"loadgen_vms_master_name": "locust", "loadgen_vms_worker_name": "locust"},
-        "loadgen_vms_worker_name",
-        "used twice",
-        "inputs",
-    ),
-    Row(
-        "provision_loadgen", "boot volume below 50 GB", {"loadgen_vms_boot_volume_size_in_gbs": 20}, "loadgen_vms_boot_volume_size_in_gbs", "50-32768", "inputs"
-    ),
-    Row(
-        "provision_loadgen",
-        "boot volume above 32 TB",
-        {"loadgen_vms_boot_volume_size_in_gbs": 33000},
-        "loadgen_vms_boot_volume_size_in_gbs",
-        "50-32768",
-        "inputs",
-    ),
+    used_twice("provision_loadgen", "master name equals worker name", "loadgen_vms_master_name", "loadgen_vms_worker_name"),
+    *boot_volume_rows("provision_loadgen", "loadgen_vms_boot_volume_size_in_gbs", 20, 33000),
     Row(
         "provision_loadgen",
         "unknown worker shape",

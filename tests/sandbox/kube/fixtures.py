@@ -105,6 +105,21 @@ def wait_for(check, timeout: float, what: str, interval: float = 0.5):
     pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})", pytrace=False)
 
 
+def wait_nodes_free(core, timeout: float = 300) -> None:
+    """Wait until no pod outside kube-system sits on a node: an earlier test's namespace may still be emptying, and
+    the fit checks count every pod on the nodes. Fails naming what holds them."""
+
+    def free():
+        return not [p for p in core.list_pod_for_all_namespaces().items if p.spec.node_name and p.metadata.namespace != "kube-system"]
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if free():
+            return
+        time.sleep(1)
+    pytest.fail(f"nodes still hold other tests' pods after {timeout}s:\n{node_usage(core)}", pytrace=False)
+
+
 def node_usage(core) -> str:
     """Per node: allocatable CPU, the CPU its pods request, and those pods (for failure messages)."""
     from kubernetes.utils import parse_quantity

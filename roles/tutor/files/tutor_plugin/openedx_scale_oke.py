@@ -76,18 +76,9 @@ DEFAULTS = {
     # Empty = LMS pool untainted. "key=value:Effect" (e.g. openedx-scale/pool=lms:NoSchedule): LMS pods tolerate it.
     "LMS_POOL_TAINT": "",
     "INGRESS_CLASS": "nginx",
-    # Case-study annotations in the forms ingress-nginx parses (timeouts in bare seconds; keep-alive-requests
-    # and timeout-socket are controller ConfigMap settings); the role replaces them with the translation of
-    # its neutral edge tuning.
-    "INGRESS_ANNOTATIONS": {
-        "nginx.ingress.kubernetes.io/limit-connections": "5000",
-        "nginx.ingress.kubernetes.io/proxy-body-size": "500M",
-        "nginx.ingress.kubernetes.io/proxy-connect-timeout": "3600",
-        "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
-        "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
-        "nginx.ingress.kubernetes.io/service-upstream": "true",
-        "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-    },
+    # Set by the role: the translation of its neutral edge tuning (the edge_nginx_annotations filter), the one
+    # source of the edge's values. The plugin on its own renders the Ingress without annotations.
+    "INGRESS_ANNOTATIONS": {},
     "INGRESS_TLS_SECRET": "",
     "INGRESS_EXTRA_HOSTS": [],
     # "envoy-gateway": HTTPRoutes to the Gateway below instead of the Ingress (k8s/httproute.yml.j2).

@@ -117,6 +117,15 @@ def healthy(state, role):
             for n in p["nodes"] if n["lifecycleState"] == "ACTIVE" and not n.get("nodeError")]
 
 
+def converged(stage_for, scenario):
+    """The scenario's stage after one convergence of both pools, which must reach 5 LMS and 2 services nodes."""
+    stage = stage_for(scenario)
+    results = stage.converge()
+    state = stage.sb.state()
+    assert len(healthy(state, "lms")) == 5 and len(healthy(state, "services")) == 2
+    return stage, results, state
+
+
 def assert_rerun_and_teardown(stage):
     before = stage.calls()
     again = stage.converge()
@@ -131,10 +140,7 @@ def assert_rerun_and_teardown(stage):
 
 
 def test_oke_reconcile_is_waited_for_and_a_lost_update_is_not_sent_twice(stage_for):
-    stage = stage_for("oke-reconcile")
-    results = stage.converge()
-    state = stage.sb.state()
-    assert len(healthy(state, "lms")) == 5 and len(healthy(state, "services")) == 2
+    stage, results, state = converged(stage_for, "oke-reconcile")
     lines = [line for r in results.values() for line in r["progress"]]
     # OKE's own reconcile held the pool: the module waited for that work request instead of retrying into 409s
     ops = collections.Counter(wr["operationType"] for wr in state["work_requests"].values())
@@ -157,10 +163,7 @@ def test_oke_reconcile_is_waited_for_and_a_lost_update_is_not_sent_twice(stage_f
 
 
 def test_denied_capacity_report_degrades_to_probing_and_names_the_policy(stage_for):
-    stage = stage_for("report-denied")
-    results = stage.converge()
-    state = stage.sb.state()
-    assert len(healthy(state, "lms")) == 5 and len(healthy(state, "services")) == 2
+    stage, results, state = converged(stage_for, "report-denied")
     for result in results.values():
         assert len(result["warnings"]) == 1 and REPORT_POLICY in result["warnings"][0] and "404 NotAuthorizedOrNotFound" in result["warnings"][0]
         assert [a["outcome"] for a in result["attempts"]] == ["ok"], result["attempts"]
@@ -171,10 +174,7 @@ def test_denied_capacity_report_degrades_to_probing_and_names_the_policy(stage_f
 
 
 def test_null_count_is_unknown_and_an_overstated_fault_domain_is_dropped(stage_for):
-    stage = stage_for("report-null")
-    results = stage.converge()
-    state = stage.sb.state()
-    assert len(healthy(state, "lms")) == 5 and len(healthy(state, "services")) == 2
+    stage, results, state = converged(stage_for, "report-null")
     # FAULT-DOMAIN-2 reports AVAILABLE with a null count: not read as unlimited, so the LMS spread leaves it out
     lms = results["lms"]["attempts"]
     assert lms[0]["outcome"] == "ok" and "FD-2" not in lms[0]["placement"], lms
