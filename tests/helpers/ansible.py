@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -20,6 +21,15 @@ VENV_BIN = REPO / ".venv" / "bin"
 # ansible-runner starts `ansible-playbook` from PATH: use the one next to this interpreter (the .venv's).
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 COLLECTIONS = REPO / "build" / "collections"
+
+
+@functools.cache
+def load_collections() -> None:
+    """Let in-process templating (Templar, InventoryManager) find this collection's filters and lookups, as
+    ansible-playbook does; once per process, whichever test module asks first."""
+    from ansible.plugins.loader import init_plugin_loader
+
+    init_plugin_loader([str(COLLECTIONS)])
 
 
 @dataclass

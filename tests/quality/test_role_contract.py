@@ -10,17 +10,17 @@ import yaml
 from ansible.inventory.manager import InventoryManager
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 from ansible.vars.manager import VariableManager
 
+from tests.helpers.ansible import load_collections
 from tests.rehearsal import inventory_path
 
 from .conftest import REPO, VENV_BIN, roles, run
 
 INVENTORIES = ["sandbox", "example-jeddah"]
 # Templating inventory values needs lookups (ansible.builtin.*) and our collection: load plugins as Ansible does.
-init_plugin_loader([str(REPO / "build" / "collections")])
+load_collections()
 INCLUDES = {"ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "ansible.builtin.include_role", "ansible.builtin.import_role"}
 
 

@@ -30,6 +30,7 @@ from ansible.vars.manager import VariableManager
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.helpers.ansible import load_collections
 from tests.rehearsal import inventory_path
 from tests.sandbox.awx import validate_survey
 from tests.sandbox.awx.server import ApiError
@@ -38,6 +39,8 @@ REPO = Path(__file__).resolve().parents[3]
 ROLE = REPO / "roles" / "awx_config"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 INVENTORIES = ["sandbox", "example-jeddah"]
+# The inventories' values call this collection's filters (openedx_scale.oke.loadgen_sizing, ...).
+load_collections()
 ROLE_ACTIONS = {"include_role", "import_role", "ansible.builtin.include_role", "ansible.builtin.import_role"}
 IMPORT_PLAYBOOK = {"import_playbook", "ansible.builtin.import_playbook"}
 # Survey question type -> argument-spec types it can feed without conversion.
