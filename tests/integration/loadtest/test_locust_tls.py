@@ -65,7 +65,10 @@ def test_locustfile_succeeds_over_https_and_resumes_sessions(backend, protocol):
     assert logins == USERS
     log = run["log"]
     assert {r["protocol"] for r in log} == {protocol}, "every request went over the TLS version nginx allows"
-    assert {r["status"] for r in log} <= {200, 302}
+    # 499: nginx's word for a request the client gave up on - what stopping the run does to the requests then in
+    # flight (at most one per user); Locust counted no failure.
+    closed = [r for r in log if r["status"] == 499]
+    assert {r["status"] for r in log} <= {200, 302, 499} and len(closed) <= USERS, sorted({r["status"] for r in log})
     connections = {r["connection"] for r in log}
     reused = {r["connection"] for r in log if r["reused"]}
     assert len(connections) > USERS, "the short idle keep-alive made the users reconnect"

@@ -10,10 +10,10 @@ from pathlib import Path
 from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV, PLATFORM, check_password
 
 
-def manage(tmp_path, *args):
+def manage(tmp_path, *args, stdin=None):
     """Run it as kwok does for `kubectl exec`: ./manage.py in its directory, the accounts file in the environment."""
     env = {ACCOUNTS_ENV: str(tmp_path / "accounts.json"), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
-    return subprocess.run(["./manage.py", *args], cwd=PLATFORM, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(["./manage.py", *args], cwd=PLATFORM, env=env, input=stdin, capture_output=True, text=True, check=False)
 
 
 def stored(tmp_path):
@@ -27,6 +27,23 @@ def test_creates_accounts_with_emails_and_hashed_passwords(tmp_path):
     assert {u: a["email"] for u, a in accounts.items()} == {"ann": "ann@lt.example", "bob": "bob@lt.example"}
     assert check_password("S3cret-pw", accounts["ann"]["password"]) and not check_password("wrong", accounts["ann"]["password"])
     assert "S3cret-pw" not in (tmp_path / "accounts.json").read_text()
+    # the run's argv is recorded with the password passed as an argument masked
+    assert stored(tmp_path)["runs"][0]["argv"] == ["lms", "create_test_users", "--domain", "lt.example", "--password", "<password>", "ann", "bob"]
+
+
+def test_shell_command_calls_create_test_users_in_process_with_the_batch_from_stdin(tmp_path):
+    """What the loadtest_seed role runs: Django's `shell --command` reading one JSON line; no password in argv."""
+    code = ("import json, sys\nfrom django.core.management import call_command\nbatch = json.loads(sys.stdin.readline())\n"
+            "call_command('create_test_users', *batch['usernames'], domain=batch['domain'], password=batch['password'], ignore_user_already_exists=True)")
+    batch = json.dumps({"usernames": ["ann", "bob"], "domain": "lt.example", "password": "Stdin-secret-1"}) + "\n"
+    run = manage(tmp_path, "lms", "shell", "--command", code, stdin=batch)
+    assert run.returncode == 0 and run.stdout.strip() == "2 created, 0 already there", run.stderr
+    data = stored(tmp_path)
+    assert check_password("Stdin-secret-1", data["accounts"]["bob"]["password"])
+    assert data["runs"][0]["argv"][:3] == ["lms", "shell", "--command"] and "Stdin-secret-1" not in json.dumps(data["runs"])
+    # an option create_test_users does not have is refused, as Django's call_command does
+    bad = manage(tmp_path, "lms", "shell", "--command", "from django.core.management import call_command\ncall_command('create_test_users', 'x_1', passwd='a')")
+    assert bad.returncode != 0 and "Unknown option(s) for create_test_users command: passwd" in bad.stderr
 
 
 def test_existing_accounts_fail_unless_ignored_and_then_keep_their_password(tmp_path):
@@ -37,7 +54,8 @@ def test_existing_accounts_fail_unless_ignored_and_then_keep_their_password(tmp_
     assert ignored.returncode == 0 and ignored.stdout.strip() == "1 created, 1 already there"
     data = stored(tmp_path)
     assert check_password("first-pw", data["accounts"]["ann"]["password"]), "create_test_users never resets a password"
-    assert data["runs"] == [{"created": 1, "skipped": 0}, {"created": 1, "skipped": 1}]  # the failed run wrote nothing
+    # the failed run wrote nothing
+    assert [{k: r[k] for k in ("created", "skipped")} for r in data["runs"]] == [{"created": 1, "skipped": 0}, {"created": 1, "skipped": 1}]
 
 
 def test_rejects_what_edx_platform_rejects(tmp_path):
