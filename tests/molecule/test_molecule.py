@@ -49,9 +49,6 @@ def test_molecule_scenario(scenario, tmp_path):
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "ANSIBLE_COLLECTIONS_PATH": str(REPO / "build" / "collections"),
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        # What molecule installs (the collection under test) stays in the checkout, not in ~/.ansible where it would
-        # shadow the checkout for other tools (ansible-lint found such a stale copy).
-        "ANSIBLE_HOME": str(REPO / "build" / "molecule" / "ansible-home"),
         "ANSIBLE_FORCE_COLOR": "false",
         "ANSIBLE_NOCOLOR": "true",
         "PY_COLORS": "0",

@@ -14,8 +14,8 @@ def test_ansible_lint_production_profile():
     assert cfg["profile"] == "production"
     assert not cfg.get("skip_list"), "use a local '# noqa: rule  # reason' instead of skip_list"
     assert not (REPO / ".ansible-lint-ignore").exists()
-    # A home of its own: a copy of this collection installed in ~/.ansible (molecule did that before) would win over the
-    # checkout and be linted in its place.
+    # A home of its own: the copy of this collection molecule installs in ~/.ansible (ansible-compat's prerun) would
+    # win over the checkout and be linted in its place, stale after any change.
     home = REPO / "build" / "lint" / "ansible-home"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
