@@ -82,7 +82,7 @@ options:
         type: str
         required: true
       ocpus:
-        description: OCPUs per node/VM, inside the shape's limits.
+        description: OCPUs per node/VM, inside the limits OCI lists for the shape (C(ListShapes), checked before anything is created).
         type: float
         required: true
       memory_in_gbs:

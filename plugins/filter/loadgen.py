@@ -14,7 +14,7 @@ import math
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.openedx_scale.oke.plugins.filter.sizing import _number, mean_think_time
+from ansible_collections.openedx_scale.oke.plugins.filter.sizing import _number, labelled_lines, mean_think_time
 
 # Users one Locust worker process (= one vCPU) holds under 90 % CPU over HTTPS at the 5-15 s think time, measured
 # by `make bench` (tests/bench/bench_locust_tls.py) with the project's locustfile through nginx (TLS 1.3).
@@ -48,21 +48,18 @@ def loadgen_sizing(target_users, think_time_seconds=MEASURED_THINK_TIME, users_p
                    login_rate_limit_ip="100/5m", login_limits_raised=False, login_ramp_seconds=1800,
                    master_cpu_per_process=0.002, provided_worker_vms=None, provided_worker_ocpus=None, excess_factor=2.0):
     """The Locust fleet for `target_users` (see loadgen_sizing.yml for every option and the returned keys)."""
-    users = _number(target_users, "target_users", minimum=1, integer=True)
+    whole = {"minimum": 1, "integer": True}
+    users, per_core, ocpus, vcpus, per_user_mb, base_mb, conns, conn_limit, ramp, excess = (
+        _number(value, name, **opts) for value, name, opts in (
+            (target_users, "target_users", whole), (users_per_core, "users_per_core", {}), (worker_ocpus, "worker_ocpus", whole),
+            (vcpus_per_ocpu, "vcpus_per_ocpu", whole), (memory_per_user_mb, "memory_per_user_mb", {}),
+            (process_memory_mb, "process_memory_mb", {}), (connections_per_user, "connections_per_user", {}),
+            (max_connections_per_ip, "max_connections_per_ip", {"minimum": 0, "integer": True}),
+            (login_ramp_seconds, "login_ramp_seconds", {}), (excess_factor, "excess_factor", {"minimum": 1})))
+    spare, os_mb, master_per_process = (_non_negative(value, name) for value, name in (
+        (headroom, "headroom"), (os_memory_mb, "os_memory_mb"), (master_cpu_per_process, "master_cpu_per_process")))
     think = mean_think_time(think_time_seconds, "think_time_seconds")
     measured_think = mean_think_time(measured_think_time_seconds, "measured_think_time_seconds")
-    per_core = _number(users_per_core, "users_per_core")
-    spare = _non_negative(headroom, "headroom")
-    ocpus = _number(worker_ocpus, "worker_ocpus", minimum=1, integer=True)
-    vcpus = _number(vcpus_per_ocpu, "vcpus_per_ocpu", minimum=1, integer=True)
-    per_user_mb = _number(memory_per_user_mb, "memory_per_user_mb")
-    base_mb = _number(process_memory_mb, "process_memory_mb")
-    os_mb = _non_negative(os_memory_mb, "os_memory_mb")
-    conns = _number(connections_per_user, "connections_per_user")
-    conn_limit = _number(max_connections_per_ip, "max_connections_per_ip", minimum=0, integer=True)
-    ramp = _number(login_ramp_seconds, "login_ramp_seconds")
-    master_per_process = _non_negative(master_cpu_per_process, "master_cpu_per_process")
-    excess = _number(excess_factor, "excess_factor", minimum=1)
     if think <= 0 or measured_think <= 0:
         raise AnsibleFilterError("think_time_seconds and measured_think_time_seconds must have a mean above 0 (a learner reads between pages)")
 
@@ -145,19 +142,18 @@ def _provided(need, worker_vms, worker_ocpus, vcpus, per_core, spare, excess):
 def loadgen_sizing_table(sizing):
     """The load-generator sizing as printable lines (for a debug task or the bench)."""
     s = sizing
-    lines = [
-        "Load generators for {0:,} users (think {1}s, {2:,} users/core over TLS, {3:.0%} headroom):".format(
-            s["target_users"], s["think_time_seconds"], s["users_per_core"], s["headroom"]),
-        "  worker CPU (no headroom)   {0} cores".format(s["cpu_cores"]),
-        "  worker processes (CPU)     {0}".format(s["cpu_processes"]),
-        "  source IPs                 {0} (limit-connections: {1}, per-IP login limit: {2})".format(
-            s["source_ips"], s["source_ips_for_connections"], s["source_ips_for_logins"]),
-        "  worker VMs                 {0} x {1} OCPU / {2} GB, {3} process(es) each, {4:,} users per process".format(
-            s["worker_vms"], s["worker_ocpus"], s["worker_memory_in_gbs"], s["processes_per_vm"], s["users_per_process"]),
-        "  master                     {0} OCPU / {1} GB (expected CPU {2} cores)".format(
-            s["master_ocpus"], s["master_memory_in_gbs"], s["master_cpu_cores"]),
-        "  OCPUs in all               {0}".format(s["ocpus_total"]),
-    ]
+    lines = ["Load generators for {0:,} users (think {1}s, {2:,} users/core over TLS, {3:.0%} headroom):".format(
+        s["target_users"], s["think_time_seconds"], s["users_per_core"], s["headroom"])]
+    lines += labelled_lines([
+        ("worker CPU (no headroom)", "{0} cores".format(s["cpu_cores"])),
+        ("worker processes (CPU)", s["cpu_processes"]),
+        ("source IPs", "{0} (limit-connections: {1}, per-IP login limit: {2})".format(
+            s["source_ips"], s["source_ips_for_connections"], s["source_ips_for_logins"])),
+        ("worker VMs", "{0} x {1} OCPU / {2} GB, {3} process(es) each, {4:,} users per process".format(
+            s["worker_vms"], s["worker_ocpus"], s["worker_memory_in_gbs"], s["processes_per_vm"], s["users_per_process"])),
+        ("master", "{0} OCPU / {1} GB (expected CPU {2} cores)".format(s["master_ocpus"], s["master_memory_in_gbs"], s["master_cpu_cores"])),
+        ("OCPUs in all", s["ocpus_total"]),
+    ], 26)
     provided = s.get("provided")
     if provided:
         lines.append("  inventory provides         {0} worker VMs x {1} OCPU = {2} processes, ~{3:,} users, {4} OCPUs".format(

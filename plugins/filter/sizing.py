@@ -375,20 +375,24 @@ def mongodb_placement(members, services_nodes):
             "majority": majority, "node_losses_survived": survives}
 
 
+def labelled_lines(rows, width):
+    """The body of a sizing table: '  <label padded to width> <text>' for each (label, text) of `rows`."""
+    return ["  {0:{1}} {2}".format(label, width, text) for label, text in rows]
+
+
 def sizing_table(sizing):
     """The sizing as printable lines (for a debug task)."""
-    lines = [
-        "LMS sizing for {0} concurrent users (think {1}s, service {2}s, {3} requests per step):".format(
-            sizing["target_users"], sizing["think_time_seconds"], sizing["service_time_seconds"],
-            sizing.get("requests_per_step", 1.0)),
-        "  request rate            {0} req/s".format(sizing["request_rate"]),
-        "  requests in flight      {0}".format(sizing["in_flight_requests"]),
-        "  CPU cores (at target)   {0}".format(sizing["cpu_cores"]),
-        "  uWSGI processes needed  {0} x {1} threads".format(sizing["processes"], sizing["threads_per_process"]),
-        "  per pod (= per node)    {0} processes, requests {1} CPU / {2} GiB".format(
-            sizing["processes_per_pod"], sizing["pod_cpu_request"], sizing["pod_memory_request_gib"]),
-        "  LMS pods = LMS nodes    {0}".format(sizing["pods"]),
-    ]
+    lines = ["LMS sizing for {0} concurrent users (think {1}s, service {2}s, {3} requests per step):".format(
+        sizing["target_users"], sizing["think_time_seconds"], sizing["service_time_seconds"], sizing.get("requests_per_step", 1.0))]
+    lines += labelled_lines([
+        ("request rate", "{0} req/s".format(sizing["request_rate"])),
+        ("requests in flight", sizing["in_flight_requests"]),
+        ("CPU cores (at target)", sizing["cpu_cores"]),
+        ("uWSGI processes needed", "{0} x {1} threads".format(sizing["processes"], sizing["threads_per_process"])),
+        ("per pod (= per node)", "{0} processes, requests {1} CPU / {2} GiB".format(
+            sizing["processes_per_pod"], sizing["pod_cpu_request"], sizing["pod_memory_request_gib"])),
+        ("LMS pods = LMS nodes", sizing["pods"]),
+    ], 23)
     provided = sizing.get("provided")
     if provided:
         lines.append("  inventory provides      {0} pods x {1} processes x {2} threads = {3} slots, ~{4} req/s, ~{5} users ({6:.0%})".format(

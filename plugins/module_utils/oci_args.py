@@ -32,15 +32,9 @@ SHAPE_CONFIG_ARGS = dict(
     memory_in_gbs=dict(type="float", required=True),
 )
 
-# Flexible shapes we accept, with their OCPU and memory limits (OCI "Compute Shapes" reference).
-FLEX_SHAPES = {
-    "VM.Standard.E3.Flex": {"ocpus": (1, 64), "memory": (1, 1024), "per_ocpu": (1, 64)},
-    "VM.Standard.E4.Flex": {"ocpus": (1, 64), "memory": (1, 1024), "per_ocpu": (1, 64)},
-    "VM.Standard.E5.Flex": {"ocpus": (1, 94), "memory": (1, 1049), "per_ocpu": (1, 64)},
-    "VM.Standard3.Flex": {"ocpus": (1, 32), "memory": (1, 512), "per_ocpu": (1, 64)},
-    "VM.Standard.A1.Flex": {"ocpus": (1, 80), "memory": (1, 512), "per_ocpu": (1, 64)},
-    "VM.Optimized3.Flex": {"ocpus": (1, 18), "memory": (1, 256), "per_ocpu": (1, 64)},
-}
+# The form of a flexible shape's name (VM.Standard.E5.Flex, VM.Standard.A1.Flex, ...); which shapes exist and their
+# limits are OCI's to say (ListShapes, module_utils/oci_shapes.py), so no table of them is kept here.
+_FLEX_SHAPE = re.compile(r"^(VM|BM)(\.[A-Za-z0-9]+)+\.Flex$")
 
 FAULT_DOMAINS = ("FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3")
 
@@ -82,31 +76,21 @@ def check_ocid(value, field, kinds, required=True):
 
 
 def check_shape_config(shape, ocpus, memory, field):
-    """Known flexible shape, OCPU count and memory inside the shape's limits."""
-    limits = FLEX_SHAPES.get(shape)
-    if limits is None:
-        raise InputError("unknown shape %r." % (shape,), field="%s.shape" % field,
-                         fix="use one of %s." % ", ".join(sorted(FLEX_SHAPES)))
+    """The form of a flexible shape config: a .Flex shape name, a positive number of OCPUs and GB. Its limits are
+    checked against ListShapes before anything is created (oci_shapes.check_shape_limits)."""
+    if not isinstance(shape, str) or not _FLEX_SHAPE.match(shape):
+        raise InputError("%r is not a flexible shape name." % (shape,), field="%s.shape" % field,
+                         fix="use a flexible shape as OCI names it, e.g. VM.Standard.E5.Flex: pools and VMs here are sized by ocpus and "
+                             "memory_in_gbs, which only flexible shapes take.")
     for name, value in (("ocpus", ocpus), ("memory_in_gbs", memory)):
         if value is None:
             raise InputError("is missing: %s is a flexible shape, it needs ocpus and memory_in_gbs." % shape, field="%s.%s" % (field, name),
                              fix="set %s, e.g. {shape: %s, ocpus: 2, memory_in_gbs: 16}." % (name, shape))
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InputError("%r is not a number." % (value,), field="%s.%s" % (field, name), fix="write %s as a number, e.g. 2." % name)
-    lo, hi = limits["ocpus"]
-    if not lo <= ocpus <= hi:
-        raise InputError("%s ocpus=%s is outside %s's range %s-%s." % (shape, ocpus, shape, lo, hi), field="%s.ocpus" % field,
-                         fix="pick between %s and %s OCPUs or another shape." % (lo, hi))
-    lo, hi = limits["memory"]
-    if not lo <= memory <= hi:
-        raise InputError("%s memory_in_gbs=%s is outside %s's range %s-%s GB." % (shape, memory, shape, lo, hi),
-                         field="%s.memory_in_gbs" % field, fix="pick between %s and %s GB." % (lo, hi))
-    lo, hi = limits["per_ocpu"]
-    ratio = float(memory) / float(ocpus)
-    if not lo <= ratio <= hi:
-        raise InputError("%s allows %s-%s GB per OCPU; %s GB / %s OCPU is %.1f." % (shape, lo, hi, memory, ocpus, ratio),
-                         field="%s.memory_in_gbs" % field,
-                         fix="set memory_in_gbs between %s and %s for %s OCPUs." % (lo * ocpus, min(hi * ocpus, limits["memory"][1]), ocpus))
+        if value <= 0:
+            raise InputError("%s=%s: must be more than 0." % (name, value), field="%s.%s" % (field, name),
+                             fix="give %s a positive %s." % (shape, "number of OCPUs" if name == "ocpus" else "memory size in GB"))
 
 
 def check_shapes(primary, alternatives, field):

@@ -16,7 +16,7 @@ try:
 except ImportError:  # require_oci() reports it
     pass
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import TIER_PROBE, Placement, Planner, fetch_report
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement, Planner
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     FATAL,
@@ -27,7 +27,8 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
     Failure,
     InputError,
 )
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token, token_epoch
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, retry_token, token_epoch
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, reserve
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_until
 
@@ -47,19 +48,14 @@ def instance_ips(clients, policy, compartment_id, instance_id):
     return None, None
 
 
-class InstanceReconciler(object):
+class InstanceReconciler(Reconciler):
+
+    COMPONENT = COMPONENT
 
     def __init__(self, clients, policy, params, check_mode=False):
-        self.clients = clients
-        self.policy = policy
-        self.p = params
-        self.check_mode = check_mode
-        self.progress = policy.progress
-        self.changed = False
-        self.actions = []
-        self.tags = ownership_tags(params["deployment"], COMPONENT, params["role"], params.get("freeform_tags"))
+        super(InstanceReconciler, self).__init__(clients, policy, params, check_mode)
+        self.tags = self.owned_tags(params["role"])
         self._dead = {}
-        self._report_memo = {}
 
     def names(self):
         return ["%s-%02d" % (self.p["name"], i) for i in range(1, self.p["count"] + 1)]
@@ -81,11 +77,6 @@ class InstanceReconciler(object):
                 raise InputError("instance %r (%s) exists but does not carry this deployment's ownership tags." % (name, inst.id),
                                  field="name", fix="choose another name prefix, or remove the foreign instance.")
         return mine
-
-    def _act(self, action, **info):
-        self.changed = True
-        info["action"] = action
-        self.actions.append(info)
 
     def _launch(self, name, placement, fd, reservation_id=None):
         details = LaunchInstanceDetails(
@@ -148,70 +139,54 @@ class InstanceReconciler(object):
     def _launch_missing(self, planner, live, missing, rnd):
         """Capacity rounds until every name in `missing` has an accepted launch (both updated in place); returns the
         last round number, so rounds (backoff, probes) continue across replacements."""
-        while missing:
-            rnd += 1
-            report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
-                                  memo=self._report_memo)
-            existing = [Placement(i.availability_domain, [i.fault_domain], i.shape, getattr(i.shape_config, "ocpus", 0) or 0,
-                                  getattr(i.shape_config, "memory_in_gbs", 0) or 0) for i in live.values()]
-            skip = set()
-            tried = False
-            for cand in planner.plan(len(missing), report, skip=skip, prefer=existing, rnd=rnd):
-                if not missing:
+
+        def existing():
+            return [Placement(i.availability_domain, [i.fault_domain], i.shape, getattr(i.shape_config, "ocpus", 0) or 0,
+                              getattr(i.shape_config, "memory_in_gbs", 0) or 0) for i in live.values()]
+
+        def attempt(cand, report, rnd):
+            reservation_id = None
+            batch = missing[:cand.count]
+            if cand.placement.reservation:
+                reservation_id, reserved = reserve(self.clients, self.policy, self.p, cand.placement, len(batch), self.p["role"])
+                batch = batch[:reserved]
+                if not batch:
+                    self.progress.attempt(cand.placement.label(), "failed", "reservation got 0 instances", next_wait=0, round=rnd, tier=cand.tier)
+                    return
+            launched = 0
+            for idx, name in enumerate(batch):
+                fd = cand.placement.fds[idx % len(cand.placement.fds)]
+                try:
+                    inst = self._launch(name, cand.placement, fd, reservation_id)
+                except ApiError as exc:
+                    if exc.failure.kind == LIMIT_EXCEEDED:
+                        # often false: the launch may have happened anyway, so look before trying elsewhere
+                        again = self.read()
+                        if name in again:
+                            live[name] = again[name]
+                            missing.remove(name)
+                            launched += 1
+                            continue
+                    if exc.failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
+                        raise
+                    if exc.failure.kind == OUT_OF_CAPACITY:
+                        place = cand.placement
+                        planner.note_overstated(report, fd, {"shape": place.shape, "ocpus": place.ocpus, "memory_in_gbs": place.memory_in_gbs})
+                    self.progress.attempt("%s (%s)" % (cand.placement.label(), name), "failed", exc.failure.short(), next_wait=0,
+                                          round=rnd, tier=cand.tier)
                     break
-                if cand.tier != TIER_PROBE and planner.dropped(cand.placement):
-                    continue
-                tried = True
-                reservation_id = None
-                batch = missing[:cand.count]
-                if cand.placement.reservation:
-                    reservation_id, reserved = reserve(self.clients, self.policy, self.p, cand.placement, len(batch), self.p["role"])
-                    batch = batch[:reserved]
-                    if not batch:
-                        skip.add(cand.placement)
-                        self.progress.attempt(cand.placement.label(), "failed", "reservation got 0 instances", next_wait=0, round=rnd, tier=cand.tier)
-                        continue
-                launched = 0
-                for idx, name in enumerate(batch):
-                    fd = cand.placement.fds[idx % len(cand.placement.fds)]
-                    try:
-                        inst = self._launch(name, cand.placement, fd, reservation_id)
-                    except ApiError as exc:
-                        if exc.failure.kind == LIMIT_EXCEEDED:
-                            # often false: the launch may have happened anyway, so look before trying elsewhere
-                            again = self.read()
-                            if name in again:
-                                live[name] = again[name]
-                                missing.remove(name)
-                                launched += 1
-                                continue
-                        if exc.failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
-                            raise
-                        if exc.failure.kind == OUT_OF_CAPACITY:
-                            place = cand.placement
-                            planner.note_overstated(report, fd, {"shape": place.shape, "ocpus": place.ocpus, "memory_in_gbs": place.memory_in_gbs})
-                        self.progress.attempt("%s (%s)" % (cand.placement.label(), name), "failed", exc.failure.short(), next_wait=0,
-                                              round=rnd, tier=cand.tier)
-                        break
-                    live[name] = inst
-                    missing.remove(name)
-                    launched += 1
-                if launched:
-                    self.progress.attempt(cand.placement.label(), "ok", "+%d instance(s) (%s)" % (launched, cand.tier), round=rnd, tier=cand.tier)
-                skip.add(cand.placement)
-            if not missing:
-                break
-            wait = self.policy.backoff(rnd)
-            if not tried:
-                self.progress.attempt("(%d placement(s) allowed)" % (len(self.p["shapes"]) * len(self.p["fault_domains"])), "no capacity",
-                                      "capacity report: %s" % (report.summary() or "empty"), next_wait=wait, round=rnd)
-            if not self.policy.fits(wait):
-                raise CapacityExhausted("instances %s: %d of %d still missing (%s) and the next round (in %.0fs) would pass the %ss deadline."
-                                        % (self.p["name"], len(missing), self.p["count"], ", ".join(missing), wait, self.p["wait_timeout"]),
-                                        attempts_table=self.progress.table())
-            self.progress.line("round %d: %d instance(s) still missing; next capacity check in %.0fs" % (rnd, len(missing), wait))
-            self.policy.sleep(wait)
-        return rnd
+                live[name] = inst
+                missing.remove(name)
+                launched += 1
+            if launched:
+                self.progress.attempt(cand.placement.label(), "ok", "+%d instance(s) (%s)" % (launched, cand.tier), round=rnd, tier=cand.tier)
+
+        def exhausted(wait):
+            return CapacityExhausted("instances %s: %d of %d still missing (%s) and the next round (in %.0fs) would pass the %ss deadline."
+                                     % (self.p["name"], len(missing), self.p["count"], ", ".join(missing), wait, self.p["wait_timeout"]),
+                                     attempts_table=self.progress.table())
+
+        return self.capacity_rounds(planner, lambda: len(missing), attempt, exhausted, "instance(s)", prefer=existing, rnd=rnd)
 
     def _wait_running(self, live):
         def fetch():

@@ -19,7 +19,8 @@ except ImportError:  # require_oci() reports it
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import TAG_DEPLOYMENT, is_owned, ownership_tags, retry_token, token_epoch
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import TAG_DEPLOYMENT, is_owned, retry_token, token_epoch
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_ce_work_request, wait_until, work_request_resource
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_cluster_options
 
@@ -36,12 +37,9 @@ def cluster_summary(cluster):
             "freeform_tags": dict(cluster.freeform_tags or {})}
 
 
-class ClusterReconciler(object):
+class ClusterReconciler(Reconciler):
 
-    def __init__(self, clients, policy, params, check_mode=False):
-        self.clients, self.policy, self.p, self.check_mode = clients, policy, params, check_mode
-        self.changed = False
-        self.actions = []
+    COMPONENT = COMPONENT
 
     def find(self):
         """(live owned cluster or None, ids of dead same-named clusters). A same-named foreign cluster is an error."""
@@ -66,8 +64,7 @@ class ClusterReconciler(object):
                 existing = self._get(existing.id)
             return self._result(existing)
         check_cluster_options(self.clients, self.policy, self.p["kubernetes_version"])  # before any create, check mode too
-        self.changed = True
-        self.actions.append({"action": "create", "name": self.p["name"]})
+        self._act("create", name=self.p["name"])
         if self.check_mode:
             return self._result(None)
         options = ClusterCreateOptions(
@@ -77,7 +74,7 @@ class ClusterReconciler(object):
             name=self.p["name"], compartment_id=self.p["compartment_id"], vcn_id=self.p["vcn_id"],
             kubernetes_version=self.p["kubernetes_version"], type=self.p["cluster_type"],
             endpoint_config=CreateClusterEndpointConfigDetails(subnet_id=self.p["endpoint_subnet_id"], is_public_ip_enabled=self.p["public_endpoint"]),
-            options=options, freeform_tags=ownership_tags(self.p["deployment"], COMPONENT, extra=self.p.get("freeform_tags")))
+            options=options, freeform_tags=self.owned_tags())
         token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], self.p["name"], token_epoch(self.policy.wall()), *dead)
         response = self.policy.call("CreateCluster", self.clients.ce.create_cluster, details, opc_retry_token=token)
         wr = wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], response.headers.get("opc-work-request-id"))
@@ -91,8 +88,7 @@ class ClusterReconciler(object):
         existing, _dead = self.find()
         if existing is None:
             return self._result(None)
-        self.changed = True
-        self.actions.append({"action": "delete", "name": existing.name, "id": existing.id})
+        self._act("delete", name=existing.name, id=existing.id)
         if not self.check_mode:
             response = self.policy.call("DeleteCluster", self.clients.ce.delete_cluster, existing.id)
             wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], response.headers.get("opc-work-request-id"))
@@ -100,7 +96,7 @@ class ClusterReconciler(object):
 
     def _result(self, cluster):
         return {"changed": self.changed, "cluster": cluster_summary(cluster) if cluster is not None else {}, "actions": self.actions,
-                "progress": self.policy.progress.lines}
+                "progress": self.progress.lines}
 
 
 def kubeconfig_content(clients, policy, cluster_id, endpoint, token_version):

@@ -29,7 +29,7 @@ try:
 except ImportError:  # require_oci() reports it
     pass
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import TIER_PROBE, Placement, Planner, fetch_report
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement, Planner
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all, to_dict
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     CONFLICT,
@@ -44,7 +44,8 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
     WorkRequestFailed,
     classify,
 )
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, ownership_tags, retry_token, token_epoch
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, retry_token, token_epoch
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, release_reservation, reserve
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import (
     ce_work_requests,
@@ -102,22 +103,17 @@ class PoolState(object):
                            "node_error": to_dict(n.node_error) if n.node_error else None} for n in (self.pool.nodes or [])]}
 
 
-class NodePoolReconciler(object):
+class NodePoolReconciler(Reconciler):
+
+    COMPONENT = COMPONENT
 
     def __init__(self, clients, policy, params, check_mode=False):
-        self.clients = clients
-        self.policy = policy
-        self.p = params
-        self.check_mode = check_mode
-        self.progress = policy.progress
-        self.changed = False
-        self.actions = []
+        super(NodePoolReconciler, self).__init__(clients, policy, params, check_mode)
         self.labels = dict(params.get("node_labels") or {})
         self.labels[params["label_key"]] = params["role"]
-        self.tags = ownership_tags(params["deployment"], COMPONENT, params["role"], params.get("freeform_tags"))
+        self.tags = self.owned_tags(params["role"])
         self._dead_ids = []
         self._seen_wrs = {}
-        self._report_memo = {}
         self._last_pool_id = None
         self.planner = None
 
@@ -144,11 +140,6 @@ class NodePoolReconciler(object):
         return PoolState(self.policy.call("GetNodePool", self.clients.ce.get_node_pool, pool_id).data)
 
     # --- mutations ---------------------------------------------------------------------------------
-    def _act(self, action, **info):
-        self.changed = True
-        info["action"] = action
-        self.actions.append(info)
-
     def _placement_details(self, placement, reservation_id=None):
         return [NodePoolPlacementConfigDetails(availability_domain=placement.ad, subnet_id=self.p["subnet_id"],
                                                fault_domains=list(placement.fds), capacity_reservation_id=reservation_id)]
@@ -404,59 +395,42 @@ class NodePoolReconciler(object):
             pools = self._scale_down(pools, healthy - count)
         self.planner = Planner(self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
                                allow_reservation=self.p.get("capacity_reservation", False), probe_rounds=self.p.get("capacity_probe_rounds", 0))
-        rnd = 0
-        while sum(len(s.healthy) for s in pools) < count:
-            rnd += 1
-            deficit = count - sum(len(s.healthy) for s in pools)
-            report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"],
-                                  self.p["shapes"], self.p["fault_domains"], memo=self._report_memo)
-            skip = set()
-            tried = False
-            probe = self.policy.remaining() >= PROBE_MIN_REMAINING
-            for cand in self.planner.plan(deficit, report, skip=skip, prefer=[s.placement for s in pools if s.healthy], rnd=rnd, probe=probe):
-                deficit = count - sum(len(s.healthy) for s in pools)
-                if deficit <= 0:
-                    break
-                if cand.placement in skip or (cand.tier != TIER_PROBE and self.planner.dropped(cand.placement)):
-                    continue
-                tried = True
-                want = min(deficit, cand.count)
-                before = sum(len(s.healthy) for s in pools)
-                reason = None
-                try:
-                    self._try(cand, want, pools)
-                except (ApiError, WorkRequestFailed) as exc:
-                    failure = exc.failure if isinstance(exc, ApiError) else classify(exc)
-                    if failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
-                        raise
-                    reason = failure.short()
-                skip.add(cand.placement)
-                added = sum(len(s.healthy) for s in pools) - before
-                if added >= want:
-                    self.progress.attempt(cand.placement.label(), "ok", "+%d node(s) (%s)" % (added, cand.tier), round=rnd, tier=cand.tier)
-                    continue
-                # say what was kept: an attempt that got 2 of 5 nodes is partial, not failed
-                outcome = "partial" if added > 0 else "failed"
-                reason = "kept %d of %d node(s)%s" % (max(0, added), want, " (%s)" % reason if reason else "")
-                self._note_overstated(report, pools)
-                pools = self._shrink_failed(pools)
-                self.progress.attempt(cand.placement.label(), outcome, reason, next_wait=0, round=rnd, tier=cand.tier)
-            if sum(len(s.healthy) for s in pools) >= count:
-                break
-            wait = self.policy.backoff(rnd)
-            if not tried:
-                self.progress.attempt("(%d placement(s) allowed)" % (len(self.p["shapes"]) * len(self.p["fault_domains"])), "no capacity",
-                                      "capacity report: %s" % (report.summary() or "empty"), next_wait=wait, round=rnd)
-            if not self.policy.fits(wait):
-                missing = count - sum(len(s.healthy) for s in pools)
-                empty = sorted(s.name for s in pools if s.size == 0)
-                kept = "; empty pool(s) %s kept for the next run to reuse (teardown removes them)" % ", ".join(empty) if empty else ""
-                raise CapacityExhausted(
-                    "node pool %s: %d of %d node(s) still missing and the next round (in %.0fs) would pass the %ss deadline; "
-                    "nothing is left half-created (failed nodes were shrunk away)%s." % (self.p["name"], missing, count, wait, self.p["wait_timeout"], kept),
-                    attempts_table=self.progress.table(), details={"pools": [s.summary() for s in pools]})
-            self.progress.line("round %d: %d node(s) still missing; next capacity check in %.0fs" % (rnd, count - sum(len(s.healthy) for s in pools), wait))
-            self.policy.sleep(wait)
+
+        def missing():
+            return count - sum(len(s.healthy) for s in pools)
+
+        def attempt(cand, report, rnd):
+            want = min(missing(), cand.count)
+            before = sum(len(s.healthy) for s in pools)
+            reason = None
+            try:
+                self._try(cand, want, pools)
+            except (ApiError, WorkRequestFailed) as exc:
+                failure = exc.failure if isinstance(exc, ApiError) else classify(exc)
+                if failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
+                    raise
+                reason = failure.short()
+            added = sum(len(s.healthy) for s in pools) - before
+            if added >= want:
+                self.progress.attempt(cand.placement.label(), "ok", "+%d node(s) (%s)" % (added, cand.tier), round=rnd, tier=cand.tier)
+                return
+            # say what was kept: an attempt that got 2 of 5 nodes is partial, not failed
+            outcome = "partial" if added > 0 else "failed"
+            reason = "kept %d of %d node(s)%s" % (max(0, added), want, " (%s)" % reason if reason else "")
+            self._note_overstated(report, pools)
+            pools[:] = self._shrink_failed(pools)
+            self.progress.attempt(cand.placement.label(), outcome, reason, next_wait=0, round=rnd, tier=cand.tier)
+
+        def exhausted(wait):
+            empty = sorted(s.name for s in pools if s.size == 0)
+            kept = "; empty pool(s) %s kept for the next run to reuse (teardown removes them)" % ", ".join(empty) if empty else ""
+            return CapacityExhausted(
+                "node pool %s: %d of %d node(s) still missing and the next round (in %.0fs) would pass the %ss deadline; "
+                "nothing is left half-created (failed nodes were shrunk away)%s." % (self.p["name"], missing(), count, wait, self.p["wait_timeout"], kept),
+                attempts_table=self.progress.table(), details={"pools": [s.summary() for s in pools]})
+
+        self.capacity_rounds(self.planner, missing, attempt, exhausted, "node(s)", prefer=lambda: [s.placement for s in pools if s.healthy],
+                             probe_min_remaining=PROBE_MIN_REMAINING)
         # empty sibling pools (left by failed placements) are removed once the target is reached
         for state in list(pools):
             if state.free and state.name != self.p["name"] and state.size == 0:

@@ -44,8 +44,35 @@ options:
     type: bool
     default: false
   compartment_id:
-    description: Compartment of the cluster and node pools, for O(check_policies). Defaults to the tenancy.
+    description:
+      - Compartment of the cluster, node pools or VMs, for O(check_policies) and the shape limits (C(ListShapes)).
+        Defaults to the tenancy.
     type: str
+  named_shapes:
+    description:
+      - More shape configurations to check against the limits OCI lists (C(ListShapes)) for the availability domain,
+        besides O(shape) and O(alternative_shapes); each problem is reported under the entry's O(named_shapes[].field),
+        so a role can name its own variables. Every problem is reported at once, before anything is created.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      field:
+        description: The name errors about this entry use (a role variable, say).
+        type: str
+        required: true
+      shape:
+        description: Flexible shape name.
+        type: str
+        required: true
+      ocpus:
+        description: OCPUs per node or VM.
+        type: float
+        required: true
+      memory_in_gbs:
+        description: Memory per node or VM in GB.
+        type: float
+        required: true
 """
 
 EXAMPLES = r"""
@@ -57,6 +84,14 @@ EXAMPLES = r"""
       - {shape: VM.Standard.E5.Flex, ocpus: 30, memory_in_gbs: 128}
     count: 5
   register: capacity
+
+- name: Check every pool's shape against the region's limits before anything is created
+  openedx_scale.oke.oci_capacity_report_info:
+    deployment: jeddah-50k
+    shape: "{{ lms_shape }}"
+    named_shapes:
+      - {field: lms_shape, shape: "{{ lms_shape.shape }}", ocpus: "{{ lms_shape.ocpus }}", memory_in_gbs: "{{ lms_shape.memory_in_gbs }}"}
+      - {field: services_shape, shape: VM.Standard.E5.Flex, ocpus: 16, memory_in_gbs: 64}
 """
 
 RETURN = r"""
@@ -110,17 +145,33 @@ elapsed_seconds:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_count, check_ocid
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_count, check_ocid, check_shape_config
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Planner, fetch_report
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_iam import check_policies, missing_statements
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_shapes import module_shape_configs
+
+NAMED_SHAPE_ARGS = dict(field=dict(type="str", required=True), shape=dict(type="str", required=True),
+                        ocpus=dict(type="float", required=True), memory_in_gbs=dict(type="float", required=True))
+
+
+def named_configs(params):
+    """[(field, config)] to check against ListShapes: the named entries, then the module's own shapes that no named
+    entry already covers (a role passes its variables by name, and its first one again as O(shape))."""
+    named = [(n["field"], {"shape": n["shape"], "ocpus": n["ocpus"], "memory_in_gbs": n["memory_in_gbs"]}) for n in params["named_shapes"]]
+    covered = [cfg for _field, cfg in named]
+    own = [(field, cfg) for field, cfg in module_shape_configs(params)
+           if {"shape": cfg["shape"], "ocpus": cfg["ocpus"], "memory_in_gbs": cfg["memory_in_gbs"]} not in covered]
+    return named + own
 
 
 def validate(params):
     if not params.get("shape"):
         raise InputError("is required.", field="shape", fix="give {shape, ocpus, memory_in_gbs} of the shape to report on.")
     params = check_placement(params)
+    for entry in params.get("named_shapes") or []:
+        check_shape_config(entry["shape"], entry["ocpus"], entry["memory_in_gbs"], entry["field"])
     if params.get("count") is not None:
         params["count"] = check_count(params["count"], "count")
     if params.get("compartment_id"):
@@ -130,11 +181,11 @@ def validate(params):
 
 def main():
     spec = argument_spec(count=dict(type="int"), check_policies=dict(type="bool", default=False), compartment_id=dict(type="str"),
-                         **placement_args())
+                         named_shapes=dict(type="list", elements="dict", default=[], options=NAMED_SHAPE_ARGS), **placement_args())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
 
     def work(clients, policy, params):
-        resolve_placement_scope(clients, policy, params)
+        resolve_placement_scope(clients, policy, params, named_configs(params))
         report = fetch_report(clients, policy, params["tenancy_id"], params["availability_domain"], params["shapes"], params["fault_domains"])
         candidates = []
         if params.get("count"):

@@ -1,12 +1,14 @@
 """Bad-input table: every inventory mistake of every stage is refused before the first API call, naming the field.
 
-Stages: provision_cluster and provision_loadgen against one OCI sandbox (its call counter must stay at 0 and nothing
-may be live afterwards), deploy_openedx in render mode (nothing written) and loadtest (nothing changed) - their rows
-are the cases kept next to those stages' own tests (deploy/test_variants.py BAD_INPUT, loadtest CASES).
+Stages: provision_cluster and provision_loadgen against one OCI sandbox (nothing may be live afterwards, and the only
+calls it may have seen are the reads of SHAPE_READS: a shape's existence and limits are OCI's to say, so the "limits"
+rows are refused by the role's first OCI task from ListShapes, before anything is created), deploy_openedx in render
+mode (nothing written) and loadtest (nothing changed) - their rows are the cases kept next to those stages' own tests
+(deploy/test_variants.py BAD_INPUT, loadtest CASES).
 
 A playbook run costs several seconds, so rows run in parallel threads, and provision rows that land in one check that
 reports every problem at once share a run when they set different variables: the role's argument spec ("argspec"),
-its OCID loop ("ocids") and its collected input check ("inputs"). Each row's field and message must be in the output.
+its OCID loop ("ocids"), its collected input check ("inputs") and its shape-limit check ("limits"). Each row's field and message must be in the output.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from tests.integration.provision.conftest import Stage
 from tests.sandbox import oci as oci_sandbox
 
 THREADS = 3
+# The read-only calls the "limits" rows may cause (the availability domain, when the inventory gives none, and the shapes).
+SHAPE_READS = {"identity.ListAvailabilityDomains", "compute.ListShapes"}
 E4 = "VM.Standard.E4.Flex"
 TRACEBACK_SIGNS = ("Traceback (most recent call last)", "MODULE FAILURE", "An exception occurred during task execution")
 
@@ -76,8 +80,8 @@ CLUSTER = [
         "unknown shape",
         {"oke_cluster_lms_shape": shape("VM.Standard.E9.Flex", ocpus=30, memory_in_gbs=128)},
         "oke_cluster_lms_shape.shape",
-        "unknown shape",
-        "inputs",
+        "not offered",
+        "limits",
     ),
     Row(
         "provision_cluster",
@@ -85,7 +89,7 @@ CLUSTER = [
         {"oke_cluster_lms_shape": shape(ocpus=100, memory_in_gbs=128)},
         "oke_cluster_lms_shape.ocpus",
         "range 1-64",
-        "inputs",
+        "limits",
     ),
     Row(
         "provision_cluster",
@@ -93,7 +97,7 @@ CLUSTER = [
         {"oke_cluster_services_shape": shape(ocpus=30, memory_in_gbs=2000)},
         "oke_cluster_services_shape.memory_in_gbs",
         "range 1-1024",
-        "inputs",
+        "limits",
     ),
     Row(
         "provision_cluster",
@@ -101,7 +105,7 @@ CLUSTER = [
         {"oke_cluster_services_shape": shape(ocpus=16, memory_in_gbs=8)},
         "oke_cluster_services_shape.memory_in_gbs",
         "GB per OCPU",
-        "inputs",
+        "limits",
     ),
     Row(
         "provision_cluster",
@@ -132,7 +136,7 @@ CLUSTER = [
         "services OCPUs 0",
         {"oke_cluster_services_shape": shape(ocpus=0, memory_in_gbs=8)},
         "oke_cluster_services_shape.ocpus",
-        "range 1-64",
+        "more than 0",
         "inputs",
     ),
     Row("provision_cluster", "shape not a mapping", {"oke_cluster_lms_shape": E4}, "oke_cluster_lms_shape", "Validation of arguments failed", "argspec"),
@@ -150,8 +154,8 @@ CLUSTER = [
         "unknown alternative shape",
         {"oke_cluster_lms_alternative_shapes": [shape("VM.Nope.Flex", ocpus=30, memory_in_gbs=128)]},
         "oke_cluster_lms_alternative_shapes[0].shape",
-        "unknown shape",
-        "inputs",
+        "not offered",
+        "limits",
     ),
     Row(
         "provision_cluster",
@@ -159,7 +163,7 @@ CLUSTER = [
         {"oke_cluster_services_alternative_shapes": [shape("VM.Standard3.Flex", ocpus=40, memory_in_gbs=128)]},
         "oke_cluster_services_alternative_shapes[0].ocpus",
         "range 1-32",
-        "inputs",
+        "limits",
     ),
     Row(
         "provision_cluster",
@@ -241,7 +245,7 @@ LOADGEN = [
         "unknown worker shape",
         {"loadgen_vms_worker_shape": shape("VM.Standard2.1", ocpus=1, memory_in_gbs=4)},
         "loadgen_vms_worker_shape.shape",
-        "unknown shape",
+        "not a flexible shape",
         "inputs",
     ),
     Row(
@@ -249,7 +253,7 @@ LOADGEN = [
         "worker OCPUs 0",
         {"loadgen_vms_worker_shape": shape(ocpus=0, memory_in_gbs=4)},
         "loadgen_vms_worker_shape.ocpus",
-        "range 1-64",
+        "more than 0",
         "inputs",
     ),
     Row(
@@ -258,7 +262,7 @@ LOADGEN = [
         {"loadgen_vms_master_shape": shape(ocpus=2, memory_in_gbs=2000)},
         "loadgen_vms_master_shape.memory_in_gbs",
         "range 1-1024",
-        "inputs",
+        "limits",
     ),
     Row(
         "provision_loadgen",
@@ -266,7 +270,7 @@ LOADGEN = [
         {"loadgen_vms_master_shape": shape(ocpus=1, memory_in_gbs=100)},
         "loadgen_vms_master_shape.memory_in_gbs",
         "GB per OCPU",
-        "inputs",
+        "limits",
     ),
     Row(
         "provision_loadgen",
@@ -282,7 +286,7 @@ LOADGEN = [
         {"loadgen_vms_master_shape": shape("VM.Standard.A1.Flex", ocpus=81, memory_in_gbs=128)},
         "loadgen_vms_master_shape.ocpus",
         "range 1-80",
-        "inputs",
+        "limits",
     ),
     Row(
         "provision_loadgen",
@@ -297,8 +301,8 @@ LOADGEN = [
         "unknown alternative shape",
         {"loadgen_vms_alternative_shapes": [{"shape": "VM.Standard.E2.Flex"}]},
         "loadgen_vms_alternative_shapes[0].shape",
-        "unknown shape",
-        "inputs",
+        "not offered",
+        "limits",
     ),
     Row("provision_loadgen", "negative worker count", {"loadgen_vms_worker_count": -1}, "loadgen_vms_worker_count", "integer >= 0", "inputs"),
     Row(
@@ -451,7 +455,7 @@ def execute(run, ctx, idx):
     return run, result, written
 
 
-def test_every_bad_input_is_refused_before_any_api_call(ctx, capsys):
+def test_every_bad_input_is_refused_before_anything_is_created(ctx, capsys):
     runs = plan_runs(ROWS)
     started = time.monotonic()
     # Rows that need files are resolved in execute(); the batch planner only needs their variable names.
@@ -495,5 +499,7 @@ def test_every_bad_input_is_refused_before_any_api_call(ctx, capsys):
         )
     assert len(ROWS) >= 60
     assert not failures, "\n".join(failures)
-    assert calls == {}, f"bad input reached the OCI API: {calls}"
+    assert set(calls) <= SHAPE_READS, f"bad input reached the OCI API beyond the shape reads: {calls}"
+    limit_runs = sum(1 for run in runs if run[0].batch == "limits")
+    assert calls.get("compute.ListShapes", 0) >= limit_runs > 0, f"the limits rows were not refused from ListShapes: {calls}"
     assert not live, f"resources live after bad input: {live}"

@@ -11,7 +11,7 @@ import json
 
 from ..errors import ApiError, invalid, not_found, out_of_host_capacity
 from ..router import Context, Reply, check_ocid, need, need_ocid, paginate, route
-from ..shapes import resolve
+from ..shapes import SHAPES, resolve
 from ..state import Allocation, Store, WorkRequest
 
 GONE = ("TERMINATED", "DELETED")
@@ -540,6 +540,27 @@ def terminate_instance(ctx: Context) -> Reply:
         lock_ids=(instance["id"],),
     )
     return Reply(204, None, {"opc-work-request-id": wr.id})
+
+
+# -- shapes ----------------------------------------------------------------------------------------
+@route("GET", "/20160918/shapes", "compute.ListShapes")
+def list_shapes(ctx: Context) -> Reply:
+    """Every shape the sandbox knows, with OCI's field names for the flexible shapes' limits."""
+    compartment = ctx.q_required("compartmentId")
+    check_ocid(compartment, "compartmentId")
+    if ctx.q("availabilityDomain"):
+        resolve_ad(ctx, ctx.q("availabilityDomain"))
+    items = []
+    for shape in SHAPES.values():
+        item = {"shape": shape.name, "isFlexible": shape.flex, "processorDescription": "sandbox"}
+        if shape.flex:
+            item["ocpuOptions"] = {"min": shape.min_ocpus, "max": shape.max_ocpus}
+            item["memoryOptions"] = {"minInGBs": shape.min_memory_per_ocpu, "maxInGBs": shape.max_memory,
+                                     "minPerOcpuInGBs": shape.min_memory_per_ocpu, "maxPerOcpuInGBs": shape.max_memory_per_ocpu}
+        else:
+            item.update(ocpus=shape.ocpus, memoryInGBs=shape.memory_gbs)
+        items.append(item)
+    return paginate(ctx, items, default_sort_key="shape")
 
 
 # -- VNICs ----------------------------------------------------------------------------------------

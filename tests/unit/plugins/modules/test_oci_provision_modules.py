@@ -31,6 +31,7 @@ from ansible_collections.openedx_scale.oke.plugins.modules import (  # noqa: E40
     oke_kubeconfig,
     oke_node_pool,
 )
+from oci.core.models import Shape, ShapeMemoryOptions, ShapeOcpuOptions  # noqa: E402
 
 COMP = "ocid1.compartment.oc1..aaaaaaaaunittest"
 CLUSTER = "ocid1.cluster.oc1.me-jeddah-1.aaaaaaaaunittest"
@@ -74,10 +75,20 @@ class Recorder:
         return call
 
 
+def flex(name, ocpus=64, memory=1024):
+    return Shape(shape=name, is_flexible=True, ocpu_options=ShapeOcpuOptions(min=1, max=ocpus),
+                 memory_options=ShapeMemoryOptions(min_in_g_bs=1, max_in_g_bs=memory, min_per_ocpu_in_gbs=1, max_per_ocpu_in_gbs=64))
+
+
+# What ListShapes answers in the unit tests (the SDK's own models).
+SHAPES = [flex("VM.Standard.E4.Flex"), flex("VM.Standard.E5.Flex", 94, 1049), flex("VM.Standard.A1.Flex", 80, 512)]
+
+
 class FakeClients:
     def __init__(self, ce=None, compute=None, identity=None):
         self.ce = ce or Recorder({})
         self.compute = compute or Recorder({})
+        self.compute.answers.setdefault("list_shapes", SHAPES)
         self.identity = identity or Recorder({"list_availability_domains": [SimpleNamespace(name="hxIl:ME-JEDDAH-1-AD-1")]})
         self.network = Recorder({})
         self.tenancy = "ocid1.tenancy.oc1..aaaaaaaaunittest"
@@ -107,14 +118,14 @@ VMS = dict(BASE, name="locust-worker", role="locust_worker", count=2, compartmen
     (oke_node_pool, dict(POOL, cluster_id="ocid1.vcn.oc1..aaaaaaaawrong"), "cluster_id"),
     (oke_node_pool, dict(POOL, count=-1), "count"),
     (oke_node_pool, dict(POOL, fault_domains=[]), "fault_domains"),
-    (oke_node_pool, dict(POOL, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 100, "memory_in_gbs": 128}), "shape.ocpus"),
+    (oke_node_pool, dict(POOL, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 0, "memory_in_gbs": 128}), "shape.ocpus"),
     (oke_node_pool, dict(POOL, alternative_shapes=[{"shape": "VM.Nope", "ocpus": 1, "memory_in_gbs": 8}]), "shape.alternative_shapes[0].shape"),
     (oke_node_pool, dict(POOL, kubernetes_version="1.35"), "kubernetes_version"),
     (oke_node_pool, dict(POOL, capacity_probe_rounds=-1), "capacity_probe_rounds"),
     (oke_node_pool, dict(POOL, boot_volume_size_in_gbs=49), "boot_volume_size_in_gbs"),
     (oci_instance, dict(VMS, boot_volume_size_in_gbs=40000), "boot_volume_size_in_gbs"),
     (oci_instance, dict(VMS, subnet_id="subnet-1"), "subnet_id"),
-    (oci_instance, dict(VMS, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 2, "memory_in_gbs": 512}), "shape.memory_in_gbs"),
+    (oci_instance, dict(VMS, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 2, "memory_in_gbs": -8}), "shape.memory_in_gbs"),
     (oke_cluster, dict(BASE, name="c", compartment_id=COMP, vcn_id="ocid1.subnet.oc1..aaaaaaaawrong", endpoint_subnet_id=SUBNET,
                        kubernetes_version="v1.35.4"), "vcn_id"),
     (oke_kubeconfig, dict(BASE, cluster_id="nope", path="/tmp/x"), "cluster_id"),
@@ -124,6 +135,24 @@ VMS = dict(BASE, name="locust-worker", role="locust_worker", count=2, compartmen
 def test_bad_input_fails_before_any_api_call(module, args, field, capsys, no_clients):
     failed, out = run(module, args, capsys)
     assert failed and out["field"] == field and "Fix:" in out["msg"], out
+
+
+A1_81 = {"field": "loadgen_vms_worker_shape", "shape": "VM.Standard.A1.Flex", "ocpus": 81, "memory_in_gbs": 128}
+
+
+@pytest.mark.parametrize(("module", "args", "field", "text"), [
+    (oke_node_pool, dict(POOL, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 100, "memory_in_gbs": 128}), "shape.ocpus", "range 1-64"),
+    (oke_node_pool, dict(POOL, alternative_shapes=[{"shape": "VM.Standard.E9.Flex", "ocpus": 30, "memory_in_gbs": 128}]),
+     "alternative_shapes[0].shape", "not offered here"),
+    (oci_instance, dict(VMS, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 2, "memory_in_gbs": 512}), "shape.memory_in_gbs", "GB per OCPU"),
+    (oci_capacity_report_info, dict(BASE, shape=E4, named_shapes=[A1_81]), "loadgen_vms_worker_shape.ocpus", "range 1-80"),
+])
+def test_shape_limits_from_list_shapes_fail_before_anything_else(module, args, field, text, capsys, fake):
+    ce, compute = Recorder({}), Recorder({})
+    fake["clients"] = FakeClients(ce=ce, compute=compute)
+    failed, out = run(module, args, capsys)
+    assert failed and out["field"] == field and text in out["msg"] and "Fix:" in out["msg"], out
+    assert compute.calls == ["list_shapes"] and ce.calls == []
 
 
 def test_missing_credentials_name_the_field_and_fix(capsys, tmp_path, monkeypatch):
@@ -196,7 +225,7 @@ def test_instance_check_mode_lists_launches(capsys, fake):
     failed, out = run(oci_instance, VMS, capsys, check=True)
     assert not failed and out["changed"]
     assert [a["name"] for a in out["actions"]] == ["locust-worker-01", "locust-worker-02"]
-    assert compute.calls == ["list_instances"]
+    assert compute.calls == ["list_shapes", "list_instances"]
 
 
 def test_capacity_report_info_rows_and_candidates(capsys, fake):
