@@ -16,7 +16,7 @@ try:
 except ImportError:  # require_oci() reports it
     pass
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement, Planner
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     FATAL,
@@ -115,8 +115,7 @@ class InstanceReconciler(Reconciler):
             return self._result(live, read_ips=False)
         for name in extra:
             self._terminate(live.pop(name))
-        planner = Planner(self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
-                          allow_reservation=self.p.get("capacity_reservation", False), probe_rounds=self.p.get("capacity_probe_rounds", 0))
+        planner = self.new_planner()
         rnd = replaced = 0
         while True:
             rnd = self._launch_missing(planner, live, missing, rnd)

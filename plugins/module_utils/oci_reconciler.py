@@ -11,7 +11,7 @@ What one attempt means (grow a pool, launch a VM) is the reconciler's; the round
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import TIER_PROBE, fetch_report
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import TIER_PROBE, Planner, fetch_report
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import ownership_tags
 
 
@@ -38,6 +38,11 @@ class Reconciler(object):
         self.changed = True
         info["action"] = action
         self.actions.append(info)
+
+    def new_planner(self):
+        """The capacity planner for the validated placement options (shapes, fault domains, reservations, probes)."""
+        return Planner(self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
+                       allow_reservation=self.p.get("capacity_reservation", False), probe_rounds=self.p.get("capacity_probe_rounds", 0))
 
     def capacity_rounds(self, planner, missing, attempt, exhausted, unit, prefer=list, rnd=0, probe_min_remaining=0):
         """Run capacity rounds until missing() is 0; returns the last round number (a caller that starts again

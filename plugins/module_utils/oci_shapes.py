@@ -10,11 +10,9 @@ the tenancy can launch. The offline checks (oci_args.check_shape_config) only se
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import DENIED_STATUSES
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import ApiError, InputError
-
-# OCI answers a call no policy allows with 404 NotAuthorizedOrNotFound (401/403 for other auth failures).
-DENIED_STATUSES = (401, 403, 404)
 
 
 def list_shapes(clients, policy, compartment_id, availability_domain=None):
@@ -82,9 +80,9 @@ def check_shape_limits(clients, policy, compartment_id, availability_domain, nam
         raise combined
 
 
-def module_shape_configs(params, field="shape"):
+def module_shape_configs(params):
     """The module's shape options as [(field, config)], in the names the module's errors use."""
-    out = [(field, params[field])]
+    out = [("shape", params["shape"])]
     for idx, cfg in enumerate(params.get("alternative_shapes") or []):
         out.append(("alternative_shapes[%d]" % idx, cfg))
     return out

@@ -29,7 +29,7 @@ try:
 except ImportError:  # require_oci() reports it
     pass
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement, Planner
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Placement
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all, to_dict
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     CONFLICT,
@@ -393,8 +393,7 @@ class NodePoolReconciler(Reconciler):
         pools = self._shrink_failed(pools)
         if healthy > count:
             pools = self._scale_down(pools, healthy - count)
-        self.planner = Planner(self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
-                               allow_reservation=self.p.get("capacity_reservation", False), probe_rounds=self.p.get("capacity_probe_rounds", 0))
+        self.planner = self.new_planner()
 
         def missing():
             return count - sum(len(s.healthy) for s in pools)
