@@ -43,3 +43,18 @@ def group_of(path: Path) -> str:
 def pytest_collection_modifyitems(items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(group_of(Path(item.path))))
+
+
+# On the controller, from what each worker collected: xdist groups by the "@group" its worker-side hook appends to each
+# node id. If that did not take (pytest-dev/pytest-xdist#1386: pytest 9.2's structured ids), every test would be
+# scheduled on its own and the test-bed and machine tests would run side by side, filling each other's nodes.
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    if node.config.getvalue("dist") != "loadgroup" or not ids or any("@" in nodeid for nodeid in ids):
+        return
+    pytest.exit(
+        f"--dist loadgroup grouped none of the {len(ids)} tests {node.gateway.id} collected (first: {ids[0]}): this "
+        "pytest-xdist does not take the xdist_group marks with this pytest (pytest-dev/pytest-xdist#1386). "
+        "Fix: install the versions pinned in requirements-dev.txt (bash tools/bootstrap.sh).",
+        returncode=pytest.ExitCode.USAGE_ERROR,
+    )

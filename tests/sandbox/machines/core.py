@@ -218,13 +218,21 @@ class Machines:
         raise MachineError(f"no free address left in {self.subnet}: remove machines with `down`")
 
     def _write_known_hosts(self) -> None:
+        """Call under _lock(). Another process may be removing a machine (its `down` does not hold the lock while it
+        deletes the state directory): a machine whose files are gone has no line."""
         lines = []
         for sd in self._state_dirs():
-            m = json.loads((sd / "machine.json").read_text())
-            pub = (sd / "host_key.pub").read_text().split()
+            try:
+                m = json.loads((sd / "machine.json").read_text())
+                pub = (sd / "host_key.pub").read_text().split()
+            except FileNotFoundError:
+                continue
             lines.append(f"{m['ip']} {pub[0]} {pub[1]}\n")
         self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
-        self.known_hosts.write_text("".join(lines))
+        # Atomic: ssh in another process may be reading it.
+        tmp = self.known_hosts.with_suffix(".tmp")
+        tmp.write_text("".join(lines))
+        tmp.replace(self.known_hosts)
 
     # ---------------------------------------------------------------- network
     def _ensure_bridge(self) -> None:
@@ -355,7 +363,8 @@ class Machines:
         logf.close()
         m.pid = proc.pid
         (sd / "machine.json").write_text(json.dumps(asdict(m)))
-        self._write_known_hosts()
+        with self._lock():
+            self._write_known_hosts()
         return m
 
     def ssh_command(self, m: Machine, *remote: str) -> list[str]:
