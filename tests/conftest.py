@@ -40,7 +40,10 @@ def group_of(path: Path) -> str:
 # tryfirst: xdist's own hook turns the xdist_group marks into the scheduling scope (nodeid@group) and runs before an
 # unordered conftest hook, so marks added later would be ignored and every module scheduled on its own.
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
+    # Only under --dist loadgroup (set on the workers); without xdist the mark is not even registered.
+    if not getattr(config.option, "loadgroup", False):
+        return
     for item in items:
         item.add_marker(pytest.mark.xdist_group(group_of(Path(item.path))))
 

@@ -159,6 +159,10 @@ class OciClients(object):
         return self._client("network", oci.core.VirtualNetworkClient)
 
     @property
+    def limits(self):
+        return self._client("limits", oci.limits.LimitsClient)
+
+    @property
     def ce(self):
         return self._client("ce", oci.container_engine.ContainerEngineClient)
 

@@ -47,6 +47,20 @@ class InputError(OciScaleError):
     """Bad module/role input, detected before any API call."""
 
 
+def raise_problems(problems):
+    """Raise every InputError of `problems` at once (each message already names its field and fix), or nothing."""
+    unique = []
+    for problem in problems:
+        if problem.msg not in [p.msg for p in unique]:
+            unique.append(problem)
+    if len(unique) == 1:
+        raise unique[0]
+    if unique:
+        combined = InputError(" | ".join(p.msg for p in unique))
+        combined.field = unique[0].field
+        raise combined
+
+
 class CredentialsError(InputError):
     """Missing or unusable OCI credentials."""
 

@@ -27,9 +27,11 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
     Failure,
     InputError,
 )
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_limits import check_fleet_room
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, reserve
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_shapes import module_shape_configs
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_until
 
 COMPONENT = "instance"
@@ -46,6 +48,13 @@ def instance_ips(clients, policy, compartment_id, instance_id):
             vnic = policy.call("GetVnic", clients.network.get_vnic, att.vnic_id).data
             return vnic.private_ip, vnic.public_ip
     return None, None
+
+
+def missing_names(clients, policy, params):
+    """Names of a fleet ({name, role, count, compartment_id, deployment}) that no live instance of it carries yet."""
+    reconciler = InstanceReconciler(clients, policy, params)
+    live = reconciler.read()
+    return [n for n in reconciler.names() if n not in live]
 
 
 class InstanceReconciler(Reconciler):
@@ -107,6 +116,11 @@ class InstanceReconciler(Reconciler):
         wanted = self.names()
         extra = sorted(n for n in live if n not in wanted)
         missing = [n for n in wanted if n not in live]
+        # Room for every missing instance first (read-only): a launch loop must not stop part-way on a full subnet
+        # or an exhausted limit and leave half a fleet running.
+        check_fleet_room(self.clients, self.policy, self.p["tenancy_id"], self.p["compartment_id"], self.p["availability_domain"],
+                         [{"field": "count", "count": len(missing), "subnet_id": self.p["subnet_id"],
+                           "configs": [cfg for _field, cfg in module_shape_configs(self.p)]}])
         if self.check_mode:
             for name in missing:
                 self._act("launch", name=name)

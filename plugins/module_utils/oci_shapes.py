@@ -12,7 +12,7 @@ __metaclass__ = type
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import DENIED_STATUSES
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import ApiError, InputError
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import ApiError, InputError, raise_problems
 
 
 def list_shapes(clients, policy, compartment_id, availability_domain=None):
@@ -67,17 +67,8 @@ def check_shape_limits(clients, policy, compartment_id, availability_domain, nam
     offered = list_shapes(clients, policy, compartment_id, availability_domain)
     if offered is None:
         return
-    problems = []
-    for field, cfg in named_configs:
-        problem = _limit_problem(offered, cfg, field)
-        if problem is not None and problem.msg not in [p.msg for p in problems]:
-            problems.append(problem)
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        combined = InputError(" | ".join(p.msg for p in problems))  # each part names its field and fix
-        combined.field = problems[0].field
-        raise combined
+    problems = [_limit_problem(offered, cfg, field) for field, cfg in named_configs]
+    raise_problems([p for p in problems if p is not None])
 
 
 def module_shape_configs(params):

@@ -186,6 +186,7 @@ import traceback
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.openedx_scale.oke.plugins.module_utils.k8s_fit import scheduling_template
 
 try:
     from kubernetes import client as k8s_client
@@ -199,10 +200,7 @@ except ImportError:
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
 
 PROBE_LABEL = "openedx-scale/fit-check"
-# Parts of a pod spec the scheduler looks at; everything else is left out of probe pods.
-SCHEDULING_FIELDS = ("nodeSelector", "affinity", "tolerations", "topologySpreadConstraints", "priorityClassName",
-                     "runtimeClassName", "overhead", "hostNetwork", "schedulerName", "resources")
-CONTAINER_FIELDS = ("name", "resources", "ports", "restartPolicy")
+PROBE_DELETE_TIMEOUT = 60
 
 
 def parse_reasons(message):
@@ -250,15 +248,14 @@ def workload_of(pod):
 
 def probe_pod(workload, index, run_id, image):
     """The pod the scheduler sees for one planned replica: the template's scheduling-relevant fields only."""
-    template = workload["template"] or {}
-    spec = template.get("spec") or {}
-    labels = dict((template.get("metadata") or {}).get("labels") or {})
+    template = scheduling_template(workload["template"])
+    labels = template["metadata"]["labels"]
     labels[PROBE_LABEL] = run_id
     labels[PROBE_LABEL + "-workload"] = workload["name"]
-    body = dict((k, spec[k]) for k in SCHEDULING_FIELDS if k in spec)
+    body = template["spec"]
     for key in ("containers", "initContainers"):
-        if spec.get(key):
-            body[key] = [dict([(k, c[k]) for k in CONTAINER_FIELDS if k in c] + [("image", image)]) for c in spec[key]]
+        for c in body.get(key) or []:
+            c["image"] = image
     if not body.get("containers"):
         body["containers"] = [{"name": "probe", "image": image}]
     body.update(terminationGracePeriodSeconds=0, automountServiceAccountToken=False, restartPolicy="Never", enableServiceLinks=False)
@@ -353,6 +350,10 @@ class FitCheck(object):
         finally:
             if created:
                 self.core.delete_collection_namespaced_pod(ns, label_selector=selector, grace_period_seconds=0)
+                # Gone before returning: a deploy right after the probe must not find its nodes still held.
+                deadline = time.monotonic() + PROBE_DELETE_TIMEOUT
+                while self._pods(ns, selector) and time.monotonic() < deadline:
+                    time.sleep(0.5)
 
 
 def main():

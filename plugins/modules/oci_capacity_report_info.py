@@ -73,6 +73,44 @@ options:
         description: Memory per node or VM in GB.
         type: float
         required: true
+  fleets:
+    description:
+      - Instances a role is about to launch. Before anything is created, each fleet's room is checked (read-only):
+        free addresses in its subnet (C(GetSubnet), C(ListPrivateIps); OCI reserves 3 per subnet) and the compute
+        limits of its shapes in the availability domain (C(ListLimitDefinitions), C(GetResourceAvailability)),
+        fleets sharing a subnet or a limit together. A fleet that does not fit fails the module with the numbers,
+        under O(fleets[].field).
+      - Instances of a fleet that already run (this deployment's, named C(<name>-NN)) hold their addresses and are
+        not counted again, so a re-run checks only what is missing. A denied read warns and leaves it to the launches.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      field:
+        description: The name errors about this fleet use (the role's count variable, say).
+        type: str
+        required: true
+      name:
+        description: Name prefix of the fleet's instances, as M(openedx_scale.oke.oci_instance) O(openedx_scale.oke.oci_instance#module:name).
+        type: str
+        required: true
+      role:
+        description: The fleet's role tag, as M(openedx_scale.oke.oci_instance) O(openedx_scale.oke.oci_instance#module:role).
+        type: str
+        required: true
+      count:
+        description: Instances the fleet must have.
+        type: int
+        required: true
+      subnet_id:
+        description: Subnet of the fleet's VNICs.
+        type: str
+        required: true
+      shapes:
+        description: The shape configurations its launches may use, preferred first.
+        type: list
+        elements: dict
+        required: true
 """
 
 EXAMPLES = r"""
@@ -95,6 +133,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+fleets:
+  description: Per entry of O(fleets), how many of its instances are still to be launched (what its room was checked for).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"field": "loadgen_vms_worker_count", "count": 4, "missing": 4}]
 availability_domain:
   description: The availability domain the report covers.
   returned: always
@@ -149,9 +193,14 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import Planner, fetch_report
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_iam import check_policies, missing_statements
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_instances import missing_names
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_limits import check_fleet_room
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_shapes import module_shape_configs
 
+FLEET_ARGS = dict(field=dict(type="str", required=True), name=dict(type="str", required=True), role=dict(type="str", required=True),
+                  count=dict(type="int", required=True), subnet_id=dict(type="str", required=True),
+                  shapes=dict(type="list", elements="dict", required=True))
 NAMED_SHAPE_ARGS = dict(field=dict(type="str", required=True), shape=dict(type="str", required=True),
                         ocpus=dict(type="float", required=True), memory_in_gbs=dict(type="float", required=True))
 
@@ -172,6 +221,14 @@ def validate(params):
     params = check_placement(params)
     for entry in params.get("named_shapes") or []:
         check_shape_config(entry["shape"], entry["ocpus"], entry["memory_in_gbs"], entry["field"])
+    for entry in params.get("fleets") or []:
+        entry["count"] = check_count(entry["count"], entry["field"])
+        check_ocid(entry["subnet_id"], "%s subnet_id" % entry["field"], ("subnet",))
+        for idx, cfg in enumerate(entry["shapes"]):
+            if not isinstance(cfg, dict) or not all(k in cfg for k in ("shape", "ocpus", "memory_in_gbs")):
+                raise InputError("shapes[%d] must be {shape, ocpus, memory_in_gbs}." % idx, field=entry["field"],
+                                 fix="pass each shape configuration the fleet's launches may use.")
+            check_shape_config(cfg["shape"], cfg["ocpus"], cfg["memory_in_gbs"], "%s shapes[%d]" % (entry["field"], idx))
     if params.get("count") is not None:
         params["count"] = check_count(params["count"], "count")
     if params.get("compartment_id"):
@@ -181,11 +238,17 @@ def validate(params):
 
 def main():
     spec = argument_spec(count=dict(type="int"), check_policies=dict(type="bool", default=False), compartment_id=dict(type="str"),
-                         named_shapes=dict(type="list", elements="dict", default=[], options=NAMED_SHAPE_ARGS), **placement_args())
+                         named_shapes=dict(type="list", elements="dict", default=[], options=NAMED_SHAPE_ARGS),
+                         fleets=dict(type="list", elements="dict", default=[], options=FLEET_ARGS), **placement_args())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
 
     def work(clients, policy, params):
         resolve_placement_scope(clients, policy, params, named_configs(params))
+        compartment = params.get("compartment_id") or params["tenancy_id"]
+        fleets = [dict(entry, missing=len(missing_names(clients, policy, dict(entry, compartment_id=compartment, deployment=params["deployment"]))))
+                  for entry in params["fleets"]]
+        check_fleet_room(clients, policy, params["tenancy_id"], compartment, params["availability_domain"],
+                         [{"field": f["field"], "count": f["missing"], "subnet_id": f["subnet_id"], "configs": f["shapes"]} for f in fleets])
         report = fetch_report(clients, policy, params["tenancy_id"], params["availability_domain"], params["shapes"], params["fault_domains"])
         candidates = []
         if params.get("count"):
@@ -193,6 +256,7 @@ def main():
                               allow_reservation=params["capacity_reservation"])
             candidates = [c.as_dict() for c in planner.plan(params["count"], report)]
         result = {"changed": False, "availability_domain": params["availability_domain"],
+                  "fleets": [{"field": f["field"], "count": f["count"], "missing": f["missing"]} for f in fleets],
                   "availability": [row.as_dict() for row in report.rows], "candidates": candidates}
         if params["check_policies"]:
             needs = check_policies(clients, policy, params.get("compartment_id") or params["tenancy_id"], report,

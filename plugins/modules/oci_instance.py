@@ -12,6 +12,9 @@ short_description: Ensure N compute instances (load generators) with capacity fa
 version_added: 0.1.0
 description:
   - Ensures instances named C(<name>-01) ... C(<name>-NN) (O(count) of them) are RUNNING, tagged for O(role).
+  - Before the first launch, the missing instances must fit (read-only checks): free addresses in O(subnet_id) and
+    the compute limits of O(shape) and O(alternative_shapes) in the availability domain. A fleet that does not fit
+    fails with the numbers and nothing launched, instead of stopping part-way with half a fleet running.
   - Uses the same capacity planner as M(openedx_scale.oke.oke_node_pool) - fault domains, then O(alternative_shapes),
     then partial fills, then (opt-in) capacity reservations - with one capacity report per round.
   - An "Out of host capacity" launch is never repeated in the same placement; a C(LimitExceeded) answer is checked by

@@ -8,6 +8,8 @@ run in check mode (no object changes: same UID, labels, annotations and spec/dat
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from kubernetes import client
 
@@ -75,20 +77,77 @@ def _objects(api) -> dict:
     return out
 
 
-@pytest.fixture(scope="module")
-def deployed(kube_testbed):
-    """The first deploy onto the sandbox node set; removed afterwards (the LMS pods fill the LMS nodes)."""
-    kube_testbed.apply_nodeset(load_nodeset("sandbox"))
-    core = client.CoreV1Api(kube_testbed.client())
-    lms_nodes = {n.metadata.name for n in core.list_node(label_selector=f"{POOL}=lms").items}
+FIT_TASK = "Ask the scheduler whether the planned pods fit on the nodes"
+
+
+def _lms_nodes(core) -> list[str]:
+    return sorted(n.metadata.name for n in core.list_node(label_selector=f"{POOL}=lms").items)
+
+
+def _wait_lms_nodes_free(core):
     # Each LMS pod takes most of an LMS node: wait until other tests' deployments have left them.
+    lms_nodes = set(_lms_nodes(core))
     wait_for(
         lambda: not [p for p in core.list_pod_for_all_namespaces().items if p.spec.node_name in lms_nodes],
         300,
         "LMS nodes free of other tests' pods",
     )
+
+
+def test_first_deploy_that_does_not_fit_stops_before_applying_anything(kube_testbed):
+    """Another tenant's pods hold part of each LMS node (nothing the inventory knows): the tutor role's fit check
+    asks the scheduler before applying, and the first deploy stops with the scheduler's reasons for every LMS pod."""
+    kube_testbed.apply_nodeset(load_nodeset("sandbox"))
+    api = kube_testbed.client()
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    _wait_lms_nodes_free(core)
+    squat = "fit-squatter"
+    core.create_namespace({"metadata": {"name": squat}})
+    try:
+        for node in _lms_nodes(core):
+            # Bound to the node directly (as a DaemonSet's pod is): 10 of the node's CPUs leave too few for an LMS pod.
+            core.create_namespaced_pod(
+                squat,
+                {
+                    "metadata": {"name": f"squat-{node}"},
+                    "spec": {"nodeName": node, "containers": [{"name": "squat", "image": "pause", "resources": {"requests": {"cpu": "10"}}}]},
+                },
+            )
+        run = _deploy(kube_testbed)
+        assert run.rc != 0
+        fit = run.results(FIT_TASK)
+        assert len(fit) == 1 and fit[0]["probed"] is True and fit[0]["fits"] is False, fit
+        unfit_lms = [p for p in fit[0]["unfit"] if p["workload"] == "lms"]
+        assert len(unfit_lms) == 2, fit[0]["msg"]
+        assert all(p["reasons"].get("Insufficient cpu") == 2 for p in unfit_lms), unfit_lms
+        assert "do not fit on the 3 schedulable node(s)" in " ".join(run.stdout.split())
+        # Nothing of Open edX was applied; the probe pods are gone.
+        for ns in NAMESPACES:
+            assert not apps.list_namespaced_deployment(ns).items and not apps.list_namespaced_stateful_set(ns).items
+        assert not core.list_pod_for_all_namespaces(label_selector="openedx-scale/fit-check").items
+    finally:
+        for ns in (squat, *NAMESPACES):
+            with contextlib.suppress(client.ApiException):
+                core.delete_namespace(ns)
+        gone = {squat, *NAMESPACES}
+        wait_for(lambda: not [n for n in core.list_namespace().items if n.metadata.name in gone], 180, "the namespaces deleted")
+
+
+@pytest.fixture(scope="module")
+def deployed(kube_testbed):
+    """The first deploy onto the sandbox node set; removed afterwards (the LMS pods fill the LMS nodes)."""
+    kube_testbed.apply_nodeset(load_nodeset("sandbox"))
+    core = client.CoreV1Api(kube_testbed.client())
+    _wait_lms_nodes_free(core)
     run = _deploy(kube_testbed)
-    assert_ok(run)
+    try:
+        assert_ok(run)
+    except BaseException:
+        # A failed first deploy must not leave its pods to the next test's nodes.
+        for ns in NAMESPACES:
+            with contextlib.suppress(client.ApiException):
+                core.delete_namespace(ns)
+        raise
     yield run
     for ns in NAMESPACES:
         core.delete_namespace(ns)
@@ -127,6 +186,18 @@ def test_lms_pods_one_per_lms_node_and_nothing_else_there(deployed, core):
         if p.spec.node_name in lms_nodes and p.metadata.uid not in lms_uids
     ]
     assert not others, f"pods other than the LMS on LMS nodes: {others}"
+
+
+def test_first_deploy_asked_the_scheduler_first(deployed, core):
+    """The plan (autoscalers at their peak) was probed before anything was applied, and the scheduler's placement
+    of the probe's LMS pods is the one the real pods got: one per LMS node."""
+    fit = deployed.results(FIT_TASK)
+    assert len(fit) == 1 and fit[0]["probed"] is True and fit[0]["fits"] is True, fit
+    workloads = {p["workload"] for p in fit[0]["pods"]}
+    assert {"lms", "cms", "lms-worker", "mysql", "mongodb"} <= workloads and any(w.startswith("redis-") for w in workloads), workloads
+    lms = sorted(p["node"] for p in fit[0]["pods"] if p["workload"] == "lms")
+    assert lms == _lms_nodes(core)
+    assert all(not p["node"].startswith("oke-lms-") for p in fit[0]["pods"] if p["workload"] != "lms"), fit[0]["pods"]
 
 
 def test_mongodb_three_ready_members_on_bound_volumes(deployed, api, core):

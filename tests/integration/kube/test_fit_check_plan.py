@@ -1,7 +1,7 @@
 """Pre-flight fit check of the case study's real plan against its planned node set.
 
-The deploy playbook's render mode writes what example-jeddah would apply; every Deployment and
-StatefulSet in it becomes a `workloads` item of openedx_scale.oke.k8s_fit_check, which the test bed's
+The deploy playbook's render mode writes what example-jeddah would apply; the fit_workloads filter turns it into
+openedx_scale.oke.k8s_fit_check's `workloads` (as the tutor role does before a first deploy), which the test bed's
 scheduler judges against the planned nodes: it fits on example-jeddah's 5 LMS + 2 services nodes, and
 does not fit on the sandbox's 2 LMS + 1 services nodes - the failure lists the LMS pods left over.
 """
@@ -12,9 +12,12 @@ import pytest
 import yaml
 from kubernetes import client
 
-from tests.helpers.ansible import REPO, VENV_BIN, assert_ok, run_playbook
+from tests.helpers.ansible import REPO, VENV_BIN, assert_ok, load_collections, run_playbook
 from tests.sandbox.kube.fixtures import wait_for
 from tests.sandbox.kube.testbed import load_nodeset
+
+load_collections()
+from ansible_collections.openedx_scale.oke.plugins.filter.workloads import fit_workloads  # noqa: E402
 
 # Every pod on the nodes counts in a fit check: start each test on nodes no other test still fills.
 pytestmark = pytest.mark.usefixtures("free_nodes")
@@ -34,12 +37,8 @@ def jeddah_plan(tmp_path_factory):
         extravars={"openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")},
     )
     assert_ok(run)
-    workloads = []
-    for f in sorted(out.glob("*.yaml")):
-        for obj in yaml.safe_load_all(f.read_text()):
-            if obj and obj.get("kind") in ("Deployment", "StatefulSet"):
-                template = obj["spec"]["template"]
-                workloads.append({"name": obj["metadata"]["name"], "replicas": obj["spec"].get("replicas", 1), "template": template})
+    # The same plan the tutor role probes before a first deploy (the autoscalers at their peak).
+    workloads = fit_workloads([obj for f in sorted(out.glob("*.yaml")) for obj in yaml.safe_load_all(f.read_text())])
     assert any(w["name"] == "lms" for w in workloads), [w["name"] for w in workloads]
     return workloads
 

@@ -1,14 +1,15 @@
 """Bad-input table: every inventory mistake of every stage is refused before the first API call, naming the field.
 
 Stages: provision_cluster and provision_loadgen against one OCI sandbox (nothing may be live afterwards, and the only
-calls it may have seen are the reads of SHAPE_READS: a shape's existence and limits are OCI's to say, so the "limits"
-rows are refused by the role's first OCI task from ListShapes, before anything is created), deploy_openedx in render
+calls it may have seen are the reads of READS: a shape's existence and limits, a subnet's free addresses and the
+tenancy's compute limits are OCI's to say, so the "limits" rows are refused by the role's first OCI task from
+ListShapes and the "room" rows from the subnet and the Limits API, before anything is created), deploy_openedx in render
 mode (nothing written) and loadtest (nothing changed) - their rows are the cases kept next to those stages' own tests
 (deploy/test_variants.py BAD_INPUT, loadtest CASES).
 
 A playbook run costs several seconds, so rows run in parallel threads, and provision rows that land in one check that
 reports every problem at once share a run when they set different variables: the role's argument spec ("argspec"),
-its OCID loop ("ocids"), its collected input check ("inputs") and its shape-limit check ("limits"). Each row's field and message must be in the output.
+its OCID loop ("ocids"), its collected input check ("inputs"), its shape-limit check ("limits") and its room check ("room"). Each row's field and message must be in the output.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ from tests.integration.provision.conftest import Stage
 from tests.sandbox import oci as oci_sandbox
 
 THREADS = 3
-# The read-only calls the "limits" rows may cause (the availability domain, when the inventory gives none, and the shapes).
+# The read-only calls the "limits" rows may cause (the availability domain, when the inventory gives none, and the
+# shapes), and the "room" rows: the fleet's live instances, its subnet's addresses and the compute limits.
 SHAPE_READS = {"identity.ListAvailabilityDomains", "compute.ListShapes"}
+ROOM_READS = {"compute.ListInstances", "network.GetSubnet", "network.ListPrivateIps", "limits.ListLimitDefinitions", "limits.GetResourceAvailability"}
+READS = SHAPE_READS | ROOM_READS
 E4 = "VM.Standard.E4.Flex"
 TRACEBACK_SIGNS = ("Traceback (most recent call last)", "MODULE FAILURE", "An exception occurred during task execution")
 
@@ -304,6 +308,12 @@ LOADGEN = [
         "not offered",
         "limits",
     ),
+    # The sandbox subnet is a /24 (253 usable addresses); the ample scenario's E4 core limit is 2000.
+    Row("provision_loadgen", "worker fleet beyond the subnet", {"loadgen_vms_worker_count": 300}, "loadgen_vms_worker_count",
+        "need 301 addresses in subnet", "room"),
+    Row("provision_loadgen", "worker fleet beyond the compute limit",
+        {"loadgen_vms_worker_count": 130, "loadgen_vms_worker_shape": shape(ocpus=16, memory_in_gbs=64), "loadgen_vms_alternative_shapes": []},
+        "loadgen_vms_worker_count", "standard-e4-core-count", "room"),
     Row("provision_loadgen", "negative worker count", {"loadgen_vms_worker_count": -1}, "loadgen_vms_worker_count", "integer >= 0", "inputs"),
     Row(
         "provision_loadgen",
@@ -499,7 +509,9 @@ def test_every_bad_input_is_refused_before_anything_is_created(ctx, capsys):
         )
     assert len(ROWS) >= 60
     assert not failures, "\n".join(failures)
-    assert set(calls) <= SHAPE_READS, f"bad input reached the OCI API beyond the shape reads: {calls}"
+    assert set(calls) <= READS, f"bad input reached the OCI API beyond the reads: {calls}"
     limit_runs = sum(1 for run in runs if run[0].batch == "limits")
     assert calls.get("compute.ListShapes", 0) >= limit_runs > 0, f"the limits rows were not refused from ListShapes: {calls}"
+    room_runs = sum(1 for run in runs if run[0].batch == "room")
+    assert min(calls.get(op, 0) for op in ("network.GetSubnet", "limits.GetResourceAvailability")) >= room_runs > 0, f"the room rows were not read: {calls}"
     assert not live, f"resources live after bad input: {live}"

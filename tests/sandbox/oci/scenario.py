@@ -9,6 +9,7 @@ See docs/sandbox-oci.md for the full reference and scenarios/*.yaml for examples
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import types
 import typing
 from dataclasses import dataclass, field
@@ -181,6 +182,16 @@ class BootHook:
 
 
 @dataclass
+class Subnet:
+    """A subnet GetSubnet / ListPrivateIps describe. Unlisted subnet OCIDs get settings.private_ip_range."""
+
+    id: str
+    cidr_block: str
+    # Addresses held by things this sandbox does not model (other tenants' VMs, load balancers, mount targets).
+    others_in_use: int = 0
+
+
+@dataclass
 class Settings:
     """Run-time settings; a state-dir settings.yaml and PUT /_sandbox/settings override them."""
 
@@ -206,7 +217,10 @@ class Scenario:
     node_pools: NodePools = field(default_factory=NodePools)
     capacity_reservations: CapacityReservations = field(default_factory=CapacityReservations)
     oke_options: OkeOptions = field(default_factory=OkeOptions)
-    limits: dict[str, float] = field(default_factory=dict)  # shape -> max OCPUs in use (LimitExceeded)
+    # shape -> max OCPUs in use: LaunchInstance answers LimitExceeded past it, and GetResourceAvailability reports it
+    # as the family's core-count limit (a family without one answers a null count, as OCI does for some limits).
+    limits: dict[str, float] = field(default_factory=dict)
+    subnets: list[Subnet] = field(default_factory=list)
     # Operations no IAM policy allows the caller: answered 404 NotAuthorizedOrNotFound, as OCI answers them.
     iam_denied: list[str] = field(default_factory=list)
     clock: Clock = field(default_factory=Clock)
@@ -326,6 +340,13 @@ def _check(sc: Scenario, where: str) -> None:
     for i, image in enumerate(sc.oke_options.images):
         if image.architecture not in ("X86_64", "AARCH64"):
             _fail(f"{where}.oke_options.images[{i}].architecture", "must be X86_64 or AARCH64")
+    for i, subnet in enumerate(sc.subnets):
+        try:
+            ipaddress.ip_network(subnet.cidr_block)
+        except ValueError as exc:
+            _fail(f"{where}.subnets[{i}].cidr_block", str(exc))
+        if subnet.others_in_use < 0:
+            _fail(f"{where}.subnets[{i}].others_in_use", "must be >= 0")
     for shape in sc.limits:
         if shape not in SHAPES:
             _fail(f"{where}.limits.{shape}", f"unknown shape (known: {', '.join(SHAPES)})")

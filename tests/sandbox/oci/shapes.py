@@ -21,6 +21,11 @@ class Shape:
     memory_gbs: float = 0
 
 
+def limit_family(shape: str) -> str:
+    """The prefix of a shape's compute limit names: VM.Standard.E4.Flex -> standard-e4 (standard-e4-core-count)."""
+    return shape.lower().replace("vm.", "").replace(".flex", "").replace(".", "-")
+
+
 # Limits from the OCI compute shapes reference (docs: Compute/References/computeshapes).
 SHAPES = {
     s.name: s

@@ -11,7 +11,7 @@ import json
 
 from ..errors import ApiError, invalid, not_found, out_of_host_capacity
 from ..router import Context, Reply, check_ocid, need, need_ocid, paginate, route
-from ..shapes import SHAPES, resolve
+from ..shapes import SHAPES, limit_family, resolve
 from ..state import Allocation, Store, WorkRequest
 
 GONE = ("TERMINATED", "DELETED")
@@ -38,11 +38,11 @@ def check_fault_domain(store: Store, short_ad: str, fault_domain: str, field: st
 def check_limit(store: Store, shape: str, ocpus: float) -> None:
     limit = store.sc.limits.get(shape)
     if limit is not None and store.ocpus_in_use(shape) + ocpus > limit:
-        family = shape.lower().replace("vm.", "").replace(".flex", "").replace(".", "-")
         raise ApiError(
             400,
             "LimitExceeded",
-            f"The following service limits were exceeded: {family}-core-count. Request a service limit increase from the service limits page in the console.",
+            f"The following service limits were exceeded: {limit_family(shape)}-core-count. "
+            "Request a service limit increase from the service limits page in the console.",
         )
 
 
@@ -555,8 +555,12 @@ def list_shapes(ctx: Context) -> Reply:
         item = {"shape": shape.name, "isFlexible": shape.flex, "processorDescription": "sandbox"}
         if shape.flex:
             item["ocpuOptions"] = {"min": shape.min_ocpus, "max": shape.max_ocpus}
-            item["memoryOptions"] = {"minInGBs": shape.min_memory_per_ocpu, "maxInGBs": shape.max_memory,
-                                     "minPerOcpuInGBs": shape.min_memory_per_ocpu, "maxPerOcpuInGBs": shape.max_memory_per_ocpu}
+            item["memoryOptions"] = {
+                "minInGBs": shape.min_memory_per_ocpu,
+                "maxInGBs": shape.max_memory,
+                "minPerOcpuInGBs": shape.min_memory_per_ocpu,
+                "maxPerOcpuInGBs": shape.max_memory_per_ocpu,
+            }
         else:
             item.update(ocpus=shape.ocpus, memoryInGBs=shape.memory_gbs)
         items.append(item)

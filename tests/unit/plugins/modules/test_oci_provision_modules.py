@@ -31,7 +31,7 @@ from ansible_collections.openedx_scale.oke.plugins.modules import (  # noqa: E40
     oke_kubeconfig,
     oke_node_pool,
 )
-from oci.core.models import Shape, ShapeMemoryOptions, ShapeOcpuOptions  # noqa: E402
+from oci.core.models import Shape, ShapeMemoryOptions, ShapeOcpuOptions, Subnet  # noqa: E402
 
 COMP = "ocid1.compartment.oc1..aaaaaaaaunittest"
 CLUSTER = "ocid1.cluster.oc1.me-jeddah-1.aaaaaaaaunittest"
@@ -90,7 +90,9 @@ class FakeClients:
         self.compute = compute or Recorder({})
         self.compute.answers.setdefault("list_shapes", SHAPES)
         self.identity = identity or Recorder({"list_availability_domains": [SimpleNamespace(name="hxIl:ME-JEDDAH-1-AD-1")]})
-        self.network = Recorder({})
+        # Room for every fleet: a /24 with nothing in use, no compute limit defined.
+        self.network = Recorder({"get_subnet": Subnet(id=SUBNET, cidr_block="10.0.10.0/24"), "list_private_ips": []})
+        self.limits = Recorder({"list_limit_definitions": []})
         self.tenancy = "ocid1.tenancy.oc1..aaaaaaaaunittest"
 
 
