@@ -31,7 +31,6 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_limits impor
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, reserve
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_shapes import module_shape_configs
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_until
 
 COMPONENT = "instance"
@@ -120,7 +119,7 @@ class InstanceReconciler(Reconciler):
         # or an exhausted limit and leave half a fleet running.
         check_fleet_room(self.clients, self.policy, self.p["tenancy_id"], self.p["compartment_id"], self.p["availability_domain"],
                          [{"field": "count", "count": len(missing), "subnet_id": self.p["subnet_id"],
-                           "configs": [cfg for _field, cfg in module_shape_configs(self.p)]}])
+                           "configs": self.p["shapes"]}])
         if self.check_mode:
             for name in missing:
                 self._act("launch", name=name)
@@ -195,9 +194,14 @@ class InstanceReconciler(Reconciler):
                 self.progress.attempt(cand.placement.label(), "ok", "+%d instance(s) (%s)" % (launched, cand.tier), round=rnd, tier=cand.tier)
 
         def exhausted(wait):
-            return CapacityExhausted("instances %s: %d of %d still missing (%s) and the next round (in %.0fs) would pass the %ss deadline."
-                                     % (self.p["name"], len(missing), self.p["count"], ", ".join(missing), wait, self.p["wait_timeout"]),
-                                     attempts_table=self.progress.table())
+            # Say exactly what stays: the running part of the fleet is owned and tagged, so a re-run launches only
+            # the missing names and teardown (state=absent) finds every one of them.
+            running = sorted(live)
+            left = ("left running: %s (a re-run launches only the missing ones; state=absent, as teardown.yml runs it, removes them)"
+                    % ", ".join(running)) if running else "nothing of it is running"
+            return CapacityExhausted("instances %s: %d of %d still missing (%s) and the next round (in %.0fs) would pass the %ss deadline; %s."
+                                     % (self.p["name"], len(missing), self.p["count"], ", ".join(missing), wait, self.p["wait_timeout"], left),
+                                     attempts_table=self.progress.table(), details={"left_running": running})
 
         return self.capacity_rounds(planner, lambda: len(missing), attempt, exhausted, "instance(s)", prefer=existing, rnd=rnd)
 

@@ -44,6 +44,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
     WorkRequestFailed,
     classify,
 )
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_limits import check_fleet_room
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, release_reservation, reserve
@@ -384,6 +385,11 @@ class NodePoolReconciler(Reconciler):
         healthy = sum(len(s.healthy) for s in pools)
         failed = sum(len(s.failed) for s in pools)
         stale_labels = [s for s in pools if s.labels != self.labels]
+        # Room for the nodes still to come (read-only), before a pool is created or grown: node addresses in the
+        # subnet and the shape's compute limits (pods' addresses under VCN-native networking are not counted).
+        check_fleet_room(self.clients, self.policy, self.p["tenancy_id"], self.p["compartment_id"], self.p["availability_domain"],
+                         [{"field": "count", "count": max(0, count - sum(s.size for s in pools)), "subnet_id": self.p["subnet_id"],
+                           "configs": self.p["shapes"]}])
         if self.check_mode:
             if healthy != count or failed or stale_labels or sum(s.size for s in pools) != count:
                 self._act("plan", healthy=healthy, wanted=count, failed_nodes=failed)

@@ -75,7 +75,7 @@ options:
         required: true
   fleets:
     description:
-      - Instances a role is about to launch. Before anything is created, each fleet's room is checked (read-only):
+      - Instances a role is about to launch. Before anything is created, each fleet's room is checked (read-only),
         free addresses in its subnet (C(GetSubnet), C(ListPrivateIps); OCI reserves 3 per subnet) and the compute
         limits of its shapes in the availability domain (C(ListLimitDefinitions), C(GetResourceAvailability)),
         fleets sharing a subnet or a limit together. A fleet that does not fit fails the module with the numbers,

@@ -12,7 +12,7 @@ short_description: Ensure N compute instances (load generators) with capacity fa
 version_added: 0.1.0
 description:
   - Ensures instances named C(<name>-01) ... C(<name>-NN) (O(count) of them) are RUNNING, tagged for O(role).
-  - Before the first launch, the missing instances must fit (read-only checks): free addresses in O(subnet_id) and
+  - Before the first launch, the missing instances must fit (read-only checks) - free addresses in O(subnet_id) and
     the compute limits of O(shape) and O(alternative_shapes) in the availability domain. A fleet that does not fit
     fails with the numbers and nothing launched, instead of stopping part-way with half a fleet running.
   - Uses the same capacity planner as M(openedx_scale.oke.oke_node_pool) - fault domains, then O(alternative_shapes),

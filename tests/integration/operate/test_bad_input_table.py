@@ -9,7 +9,8 @@ mode (nothing written) and loadtest (nothing changed) - their rows are the cases
 
 A playbook run costs several seconds, so rows run in parallel threads, and provision rows that land in one check that
 reports every problem at once share a run when they set different variables: the role's argument spec ("argspec"),
-its OCID loop ("ocids"), its collected input check ("inputs"), its shape-limit check ("limits") and its room check ("room"). Each row's field and message must be in the output.
+its OCID loop ("ocids"), its collected input check ("inputs"), its shape-limit check ("limits") and its room check
+("room"). Each row's field and message must be in the output.
 """
 
 from __future__ import annotations

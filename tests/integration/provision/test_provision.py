@@ -225,6 +225,24 @@ def test_instance_that_dies_while_starting_is_replaced(make_stage):
     assert live(stage.state(), "instances") == []
 
 
+def test_a_fleet_cut_short_by_capacity_says_what_it_left_and_teardown_removes_it(make_stage):
+    """Room checks pass (addresses and limits are there) but the hosts run out part-way: the failure names the
+    instances left running, a re-run would launch only the missing ones, and teardown removes every one."""
+    # 3 OCPUs of E4 in one fault domain: the master (2) and one worker (1), not the second worker.
+    capacity = [{"fault_domain": "FAULT-DOMAIN-1", "shape": "VM.Standard.E4.Flex", "ocpus": 3, "memory_gbs": 64}]
+    stage = make_stage({"name": "capacity-for-two", "capacity": capacity})
+    run = stage.play("provision_loadgen", loadgen_vms_wait_timeout=600, loadgen_vms_fault_domains=["FAULT-DOMAIN-1"])
+    assert run.rc != 0
+    items = run.results("Ensure the Locust master and worker VMs")[0]["results"]
+    workers = [i for i in items if i.get("failed")]
+    assert len(workers) == 1 and "1 of 2 still missing (locust-worker-02)" in workers[0]["msg"], workers
+    assert "left running: locust-worker-01 (a re-run launches only the missing ones" in workers[0]["msg"]
+    running = sorted(i["displayName"] for i in live(stage.state(), "instances"))
+    assert running == ["locust-master-01", "locust-worker-01"]
+    assert_ok(stage.play("teardown"))
+    assert live(stage.state(), "instances") == []
+
+
 def test_iam_preflight_fails_before_anything_with_the_statements(make_stage):
     """iam-denied: no policy for OKE's work requests nor the capacity report; the stage stops at its IAM preflight."""
     stage = make_stage("iam-denied")

@@ -127,8 +127,8 @@ def test_an_alternative_shape_of_another_family_adds_room():
 
 def test_demands_share_a_family_limit_in_their_order():
     with pytest.raises(InputError) as err:
-        check(Fake(available={"standard-e4-core-count": 100}), workers(40), {"field": "loadgen_vms_master_count", "count": 1, "subnet_id": SUBNET,
-                                                                               "configs": [cfg("VM.Standard.E4.Flex", 30, 128)]})
+        master = {"field": "loadgen_vms_master_count", "count": 1, "subnet_id": SUBNET, "configs": [cfg("VM.Standard.E4.Flex", 30, 128)]}
+        check(Fake(available={"standard-e4-core-count": 100}), workers(40), master)
     assert err.value.field == "loadgen_vms_master_count" and "room for 0" in str(err.value)
 
 

@@ -28,7 +28,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools i
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_cluster_options, check_node_pool_options  # noqa: E402
 
 from tests.sandbox.oci import OciSandbox  # noqa: E402
-from tests.sandbox.oci.scenario import load  # noqa: E402
+from tests.sandbox.oci.scenario import Subnet, load  # noqa: E402
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaasandboxcompartment"
 SUBNET = "ocid1.subnet.oc1.me-jeddah-1.aaaaaaaasandboxworkers"
@@ -263,3 +263,18 @@ def test_node_pool_options_check_image_version_and_architecture_against_the_sand
     with pytest.raises(InputError) as info:
         check_cluster_options(stage.clients, stage.policy("options"), "v1.30.1")
     assert info.value.field == "kubernetes_version" and "v1.35.4" in info.value.msg
+
+
+def test_a_pool_its_subnet_cannot_hold_is_refused_before_it_is_created(stage_for):
+    """A /28 node subnet (13 usable) that other things already use 10 of: 5 LMS nodes are refused with the numbers,
+    from GetSubnet and ListPrivateIps, and no node pool is created (the same check counts the compute limits)."""
+    stage = stage_for("ample")
+    stage.sb.store.sc.subnets.append(Subnet(id=SUBNET, cidr_block="10.0.20.0/28", others_in_use=10))
+    role, count, shape, alt = ROLES[0]
+    with pytest.raises(InputError) as err:
+        NodePoolReconciler(stage.clients, stage.policy(role), stage.params(role, count, shape, alt)).ensure_present()
+    assert err.value.field == "count"
+    assert "5 (count) need 5 addresses in subnet" in str(err.value) and "3 free (10.0.20.0/28: 13 usable, 10 in use)" in str(err.value)
+    calls = stage.calls()
+    assert calls.get("network.GetSubnet") == 1 and not [op for op in calls if op.startswith("containerengine.") and "Create" in op]
+    assert not [p for p in stage.sb.state()["resources"]["node_pools"].values() if p["lifecycleState"] != "DELETED"]
