@@ -62,6 +62,15 @@ COMPONENT = "node_pool"
 PROBE_MIN_REMAINING = 900
 
 
+def missing_nodes(clients, policy, params):
+    """Nodes a role's pools ({role, count, compartment_id, deployment}) still have to grow by: the count less the
+    size of this deployment's live pools of that role in the compartment (in any cluster; none before the first)."""
+    summaries = list_all(policy, "ListNodePools", clients.ce.list_node_pools, compartment_id=params["compartment_id"])
+    size = sum((s.node_config_details.size or 0) if s.node_config_details else 0 for s in summaries
+               if s.lifecycle_state not in DEAD_STATES and is_owned(s, params["deployment"], COMPONENT, params["role"]))
+    return max(0, params["count"] - size)
+
+
 class PoolState(object):
     """What one existing pool holds right now."""
 

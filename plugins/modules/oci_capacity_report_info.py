@@ -75,13 +75,13 @@ options:
         required: true
   fleets:
     description:
-      - Instances a role is about to launch. Before anything is created, each fleet's room is checked (read-only),
+      - Instances or node-pool nodes a role is about to launch. Before anything is created, each fleet's room is checked (read-only),
         free addresses in its subnet (C(GetSubnet), C(ListPrivateIps); OCI reserves 3 per subnet) and the compute
         limits of its shapes in the availability domain (C(ListLimitDefinitions), C(GetResourceAvailability)),
         fleets sharing a subnet or a limit together. A fleet that does not fit fails the module with the numbers,
         under O(fleets[].field).
-      - Instances of a fleet that already run (this deployment's, named C(<name>-NN)) hold their addresses and are
-        not counted again, so a re-run checks only what is missing. A denied read warns and leaves it to the launches.
+      - Instances of a fleet that already run (this deployment's, named C(<name>-NN)) and the size of its node pools
+        hold their addresses and are not counted again, so a re-run checks only what is missing. A denied read warns and leaves it to the launches.
     type: list
     elements: dict
     default: []
@@ -90,12 +90,24 @@ options:
         description: The name errors about this fleet use (the role's count variable, say).
         type: str
         required: true
+      kind:
+        description:
+          - V(instances) for VMs of M(openedx_scale.oke.oci_instance), V(node_pool) for the nodes of
+            M(openedx_scale.oke.oke_node_pool) pools (what exists is this deployment's pools of the role, in any
+            cluster of the compartment, so it works before the cluster exists).
+        type: str
+        choices: [instances, node_pool]
+        default: instances
       name:
-        description: Name prefix of the fleet's instances, as M(openedx_scale.oke.oci_instance) O(openedx_scale.oke.oci_instance#module:name).
+        description:
+          - Name prefix of the fleet's instances, as M(openedx_scale.oke.oci_instance)
+            O(openedx_scale.oke.oci_instance#module:name), or the pool's name.
         type: str
         required: true
       role:
-        description: The fleet's role tag, as M(openedx_scale.oke.oci_instance) O(openedx_scale.oke.oci_instance#module:role).
+        description:
+          - The fleet's role tag, as M(openedx_scale.oke.oci_instance) O(openedx_scale.oke.oci_instance#module:role)
+            or M(openedx_scale.oke.oke_node_pool) O(openedx_scale.oke.oke_node_pool#module:role).
         type: str
         required: true
       count:
@@ -197,12 +209,21 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_instances im
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_limits import check_fleet_room
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_shapes import module_shape_configs
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import missing_nodes
 
 FLEET_ARGS = dict(field=dict(type="str", required=True), name=dict(type="str", required=True), role=dict(type="str", required=True),
+                  kind=dict(type="str", default="instances", choices=["instances", "node_pool"]),
                   count=dict(type="int", required=True), subnet_id=dict(type="str", required=True),
                   shapes=dict(type="list", elements="dict", required=True))
 NAMED_SHAPE_ARGS = dict(field=dict(type="str", required=True), shape=dict(type="str", required=True),
                         ocpus=dict(type="float", required=True), memory_in_gbs=dict(type="float", required=True))
+
+
+def missing_count(clients, policy, fleet):
+    """How many of a fleet's instances or nodes do not exist yet (only those need room)."""
+    if fleet["kind"] == "node_pool":
+        return missing_nodes(clients, policy, fleet)
+    return len(missing_names(clients, policy, fleet))
 
 
 def named_configs(params):
@@ -245,7 +266,7 @@ def main():
     def work(clients, policy, params):
         resolve_placement_scope(clients, policy, params, named_configs(params))
         compartment = params.get("compartment_id") or params["tenancy_id"]
-        fleets = [dict(entry, missing=len(missing_names(clients, policy, dict(entry, compartment_id=compartment, deployment=params["deployment"]))))
+        fleets = [dict(entry, missing=missing_count(clients, policy, dict(entry, compartment_id=compartment, deployment=params["deployment"])))
                   for entry in params["fleets"]]
         check_fleet_room(clients, policy, params["tenancy_id"], compartment, params["availability_domain"],
                          [{"field": f["field"], "count": f["missing"], "subnet_id": f["subnet_id"], "configs": f["shapes"]} for f in fleets])

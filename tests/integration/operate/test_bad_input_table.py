@@ -34,9 +34,10 @@ from tests.sandbox import oci as oci_sandbox
 
 THREADS = 3
 # The read-only calls the "limits" rows may cause (the availability domain, when the inventory gives none, and the
-# shapes), and the "room" rows: the fleet's live instances, its subnet's addresses and the compute limits.
+# shapes), and the "room" rows: the fleet's live instances or node pools, its subnet's addresses and the compute limits.
 SHAPE_READS = {"identity.ListAvailabilityDomains", "compute.ListShapes"}
-ROOM_READS = {"compute.ListInstances", "network.GetSubnet", "network.ListPrivateIps", "limits.ListLimitDefinitions", "limits.GetResourceAvailability"}
+ROOM_READS = {"compute.ListInstances", "ce.ListNodePools", "network.GetSubnet", "network.ListPrivateIps", "limits.ListLimitDefinitions",
+              "limits.GetResourceAvailability"}
 READS = SHAPE_READS | ROOM_READS
 E4 = "VM.Standard.E4.Flex"
 TRACEBACK_SIGNS = ("Traceback (most recent call last)", "MODULE FAILURE", "An exception occurred during task execution")
@@ -70,6 +71,9 @@ def shape(name=E4, **values):
 
 
 CLUSTER = [
+    # Each pool alone fits the /24 worker subnet (253 usable); together they do not, and neither pool nor the cluster is made.
+    Row("provision_cluster", "both node pools beyond the subnet together", {"oke_cluster_lms_count": 150, "oke_cluster_services_count": 150},
+        "oke_cluster_lms_count", "150 (oke_cluster_lms_count) + 150 (oke_cluster_services_count) need 300 addresses", "room"),
     used_twice("provision_cluster", "duplicate node-pool names", "oke_cluster_lms_pool_name", "oke_cluster_services_pool_name"),
     *boot_volume_rows("provision_cluster", "oke_cluster_boot_volume_size_in_gbs", 49, 40000),
     Row(

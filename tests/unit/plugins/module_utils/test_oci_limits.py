@@ -154,3 +154,24 @@ def test_other_failures_are_not_swallowed():
 
     with pytest.raises(ApiError):
         check(Broken(), workers(3))
+
+
+def test_missing_nodes_counts_only_this_deployments_live_pools_of_the_role():
+    """A node-pool fleet's room is checked for what its pools still lack: the sizes of this deployment's live pools of
+    the role (any cluster) are subtracted; a deleted pool, another role's and another deployment's are not."""
+    from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import ownership_tags
+    from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import missing_nodes
+    from oci.container_engine.models import NodePoolNodeConfigDetails, NodePoolSummary
+
+    def pool(size, state="ACTIVE", deployment="jeddah", role="lms"):
+        return NodePoolSummary(name=f"pool-{size}", lifecycle_state=state, node_config_details=NodePoolNodeConfigDetails(size=size),
+                               freeform_tags=ownership_tags(deployment, "node_pool", role))
+
+    pools = [pool(3), pool(1, state="DELETED"), pool(7, role="services"), pool(5, deployment="other"), pool(2, state="UPDATING")]
+    clients = SimpleNamespace(ce=SimpleNamespace(list_node_pools=lambda **kw: SimpleNamespace(data=pools, next_page=None)))
+    policy = Policy()
+    fleet = {"role": "lms", "count": 8, "compartment_id": "ocid1.compartment.oc1..aaaa", "deployment": "jeddah"}
+    assert missing_nodes(clients, policy, fleet) == 3
+    assert missing_nodes(clients, policy, dict(fleet, count=4)) == 0
+    assert [op for op, _kw in policy.calls] == ["ListNodePools", "ListNodePools"]
+    assert "cluster_id" not in policy.calls[0][1]  # before the cluster exists, too
