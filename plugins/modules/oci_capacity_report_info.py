@@ -101,7 +101,7 @@ options:
       name:
         description:
           - Name prefix of the fleet's instances, as M(openedx_scale.oke.oci_instance)
-            O(openedx_scale.oke.oci_instance#module:name), or the pool's name.
+            O(openedx_scale.oke.oci_instance#module:name), or the first pool's name (pools are found by their role tag).
         type: str
         required: true
       role:
