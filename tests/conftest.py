@@ -25,7 +25,8 @@ TESTBED = (
 # Tests on the systemd-nspawn machines (build/sandbox/machines), one after the other.
 MACHINES = ("molecule/", "integration/loadtest/", "integration/operate/test_fault_matrix.py")
 # Modules that share a session fixture worth building once (the deploy renders per inventory and edge).
-SHARED = {"integration/deploy/test_render.py": "deploy-render", "integration/deploy/test_edge.py": "deploy-render"}
+SHARED = {"integration/deploy/test_render.py": "deploy-render", "integration/deploy/test_edge.py": "deploy-render",
+          "integration/deploy/test_edge_translate.py": "deploy-render"}
 
 
 def group_of(path: Path) -> str:

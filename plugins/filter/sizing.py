@@ -157,7 +157,6 @@ EDGE_ENVOY_NOT_APPLICABLE = {
     "large_client_header_buffers": "no Envoy Gateway setting; Envoy accepts 60 KiB of request headers, more "
                                    "than uWSGI's buffer-size 16000 behind it",
     "proxy_buffer_size": "Envoy buffers upstream response headers up to 60 KiB without a fixed buffer",
-    "worker_connections": "Envoy has no per-worker connection cap (one worker per CPU, connections unbounded)",
 }
 
 
@@ -201,7 +200,15 @@ def edge_envoy_policies(overrides=None):
                      "streamIdleTimeout": _seconds(max(int(t["read_timeout_seconds"]), int(t["send_timeout_seconds"]))),
                      "connectionIdleTimeout": _seconds(t["upstream_keepalive_timeout_seconds"])},
         },
-        "circuitBreaker": {"maxRequestsPerConnection": int(t["upstream_keepalive_requests"])},
+        # nginx's only cap on concurrent proxied requests is worker_connections; Envoy's is the cluster's circuit
+        # breaker, 1024 connections / requests / pending by default (egctl translate shows them), and past it
+        # Envoy answers 503 at once: about 5,000 requests in flight at 50k users over two proxies overflow it.
+        "circuitBreaker": {
+            "maxRequestsPerConnection": int(t["upstream_keepalive_requests"]),
+            "maxConnections": int(t["worker_connections"]),
+            "maxParallelRequests": int(t["worker_connections"]),
+            "maxPendingRequests": int(t["worker_connections"]),
+        },
         # Requests above the limit are refused with 413; Envoy holds each request body in memory up to it.
         "requestBuffer": {"limit": _quantity(t["max_body_size"])},
         "routingType": "Service" if t["route_to_service_ip"] else "Endpoint",

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.helpers import ingress_nginx
+from tests.helpers import envoy_gateway, ingress_nginx
 from tests.helpers.ansible import assert_ok
 from tests.sandbox.kube.fixtures import kube_testbed
 
@@ -31,7 +31,7 @@ def edge_render(tmp_path_factory):
 
 
 # A fixture takes effect by being a name of this conftest.
-__all__ = ["edge_render", "ingress_nginx_check", "kube_testbed"]
+__all__ = ["edge_render", "envoy_gateway_check", "ingress_nginx_check", "kube_testbed"]
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +43,20 @@ def ingress_nginx_check(request):
     return checker
 
 
+@pytest.fixture(scope="session")
+def envoy_gateway_check(request):
+    """Envoy Gateway's own translator, egctl (tests.helpers.envoy_gateway), built once."""
+    started = time.monotonic()
+    checker = envoy_gateway.checker()
+    times = dict(checker.build, fixture_seconds=round(time.monotonic() - started, 1), what=f"egctl ({envoy_gateway.MODULE}@{checker.build['version']})")
+    request.config.stash.setdefault(BUILD_TIMES, []).append(times)
+    return checker
+
+
 BUILD_TIMES = pytest.StashKey[list]()
 
 
 def pytest_terminal_summary(terminalreporter, config):
     for times in config.stash.get(BUILD_TIMES, []):
-        terminalreporter.write_line(f"ingress-nginx check ({ingress_nginx.MODULE}@{ingress_nginx.MODULE_VERSION}): {times['source']}, {times['seconds']} s")
+        what = times.get("what", f"ingress-nginx check ({ingress_nginx.MODULE}@{ingress_nginx.MODULE_VERSION})")
+        terminalreporter.write_line(f"{what}: {times['source']}, {times['seconds']} s")

@@ -224,7 +224,8 @@ def test_default_tuning_in_envoy_gateway_words():
     assert backend["timeout"]["tcp"]["connectTimeout"] == "3600s"
     assert backend["timeout"]["http"]["requestTimeout"] == backend["timeout"]["http"]["streamIdleTimeout"] == "3600s"
     assert backend["requestBuffer"] == {"limit": "500Mi"} and backend["routingType"] == "Service"
-    assert backend["circuitBreaker"] == {"maxRequestsPerConnection": 10000}
+    assert backend["circuitBreaker"] == {"maxRequestsPerConnection": 10000, "maxConnections": 65536, "maxParallelRequests": 65536,
+                                         "maxPendingRequests": 65536}
     assert policies["https_redirect"] is True
     assert sizing.edge_envoy_policies({"max_body_size": "1024"})["backend_traffic_policy"]["requestBuffer"]["limit"] == "1024"
     assert "proxyProtocol" not in sizing.edge_envoy_policies({"client_ip_from_proxy_protocol": False})["client_traffic_policy"]
