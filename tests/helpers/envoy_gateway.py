@@ -17,9 +17,7 @@ that is exactly that automatic label is replaced by the namespaces it names, via
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
-import fcntl
 import json
 import subprocess
 import time
@@ -28,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.helpers.go import build_lock
 from tests.sandbox.kube import crds
 from tests.sandbox.kube.testbed import cache_dir, go_binary, go_env
 from tests.sandbox.lms.tls import ensure_self_signed
@@ -50,17 +49,6 @@ def _module() -> tuple[str, str, Path]:
     raise CheckerError(f"{MODULE} is not among the test bed's CRD modules (tests/sandbox/kube/crds.py)")
 
 
-@contextlib.contextmanager
-def _lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def build() -> dict:
     """The egctl binary of the pinned Envoy Gateway release (built once per version and Go); path and timings."""
     started = time.monotonic()
@@ -69,7 +57,7 @@ def build() -> dict:
     env = go_env()
     go_version = subprocess.run([go, "version"], capture_output=True, text=True, check=True, env=env).stdout.split()[2]
     binary = cache_dir() / "egctl" / f"{version}-{go_version}" / "egctl"
-    with _lock(cache_dir() / "egctl" / ".lock"):
+    with build_lock(cache_dir() / "egctl" / ".lock"):
         if binary.is_file():
             return {"binary": str(binary), "version": version, "source": "cache", "seconds": round(time.monotonic() - started, 1)}
         tmp = binary.with_name(".egctl.tmp")

@@ -1,7 +1,10 @@
-"""Where the Go toolchain is: $GO, then PATH, then the image's /usr/local/go (tools/bootstrap.sh installs none)."""
+"""Where the Go toolchain is: $GO, then PATH, then the image's /usr/local/go (tools/bootstrap.sh installs none);
+and the lock that lets one process at a time build into a cache shared by pytest-xdist workers."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -13,3 +16,15 @@ def go_binary() -> str:
     if not Path(go).exists() and not shutil.which(go):
         raise RuntimeError(f"Go toolchain not found ({go}): install Go >= 1.26 or set GO=/path/to/go")
     return go
+
+
+@contextlib.contextmanager
+def build_lock(path: Path):
+    """Hold an exclusive lock on `path` (created with its directory): the other workers wait, then find the build."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

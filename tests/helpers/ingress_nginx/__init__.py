@@ -19,8 +19,6 @@ never passed as checked.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -32,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers.go import go_binary
+from tests.helpers.go import build_lock, go_binary
 
 HERE = Path(__file__).resolve().parent
 MODULE = "k8s.io/ingress-nginx"
@@ -94,24 +92,12 @@ def build_key() -> str:
     return h.hexdigest()[:16]
 
 
-@contextlib.contextmanager
-def _lock():
-    path = cache_dir() / ".lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def build() -> dict:
     """The checker binary (built once per key); returns its path and how it was obtained, with timings."""
     key = build_key()
     binary = cache_dir() / "bin" / key / "openedx-check"
     started = time.monotonic()
-    with _lock():
+    with build_lock(cache_dir() / ".lock"):
         if binary.is_file():
             return {"binary": str(binary), "key": key, "source": "cache", "seconds": round(time.monotonic() - started, 1)}
         go = go_binary()
