@@ -42,17 +42,17 @@ class CheckerError(RuntimeError):
     """egctl could not be built or run, or the objects cannot be handed to it; the message says why."""
 
 
-def _module() -> tuple[str, str, Path]:
+def _module() -> tuple[str, Path]:
     for path, version, checksum, _pattern in crds.MODULES:
         if path == MODULE:
-            return path, version, crds.module_dir(path, version, checksum)
+            return version, crds.module_dir(path, version, checksum)
     raise CheckerError(f"{MODULE} is not among the test bed's CRD modules (tests/sandbox/kube/crds.py)")
 
 
 def build() -> dict:
     """The egctl binary of the pinned Envoy Gateway release (built once per version and Go); path and timings."""
     started = time.monotonic()
-    _path, version, source = _module()
+    version, source = _module()
     go = go_binary()
     env = go_env()
     go_version = subprocess.run([go, "version"], capture_output=True, text=True, check=True, env=env).stdout.split()[2]
@@ -96,7 +96,6 @@ def as_stored(objects: list[dict], workdir: Path) -> list[dict]:
                                            f"{METADATA_NAME} label of a rendered namespace ({sorted(namespaces)}); egctl cannot judge it")
                     allowed.clear()
                     allowed["from"] = "All"
-            for listener in spec["listeners"]:
                 for ref in listener.get("tls", {}).get("certificateRefs", []):
                     where = (ref.get("namespace", meta.get("namespace")), ref["name"])
                     if ref.get("kind", "Secret") == "Secret" and where not in secrets:

@@ -39,7 +39,8 @@ def ingress_nginx_check(request):
     """ingress-nginx's own annotation parsers and ConfigMap reader (tests.helpers.ingress_nginx), built once."""
     started = time.monotonic()
     checker = ingress_nginx.checker()
-    request.config.stash.setdefault(BUILD_TIMES, []).append(dict(checker.build, fixture_seconds=round(time.monotonic() - started, 1)))
+    what = f"ingress-nginx check ({ingress_nginx.MODULE}@{ingress_nginx.MODULE_VERSION})"
+    request.config.stash.setdefault(BUILD_TIMES, []).append(dict(checker.build, fixture_seconds=round(time.monotonic() - started, 1), what=what))
     return checker
 
 
@@ -58,5 +59,4 @@ BUILD_TIMES = pytest.StashKey[list]()
 
 def pytest_terminal_summary(terminalreporter, config):
     for times in config.stash.get(BUILD_TIMES, []):
-        what = times.get("what", f"ingress-nginx check ({ingress_nginx.MODULE}@{ingress_nginx.MODULE_VERSION})")
-        terminalreporter.write_line(f"{what}: {times['source']}, {times['seconds']} s")
+        terminalreporter.write_line(f"{times['what']}: {times['source']}, {times['seconds']} s")
