@@ -279,7 +279,7 @@ def test_seeded_state_enrolls_and_caches_programs(tmp_path, accounts_csv):
     with StandIn(tmp_path, accounts_csv, programs=False, state=state) as lms, Browser(lms) as b:
         b.login("loaduser000017")
         assert b.api("GET", f"/api/course_home/outline/{COURSE}").json()["course_blocks"] is not None
-        assert f'/dashboard/programs/{program["uuid"]}/' in b.get(b.base + "/dashboard/programs/").text
+        assert f"/dashboard/programs/{program['uuid']}/" in b.get(b.base + "/dashboard/programs/").text
 
 
 def test_fixed_window_limiter():
