@@ -55,27 +55,17 @@ ROUTES: dict[str, Route] = {
     "preferences": Route("GET", "/api/user/v1/preferences/<username>", f"{PROFILE} src/profile/data/services.js getPreferences"),
     "preferences_patch": Route("PATCH", "/api/user/v1/preferences/<username>", f"{PROFILE} src/profile/data/sagas.js handleFetchProfile"),
     # account MFE
-    "notification_preferences": Route(
-        "GET", "/api/notifications/v3/configurations/", f"{ACCOUNT} src/notification-preferences/data/service.js"
-    ),
-    "third_party_auth": Route(
-        "GET", "/api/third_party_auth/v0/providers/user_status", f"{ACCOUNT} src/account-settings/third-party-auth/data/service.js"
-    ),
+    "notification_preferences": Route("GET", "/api/notifications/v3/configurations/", f"{ACCOUNT} src/notification-preferences/data/service.js"),
+    "third_party_auth": Route("GET", "/api/third_party_auth/v0/providers/user_status", f"{ACCOUNT} src/account-settings/third-party-auth/data/service.js"),
     "time_zones": Route("GET", "/user_api/v1/preferences/time_zones/", f"{ACCOUNT} src/account-settings/data/service.js getTimeZones"),
     "verified_name_history": Route(
         "GET", "/api/edx_name_affirmation/v1/verified_name/history", f"{ACCOUNT} src/account-settings/data/service.js getVerifiedNameHistory"
     ),
     # learning MFE: course home
-    "course_home_metadata": Route(
-        "GET", "/api/course_home/course_metadata/<course_id>", f"{LEARNING} src/course-home/data/api.js getCourseHomeCourseMetadata"
-    ),
+    "course_home_metadata": Route("GET", "/api/course_home/course_metadata/<course_id>", f"{LEARNING} src/course-home/data/api.js getCourseHomeCourseMetadata"),
     "outline": Route("GET", "/api/course_home/outline/<course_id>", f"{LEARNING} src/course-home/data/api.js getOutlineTabData"),
-    "search_enabled": Route(
-        "GET", "/courses/<course_id>/courseware-search/enabled/", f"{LEARNING} src/course-home/data/api.js getCoursewareSearchEnabled"
-    ),
-    "proctoring_onboarding": Route(
-        "GET", "/api/edx_proctoring/v1/user_onboarding/status", f"{LEARNING} src/course-home/data/api.js getProctoringInfoData"
-    ),
+    "search_enabled": Route("GET", "/courses/<course_id>/courseware-search/enabled/", f"{LEARNING} src/course-home/data/api.js getCoursewareSearchEnabled"),
+    "proctoring_onboarding": Route("GET", "/api/edx_proctoring/v1/user_onboarding/status", f"{LEARNING} src/course-home/data/api.js getProctoringInfoData"),
     "enroll": Route("POST", "/api/enrollment/v1/enrollment", f"{LEARNING} src/alerts/enrollment-alert/data/api.js postCourseEnrollment"),
     # learning MFE: courseware
     "courseware_course": Route("GET", "/api/courseware/course/<course_id>", f"{LEARNING} src/courseware/data/api.js getCourseMetadata"),
@@ -105,9 +95,7 @@ ROUTES: dict[str, Route] = {
     ),
     # programs: LMS pages (the learner dashboard links them, urls.js programsUrl)
     "programs": Route("GET", "/dashboard/programs/", f"{PLATFORM} lms/djangoapps/learner_dashboard/urls.py program_listing"),
-    "program_details": Route(
-        "GET", "/dashboard/programs/<program_uuid>/", f"{PLATFORM} lms/djangoapps/learner_dashboard/urls.py program_details"
-    ),
+    "program_details": Route("GET", "/dashboard/programs/<program_uuid>/", f"{PLATFORM} lms/djangoapps/learner_dashboard/urls.py program_details"),
 }
 
 # APP_ID of each micro-frontend, as Tutor builds them (tutor-mfe: one app per name; the MFEs' .env APP_ID).
