@@ -68,8 +68,8 @@ def test_unknown_flow_is_refused(refused):
     assert "--flow-weights: unknown flow 'forums'" in out and "dashboard_profile_account" in out
 
 
-def test_zero_weight_is_refused(refused):
-    assert "--flow-weights: weight of 'programs' must be > 0" in refused("--flow-weights", "programs=0")
+def test_all_zero_weights_are_refused(refused):
+    assert "--flow-weights: no flow has a weight > 0" in refused("--flow-weights", "courseware=0,programs=0")
 
 
 def test_users_fewer_than_workers_is_refused(refused):
