@@ -1225,7 +1225,8 @@ class Lms:
         resp.headers.append(("Cache-Control", f"max-age={STATIC_MAX_AGE}"))
         return resp
 
-    def xblock_handler(self, req: Request, course_id: str, usage_id: str, handler: str) -> Response:
+    def xblock_handler(self, req: Request, course_id: str, usage_id: str) -> Response:
+        handler = req.path.rsplit("/", 1)[-1]
         reason = self.csrf_failure(req)
         if reason:
             return self.csrf_forbidden_page(reason)

@@ -34,7 +34,6 @@ PLACEHOLDERS = {
     "usage_id": r"(?P<usage_id>block-v1:[^/]+)",
     "username": r"(?P<username>[\w.@+-]+)",
     "program_uuid": r"(?P<program_uuid>[0-9a-f-]+)",
-    "handler": r"(?P<handler>[^/]*)",
     "file": r"(?P<file>.+)",
 }
 
@@ -345,16 +344,30 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "POST",
-        "/courses/<course_id>/xblock/<usage_id>/handler/<handler>",
+        "/courses/<course_id>/xblock/<usage_id>/handler/publish_completion",
         "xblock_handler",
+        "{completion: 1.0} -> {result: ok} for a block completable by viewing (HTML), else 400; CSRF; anonymous 403; not enrolled 404",
         (
-            "XBlock handlers: publish_completion {completion} -> {result: ok}, get_completion {usage_key} -> {complete}, "
-            "goto_position {position} -> {success}; CSRF; anonymous 403"
+            f"{P} lms/urls.py xblock_handler, lms/djangoapps/courseware/block_render.py handle_xblock_callback; "
+            "lms/djangoapps/lms_xblock/mixin.py LmsBlockMixin.publish_completion"
         ),
+    ),
+    Route(
+        "POST",
+        "/courses/<course_id>/xblock/<usage_id>/handler/get_completion",
+        "xblock_handler",
+        "{usage_key: <unit>} -> {complete} (all of the unit's leaves completed); CSRF",
         (
-            f"{P} lms/urls.py xblock_handler, courseware/block_render.py handle_xblock_callback; "
-            "lms/djangoapps/lms_xblock/mixin.py publish_completion; xmodule/seq_block.py get_completion, goto_position"
+            f"{P} lms/urls.py xblock_handler, lms/djangoapps/courseware/block_render.py handle_xblock_callback; "
+            "xmodule/seq_block.py SequenceBlock.get_completion"
         ),
+    ),
+    Route(
+        "POST",
+        "/courses/<course_id>/xblock/<usage_id>/handler/goto_position",
+        "xblock_handler",
+        "{position: n} -> {success}; CSRF",
+        (f"{P} lms/urls.py xblock_handler, lms/djangoapps/courseware/block_render.py handle_xblock_callback; xmodule/seq_block.py SequenceBlock.goto_position"),
     ),
     # -- programs (need ProgramsApiConfig on and programs cached from course discovery)
     Route(
@@ -412,3 +425,16 @@ def resolve(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]
                 return route, m.groupdict(), True
             known = True
     return None, {}, known
+
+
+def markdown_table() -> str:
+    """docs/loadtest.md's "LMS stand-in routes" table: `python -m tests.sandbox.lms.routes` prints it."""
+    lines = ["| Method | Path | What it answers | Source (release/verawood) |", "|---|---|---|---|"]
+    for r in ROUTES:
+        answers, source = (text.replace("|", "\\|") for text in (r.answers, r.source))
+        lines.append(f"| {r.method} | `{r.path}` | {answers} | {source} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")
