@@ -1292,7 +1292,10 @@ class Lms:
         if program is None:
             return not_found()  # not configured, or get_program_and_course_data found nothing
         runs = "".join(f'<li class="course-run">{escape(run["key"])}</li>' for c in program.get("courses", []) for run in c.get("course_runs", []))
-        return html_response(200, f"{program['title']} | Program Details", f'<h1 class="program-title">{escape(program["title"])}</h1><ul>{runs}</ul>')
+        # program_details.html hands program_data (uuid, title, ...) to the page's JS as JSON
+        data = json.dumps({"programData": {k: program.get(k) for k in ("uuid", "title", "type")}}).replace("<", "\\u003c")
+        body = f'<h1 class="program-title">{escape(program["title"])}</h1><ul>{runs}</ul><script type="application/json" id="program-data">{data}</script>'
+        return html_response(200, f"{program['title']} | Program Details", body)
 
     def program_progress(self, req: Request, program_uuid: str) -> Response:
         user, denied = self.api_user(req)
