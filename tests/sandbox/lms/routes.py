@@ -125,8 +125,11 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/dashboard",
         "dashboard",
-        "login_required; 302 to LEARNER_HOME_MICROFRONTEND_URL (Tutor: <mfe>/learner-dashboard/)",
-        f"{P} lms/urls.py ^dashboard/?$ student_views.student_dashboard",
+        "login_required; 302 to LEARNER_HOME_MICROFRONTEND_URL (Tutor: <mfe>/learner-dashboard/) as learner_home_mfe_enabled()",
+        (
+            f"{P} lms/urls.py ^dashboard/?$, common/djangoapps/student/views/dashboard.py student_dashboard; "
+            "TUTOR-MFE LMS settings: LEARNER_HOME_MFE_REDIRECT_PERCENTAGE = 100"
+        ),
     ),
     Route(
         "GET",
