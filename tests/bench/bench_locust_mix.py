@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 
 from tests.bench import bench_locust as base
-from tests.sandbox.lms import StandIn, write_users_csv
+from tests.sandbox.lms import DEFAULT_COURSES, StandIn, write_users_csv
 
 WORK = base.REPO / "build" / "bench" / "locust_mix"
 USERS = int(os.environ.get("BENCH_MIX_USERS", "600"))
@@ -132,7 +132,7 @@ def main() -> int:
     users_csv = write_users_csv(WORK / "users.csv", 2 * (USERS + COUNT_USERS) + 50)
     rc = 0
     results: dict[tuple[str, str], dict] = {}
-    with StandIn(WORK / "lms", users_csv, tls=True, cpu=1) as lms:
+    with StandIn(WORK / "lms", users_csv, tls=True, cpu=1, enroll=DEFAULT_COURSES) as lms:
         print(f"stand-in {lms.url} (TLS); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
         for mix in ("realistic", "old"):
             for kind, users, think, rate, settle, window in (

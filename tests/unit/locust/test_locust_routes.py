@@ -1,30 +1,12 @@
-"""The route table (routes.py): every request the flows make comes from it, each row names its Verawood source, and
-the LMS route table in docs/loadtest.md lists every route the locustfile requests."""
+"""The route table (routes.py): every request the flows make comes from it and each row names its Verawood source.
+(That docs/loadtest.md's LMS route table lists each of them with its source: tests/unit/sandbox/test_lms_routes.py.)"""
 
 import re
 
 from openedx_locust import routes
-from openedx_locust_testlib import PKG_PARENT, REPO, run_python
+from openedx_locust_testlib import PKG_PARENT, run_python
 
-DOCS = REPO / "docs" / "loadtest.md"
 SOURCES = ("openedx/frontend-platform@v8.7.1", "@release/verawood")
-
-
-def _normalise(path: str) -> str:
-    return re.sub(r"<[^>]+>", "<>", path.split("?", 1)[0].strip("` "))
-
-
-def docs_routes() -> set[tuple[str, str]]:
-    """(METHOD, path) of each row of the LMS route tables in docs/loadtest.md: a cell with the method(s), a cell with the path."""
-    rows = set()
-    for line in DOCS.read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 3:
-            continue
-        methods = re.findall(r"\b(GET|POST|PUT|PATCH|DELETE)\b", cells[0])
-        paths = re.findall(r"`?(/[^`\s|]*)`?", cells[1])
-        rows |= {(m, _normalise(p)) for m in methods for p in paths}
-    return rows
 
 
 def test_every_route_names_its_release_source():
@@ -45,12 +27,6 @@ def test_flows_request_only_table_routes_and_use_all_of_them():
     literals = re.findall(r'"(/(?:api|courses|xblock|dashboard|static|user_api|event|csrf|login)[^"]*)"', source)
     requests = [p for p in literals if "(" not in p and p not in ("/login", "/static/")]  # a regex, a Location test, a prefix
     assert requests == [], f"path literals outside routes.py: {requests}"
-
-
-def test_docs_route_table_lists_every_route_the_locustfile_requests():
-    documented = docs_routes()
-    missing = sorted(f"{r.method} {r.path}" for r in routes.ROUTES.values() if (r.method, _normalise(r.path)) not in documented)
-    assert not missing, f"docs/loadtest.md's route table does not list (with its source): {missing}"
 
 
 def test_page_parsing_and_jwt_expiry():

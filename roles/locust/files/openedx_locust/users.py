@@ -100,6 +100,19 @@ def max_age(resp, default: float) -> float:
     return float(match.group(1)) if match else default
 
 
+class Reply:
+    """What a flow reads of a response that passed its checks: status, parsed JSON, body, headers."""
+
+    __slots__ = ("content", "data", "headers", "status_code")
+
+    def __init__(self, status_code: int, data, content: bytes, headers) -> None:
+        self.status_code, self.data, self.content, self.headers = status_code, data, content, headers
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+
 class FlowBase(SequentialTaskSet):
     """One journey: steps run in order with think time between them, then the user picks the next flow."""
 
@@ -139,7 +152,7 @@ class Enrollment(FlowBase):
         course_id = self.user.pick_course(prefer_unenrolled=True)
         enrolled = self.user.course_home_page(course_id)
         if enrolled is False:
-            with self.user.page("enroll", None):
+            with self.user.page("enroll", None, load=False):
                 self.user.enroll(course_id)
             self.user.course_home_page(course_id, page_name="course home (after enrolling)")
 
@@ -163,7 +176,7 @@ class Courseware(FlowBase):
     @task
     def open_course(self):
         if self.user.course_home_page(self.course_id) is False:
-            with self.user.page("enroll", None):
+            with self.user.page("enroll", None, load=False):
                 self.user.enroll(self.course_id)  # the course home's "Enroll now", then the content shows
 
     @task
@@ -257,9 +270,11 @@ class LmsBehaviour:
             self.account = None
 
     # -- requests
-    def page(self, name: str, app: str | None, *, public: bool = False) -> pages.PageVisit:
-        """A page load: new per-page caches; for an MFE, its runtime config and the JWT check first."""
-        self._csrf = None
+    def page(self, name: str, app: str | None, *, public: bool = False, load: bool = True) -> pages.PageVisit:
+        """A page: a load (load=True) starts new per-page caches and, for an MFE, its runtime config and JWT check;
+        load=False is a view inside the page already loaded (the MFE's router, the unit iframe's JavaScript)."""
+        if load:
+            self._csrf = None
         visit = pages.PageVisit(name, owner=self)
         if app is not None:
             visit.boot = lambda: self._boot_mfe(app, public)
@@ -341,8 +356,8 @@ class LmsBehaviour:
                 if visit is not None:
                     visit.failed(f"{route.method} {route.name}: {problem}")
                 return None
-            resp.data = data
-            return resp
+            resp.success()  # an expected non-2xx (a 401 before login, a 302, a tolerated 404) is not a failure
+            return Reply(resp.status_code, data, resp.content or b"", resp.headers)
 
     def together(self, *calls):
         """Independent requests of one page, at once as the MFE's Promise.all (in order on HttpUser)."""
@@ -641,8 +656,7 @@ class LmsBehaviour:
         """The learner clicks Next: tracking event, position saved, the previous unit's completion, the new unit."""
         c = {"course_id": course_id}
         previous = unit["units"][unit["index"]]
-        with self.page("next unit", None) as visit:  # same MFE page: no new config, same CSRF cache semantics
-            self._csrf = None
+        with self.page("next unit", None, load=False) as visit:
             self.track(
                 "edx.ui.lms.sequence.next_selected",
                 {"current_tab": unit["index"] + 1, "id": previous, "tab_count": len(unit["units"]), "widget_placement": "top"},
@@ -738,7 +752,7 @@ class LmsBehaviour:
         """What the unit's JavaScript posts once each block has been in view for its delay (during the think time)."""
         if not blocks:
             return
-        with self.page("unit completion", None):
+        with self.page("unit completion", None, load=False):
             for usage_id in blocks:
                 self.call(
                     "publish_completion",
@@ -760,6 +774,13 @@ class LmsBehaviour:
             return PROGRAM_LINK.search(resp.text or "").group(1)
 
     @staticmethod
+    def _is_html(_data, resp) -> str | None:
+        head = (resp.content or b"")[:2000].lower()
+        if b"<html" not in head:
+            return "not an HTML page"
+        return "the login form instead of the page" if b"login_session" in head else None
+
+    @staticmethod
     def _program_listed(_data, resp) -> str | None:
         return None if PROGRAM_LINK.search(resp.text or "") else "the programs page lists no program (is the program seeded and cached?)"
 
@@ -770,7 +791,7 @@ class LmsBehaviour:
                 path={"program_uuid": program_uuid},
                 client="page",
                 is_json=False,
-                check=lambda d, r: None if program_uuid in (r.text or "") else "the program page does not name the program",
+                check=self._is_html,
             )
             if resp is not None and Settings.static_files:
                 self.static_files(resp.text or "")
