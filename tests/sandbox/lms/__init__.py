@@ -35,11 +35,12 @@ class StandIn:
         extra_args=(),
         cpu: int | None = None,
         programs: bool = True,
-        enroll=(),
+        enroll=None,
         state: Path | None = None,
     ):
-        """programs: a program holding the courses is cached (course discovery on, as in example-jeddah); enroll:
-        courses every account starts enrolled in; state: the manage.py stand-in's file (seeded enrollments, programs)."""
+        """A platform as seeding leaves it by default: programs: a program holding the courses is cached (course
+        discovery on, as in example-jeddah); enroll: the courses every account starts enrolled in (default: all, as
+        create_test_users --course does; () for accounts never enrolled); state: the manage.py stand-in's file."""
         self.workdir = Path(workdir)
         self.users_csv = Path(users_csv)
         self.courses = list(courses)
@@ -47,6 +48,7 @@ class StandIn:
         self.extra_args = list(extra_args)
         if programs:
             self.extra_args += ["--program-courses", *self.courses]
+        enroll = self.courses if enroll is None else list(enroll)
         if enroll:
             self.extra_args += ["--enroll", *enroll]
         if state is not None:

@@ -234,6 +234,7 @@ class Course:
         self.root = base + "course+block@course"
         self.blocks: dict[str, dict] = {}
         self.parent: dict[str, str] = {}
+        self._leaves: dict[str, tuple[str, ...]] = {}
         chapters = []
         for c in range(3):
             chapter = f"{base}chapter+block@chapter_{c}"
@@ -260,11 +261,12 @@ class Course:
         self.chapters = chapters
         self.first_sequence = self.blocks[chapters[0]]["children"][0]
 
-    def leaves(self, block_id: str) -> list[str]:
-        block = self.blocks[block_id]
-        if not block["children"]:
-            return [block_id]
-        return [leaf for child in block["children"] for leaf in self.leaves(child)]
+    def leaves(self, block_id: str) -> tuple[str, ...]:
+        found = self._leaves.get(block_id)
+        if found is None:
+            children = self.blocks[block_id]["children"]
+            found = self._leaves[block_id] = tuple(leaf for child in children for leaf in self.leaves(child)) if children else (block_id,)
+        return found
 
     def ancestor(self, block_id: str, block_type: str) -> str | None:
         while block_id in self.parent:
@@ -339,6 +341,7 @@ class Lms:
         self.logins: dict[str, int] = defaultdict(int)
         self.connections = {"current": 0, "peak": 0, "total": 0}
         self.events = 0
+        self._block_cache: dict[tuple[str, str], dict] = {}
         self.static_bodies = {name: (ctype, (f"/* {name} */\n".encode() + b"x" * size)) for name, (ctype, size) in STATIC_FILES.items()}
         self._read_state()
 
@@ -914,21 +917,24 @@ class Lms:
 
     def _complete(self, user: dict, block_id: str, course: Course) -> bool:
         done = self.completions[user["username"]]
-        return all(leaf in done for leaf in course.leaves(block_id))
+        return bool(done) and all(leaf in done for leaf in course.leaves(block_id))
 
     def _outline_block(self, req: Request, user: dict, course: Course, bid: str) -> dict:
-        block = course.blocks[bid]
-        return {
-            "id": bid,
-            "type": block["type"],
-            "display_name": block["display_name"],
-            "children": block["children"] if block["type"] != "sequential" else [],
-            "complete": self._complete(user, bid, course),
-            "resume_block": False,
-            "lms_web_url": f"{req.origin}/courses/{course.id}/jump_to/{bid}",
-            "legacy_web_url": f"{req.origin}/courses/{course.id}/jump_to/{bid}?experience=legacy",
-            "has_scheduled_content": False,
-        }
+        key = (req.origin, bid)
+        static = self._block_cache.get(key)
+        if static is None:
+            block = course.blocks[bid]
+            static = self._block_cache[key] = {
+                "id": bid,
+                "type": block["type"],
+                "display_name": block["display_name"],
+                "children": block["children"] if block["type"] != "sequential" else [],
+                "resume_block": False,
+                "lms_web_url": f"{req.origin}/courses/{course.id}/jump_to/{bid}",
+                "legacy_web_url": f"{req.origin}/courses/{course.id}/jump_to/{bid}?experience=legacy",
+                "has_scheduled_content": False,
+            }
+        return {**static, "complete": self._complete(user, bid, course)}
 
     def outline(self, req: Request, course_id: str) -> Response:
         user, denied = self.api_user(req)
@@ -1292,7 +1298,10 @@ class Lms:
         if program is None:
             return not_found()  # not configured, or get_program_and_course_data found nothing
         runs = "".join(f'<li class="course-run">{escape(run["key"])}</li>' for c in program.get("courses", []) for run in c.get("course_runs", []))
-        return html_response(200, f"{program['title']} | Program Details", f'<h1 class="program-title">{escape(program["title"])}</h1><ul>{runs}</ul>')
+        # program_details.html hands program_data (uuid, title, ...) to the page's JS as JSON
+        data = json.dumps({"programData": {k: program.get(k) for k in ("uuid", "title", "type")}}).replace("<", "\\u003c")
+        body = f'<h1 class="program-title">{escape(program["title"])}</h1><ul>{runs}</ul><script type="application/json" id="program-data">{data}</script>'
+        return html_response(200, f"{program['title']} | Program Details", body)
 
     def program_progress(self, req: Request, program_uuid: str) -> Response:
         user, denied = self.api_user(req)

@@ -125,8 +125,11 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/dashboard",
         "dashboard",
-        "login_required; 302 to LEARNER_HOME_MICROFRONTEND_URL (Tutor: <mfe>/learner-dashboard/)",
-        f"{P} lms/urls.py ^dashboard/?$ student_views.student_dashboard",
+        "login_required; 302 to LEARNER_HOME_MICROFRONTEND_URL (Tutor: <mfe>/learner-dashboard/) as learner_home_mfe_enabled()",
+        (
+            f"{P} lms/urls.py ^dashboard/?$, common/djangoapps/student/views/dashboard.py student_dashboard; "
+            "TUTOR-MFE LMS settings: LEARNER_HOME_MFE_REDIRECT_PERCENTAGE = 100"
+        ),
     ),
     Route(
         "GET",
@@ -413,12 +416,17 @@ def compile_template(path: str) -> re.Pattern:
 
 
 COMPILED: tuple[tuple[re.Pattern, Route], ...] = tuple((compile_template(r.path), r) for r in ROUTES)
+# Every template starts with a literal segment: look only at the routes sharing the request's first segment.
+BY_SEGMENT: dict[str, tuple[tuple[re.Pattern, Route], ...]] = {}
+for _pattern, _route in COMPILED:
+    _first = _route.path.split("/")[1]
+    BY_SEGMENT[_first] = (*BY_SEGMENT.get(_first, ()), (_pattern, _route))
 
 
 def resolve(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
     """(route, path params, path_known): route None with path_known True means 405."""
     known = False
-    for pattern, route in COMPILED:
+    for pattern, route in BY_SEGMENT.get(path.split("/", 2)[1] if path.startswith("/") else "", ()):
         m = pattern.match(path)
         if m:
             if route.method == method or (method == "HEAD" and route.method == "GET"):

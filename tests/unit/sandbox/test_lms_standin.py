@@ -7,12 +7,14 @@ import subprocess
 import sys
 import time
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 import pytest
 import requests
 
 from tests.sandbox.lms import StandIn, write_users_csv
 from tests.sandbox.lms.app import JWT_IN_COOKIE_EXPIRATION, SESSION_COOKIE_AGE, FixedWindowLimiter, Lms, Request, load_users
+from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV, PLATFORM
 
 LOGIN = "/api/user/v2/account/login_session/"
 COURSE = "course-v1:OpenedX+DemoX+DemoCourse"
@@ -26,7 +28,7 @@ def accounts_csv(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory, accounts_csv):
-    with StandIn(tmp_path_factory.mktemp("lms-run"), accounts_csv, tls=True) as lms:
+    with StandIn(tmp_path_factory.mktemp("lms-run"), accounts_csv, tls=True, enroll=()) as lms:
         yield lms
 
 
@@ -228,7 +230,7 @@ def test_programs_pages_list_the_cached_program(browser):
 
 
 def test_programs_are_404_without_discovery(tmp_path, accounts_csv):
-    with StandIn(tmp_path, accounts_csv, programs=False) as lms, Browser(lms) as b:
+    with StandIn(tmp_path, accounts_csv, programs=False, enroll=()) as lms, Browser(lms) as b:
         b.login("loaduser000012")
         assert b.get(b.base + "/dashboard/programs/", allow_redirects=False).status_code == 404
 
@@ -251,7 +253,7 @@ def test_mfe_config_is_cached_one_second_and_unknown_routes_are_404_or_405(brows
 
 
 def test_bad_enrollment_bodies_are_400_and_the_per_user_throttle_is_429(tmp_path, accounts_csv):
-    with StandIn(tmp_path, accounts_csv, extra_args=["--enrollment-rate-limit", "3/m"]) as lms, Browser(lms) as b:
+    with StandIn(tmp_path, accounts_csv, enroll=(), extra_args=["--enrollment-rate-limit", "3/m"]) as lms, Browser(lms) as b:
         b.login("loaduser000015")
         url = "/api/enrollment/v1/enrollment"
         assert b.api("POST", url, json={"course_id": COURSE}).status_code == 400
@@ -272,14 +274,36 @@ def test_login_rate_limits_per_email_and_mfe_context_per_ip(tmp_path, accounts_c
 
 
 def test_seeded_state_enrolls_and_caches_programs(tmp_path, accounts_csv):
-    """What manage.py's create_test_users --course and cache_programs wrote reaches the HTTP side (--state)."""
+    """What seeding does through the LMS container's manage.py (import, create_test_users --course, cache_programs)
+    reaches the HTTP side (--state): the first course visit is an enrolled learner's, the program page lists it."""
     state = tmp_path / "accounts.json"
+    env = {ACCOUNTS_ENV: str(state), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+
+    def manage(*args):
+        run = subprocess.run(["./manage.py", *args], cwd=PLATFORM, env=env, capture_output=True, text=True, check=False)
+        assert run.returncode == 0, run.stderr
+
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "course.xml").write_text('<course url_name="DemoCourse" org="OpenedX" course="DemoX"/>')
+    manage("cms", "import", str(tmp_path), "demo")
+    manage("lms", "create_test_users", "--course", COURSE, "--password", PASSWORD, "loaduser000017")
     program = {"uuid": "1f2e3d4c-0000-4000-8000-000000000001", "title": "Seeded", "courses": [{"key": "OpenedX+DemoX", "course_runs": [{"key": COURSE}]}]}
-    state.write_text(json.dumps({"accounts": {"loaduser000017": {"enrollments": {COURSE: {"mode": "audit", "is_active": True}}}}, "programs": [program]}))
-    with StandIn(tmp_path, accounts_csv, programs=False, state=state) as lms, Browser(lms) as b:
+    state.write_text(json.dumps({**json.loads(state.read_text()), "discovery": {"programs": [program]}}))  # course discovery's side
+    manage("lms", "cache_programs")
+    with StandIn(tmp_path, accounts_csv, programs=False, enroll=(), state=state) as lms, Browser(lms) as b:
         b.login("loaduser000017")
         assert b.api("GET", f"/api/course_home/outline/{COURSE}").json()["course_blocks"] is not None
         assert f"/dashboard/programs/{program['uuid']}/" in b.get(b.base + "/dashboard/programs/").text
+        b2 = Browser(lms)
+        b2.login("loaduser000018")  # not seeded with --course
+        assert b2.api("GET", f"/api/course_home/outline/{COURSE}").json()["course_blocks"] is None
+
+
+def test_by_default_the_stand_in_is_a_seeded_platform(tmp_path, accounts_csv):
+    with StandIn(tmp_path, accounts_csv) as lms, Browser(lms) as b:
+        b.login("loaduser000019")
+        assert b.api("GET", f"/api/course_home/outline/{COURSE}").json()["course_blocks"] is not None
+        assert 'href="/dashboard/programs/' in b.get(b.base + "/dashboard/programs/").text
 
 
 def test_fixed_window_limiter():
