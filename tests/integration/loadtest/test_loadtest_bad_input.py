@@ -76,8 +76,12 @@ def _fails_with(run, *needles):
 # Run as rows of the bad-input table (tests/integration/operate/test_bad_input_table.py), with the other stages.
 CASES = {
     "unknown flow": ({"locust_flow_weights": {"courseware": 1, "checkout": 2}}, ["locust_flow_weights", "Unknown flow(s) checkout"]),
-    "zero weight": ({"locust_flow_weights": {"courseware": 0, "programs": 1}}, ["locust_flow_weights", "integer weights > 0"]),
-    "negative weight": ({"locust_flow_weights": {"courseware": -1}}, ["locust_flow_weights", "integer weights > 0"]),
+    "all weights zero": ({"locust_flow_weights": {"courseware": 0, "programs": 0}}, ["locust_flow_weights", "at least one > 0"]),
+    "negative weight": ({"locust_flow_weights": {"courseware": -1}}, ["locust_flow_weights", "integer weights >= 0"]),
+    "only programs, no discovery": (
+        {"locust_flow_weights": {"programs": 2}, "locust_discovery_enabled": False},
+        ["locust_flow_weights: only the programs flow", "openedx_scale_discovery_enabled: true"],
+    ),
     "users below workers": ({"locust_users": 3}, ["locust_users: 3 users for 4 worker processes"]),
     "bad think time": ({"locust_think_time": [5, 1]}, ["locust_think_time"]),
     "bad course key": ({"locust_course_ids": ["DemoX"]}, ["locust_course_ids"]),
@@ -177,6 +181,7 @@ def test_valid_input_passes_every_input_check(inventory):
         _fails_with(run, "the locust role supports systemd")
     assert "ramp plan: 8 users" in run.stdout
     out = " ".join(run.stdout.split())
+    assert "The programs flow runs with weight 0 instead of 1" in out, "no course discovery here: the preflight says the flow is off"
     assert "WARNING: locust_firewall is false" in out and "port 5557 and the web UI port 8090 on m1 accept connections from any address" in out
 
 

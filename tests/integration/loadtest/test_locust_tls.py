@@ -93,9 +93,10 @@ def test_locustfile_succeeds_over_https_and_resumes_sessions(backend, protocol):
     log = run["log"]
     assert {r["protocol"] for r in log} == {protocol}, "every request went over the TLS version nginx allows"
     # 499: nginx's word for a request the client gave up on - what stopping the run does to the requests then in
-    # flight (at most one per user); Locust counted no failure.
+    # flight (a page's concurrent requests: at most 6 per user); Locust counted no failure. The other non-200s are
+    # answers the flows expect: 401 login_refresh before login, 302 /dashboard, 404 no onboarding exam, 204 PATCH.
     closed = [r for r in log if r["status"] == 499]
-    assert {r["status"] for r in log} <= {200, 302, 499} and len(closed) <= USERS, sorted({r["status"] for r in log})
+    assert {r["status"] for r in log} <= {200, 204, 302, 401, 404, 499} and len(closed) <= 6 * USERS, sorted({r["status"] for r in log})
     connections = {r["connection"] for r in log}
     reused = {r["connection"] for r in log if r["reused"]}
     assert len(connections) > USERS, "the short idle keep-alive made the users reconnect"
