@@ -7,6 +7,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import copy
+import os
 import re
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
@@ -41,6 +42,8 @@ FAULT_DOMAINS = ("FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3")
 _OCID = re.compile(r"^ocid1\.(?P<type>[a-z0-9]+)\.(?P<realm>[a-z0-9]+)\.(?P<region>[a-z0-9-]*)(\.[a-z0-9-]*)?\.(?P<unique>[a-z0-9]{6,})$")
 _AD = re.compile(r"^([A-Za-z0-9]{2,8}:)?[A-Z0-9]+(-[A-Z0-9]+)*-AD-[1-3]$")
 _K8S_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+# Cluster, node pool and VM names: also node-name prefixes and hostnames, so DNS-label characters and length.
+_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 # OCI boot volume limits in GB (OCI "Block Volume" docs: custom boot volume size 50 GB - 32 TB).
 BOOT_VOLUME_GBS = (50, 32768)
 
@@ -162,6 +165,33 @@ def check_distinct(names, field):
         if name in seen:
             raise InputError("%r is used twice." % (name,), field=field, fix="give each node pool / VM group its own name.")
         seen.add(name)
+
+
+def check_name(value, field):
+    """A display name OCI would otherwise take as given: an empty one fails only at the create call, after others exist."""
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise InputError("%r is not a usable name." % (value,), field=field,
+                         fix="use 1-63 ASCII letters, digits, '-', '_' or '.', starting and ending with a letter or digit.")
+
+
+def check_writable_file(path, field):
+    """`path` is a file the controller can create or replace: not a directory, and its nearest existing parent is a
+    writable directory (missing parents are created). Checked before the first create, not after the cluster exists."""
+    if not isinstance(path, str) or not path.strip() or path != path.strip():
+        raise InputError("%r is not a file path." % (path,), field=field, fix="give an absolute path such as ~/.kube/config-openedx.")
+    path = os.path.abspath(os.path.expanduser(path))
+    if os.path.isdir(path):
+        raise InputError("%s is a directory." % path, field=field, fix="give the file's path, e.g. ~/.kube/config-openedx.")
+    parent = os.path.dirname(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise InputError("%s is under %s, which is not a directory." % (path, parent), field=field, fix="choose a path under a directory.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError("%s cannot be written: %s is not writable by this user." % (path, parent), field=field,
+                         fix="choose a path under a directory this user can write (e.g. under ~), or fix its permissions.")
+    if os.path.exists(path) and not os.access(path, os.W_OK) and not os.access(os.path.dirname(path), os.W_OK):
+        raise InputError("%s exists and cannot be replaced." % path, field=field, fix="make it writable, or choose another path.")
 
 
 def input_problems(checks):
