@@ -76,7 +76,7 @@ def config_file_error(exc):
     if isinstance(exc, configparser.MissingSectionHeaderError):
         lines, why = [exc.lineno], "comes before any [PROFILE] section header"
     elif isinstance(exc, configparser.ParsingError):
-        lines, why = [number for number, _ in exc.errors], "not a `key = value` line, [section] header or comment"
+        lines, why = [error[0] for error in exc.errors], "not a `key = value` line, [section] header or comment"
     elif isinstance(exc, (configparser.DuplicateOptionError, configparser.DuplicateSectionError)):
         lines, why = [exc.lineno], "repeats an option or section defined above it"
     else:
