@@ -130,17 +130,20 @@ def check_count(value, field, fix="set a node/VM count of 0 or more."):
 
 
 def check_availability_domain(value, field):
-    if value and not _AD.match(value):
+    if value and not (isinstance(value, str) and _AD.match(value)):
         raise InputError("%r is not an availability domain name." % (value,), field=field,
                          fix="use the full name, e.g. 'hxIl:ME-JEDDAH-1-AD-1', or leave it empty to use the first AD.")
 
 
 def check_kubernetes_version(value, field):
-    if not _K8S_VERSION.match(value or ""):
+    # A YAML 1.35 arrives as a float: refused by name, not with a TypeError.
+    if not (isinstance(value, str) and _K8S_VERSION.match(value)):
         raise InputError("%r is not a Kubernetes version." % (value,), field=field, fix="write it as v<major>.<minor>.<patch>, e.g. v1.35.4.")
 
 
 def check_labels(labels, field):
+    if not isinstance(labels or {}, dict):
+        raise InputError("must be a mapping of label keys to values, got %r." % (labels,), field=field, fix="write e.g. {openedx-scale/pool: lms}.")
     for key, value in (labels or {}).items():
         if not re.match(r"^([a-z0-9.-]+/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$", key or ""):
             raise InputError("%r is not a valid Kubernetes label key." % (key,), field=field, fix="use e.g. openedx-scale/pool.")
@@ -194,6 +197,17 @@ def check_writable_file(path, field):
         raise InputError("%s exists and cannot be replaced." % path, field=field, fix="make it writable, or choose another path.")
 
 
+def check_retry_bounds(bounds, field):
+    """[base, max]: a base above the maximum wait would be cut to the maximum on every retry, silently."""
+    try:
+        base, most = [None if v is None else float(v) for v in bounds]
+    except (TypeError, ValueError):
+        return  # not numbers: the argument spec (type float) names each one
+    if base is not None and most is not None and base > most:
+        raise InputError("%s s is above the maximum wait of %s s." % (base, most), field=field,
+                         fix="set the retry base at or below the maximum wait (e.g. 15 and 300).")
+
+
 def input_problems(checks):
     """Run every check of `checks` ((callable, args...) tuples) and return all their errors, not only the first."""
     problems = []
@@ -215,6 +229,7 @@ def check_common(params):
     for opt in ("retry_base_seconds", "retry_max_wait_seconds", "throttle_cooldown_seconds"):
         if params.get(opt) is not None and params[opt] < 0:
             raise InputError("must be >= 0.", field=opt, fix="use a non-negative number of seconds.")
+    check_retry_bounds([params.get("retry_base_seconds"), params.get("retry_max_wait_seconds")], "retry_base_seconds")
     for key in (params.get("freeform_tags") or {}):
         problem = tag_key_problem(key)
         if problem:

@@ -79,6 +79,10 @@ CLUSTER = [
     # unwritable kubeconfig path after both pools had their nodes.
     Row("provision_cluster", "empty node-pool name", {"oke_cluster_lms_pool_name": ""}, "oke_cluster_lms_pool_name", "not a usable name", "inputs"),
     Row("provision_cluster", "cluster name with a space", {"oke_cluster_name": "openedx jeddah"}, "oke_cluster_name", "not a usable name", "inputs"),
+    Row("provision_cluster", "Kubernetes version as a YAML float", {"oke_cluster_kubernetes_version": 1.35}, "oke_cluster_kubernetes_version",
+        "not a Kubernetes version", "inputs"),
+    Row("provision_cluster", "retry base above its maximum", {"oke_cluster_retry_base_seconds": 400}, "oke_cluster_retry_base_seconds",
+        "above the maximum wait", "inputs"),
     Row("provision_cluster", "kubeconfig under a file", {"oke_cluster_kubeconfig": "/etc/hostname/kubeconfig"}, "oke_cluster_kubeconfig",
         "not a directory", "inputs"),
     *boot_volume_rows("provision_cluster", "oke_cluster_boot_volume_size_in_gbs", 49, 40000),
@@ -255,6 +259,8 @@ CLUSTER = [
 LOADGEN = [
     Row("provision_loadgen", "non-ASCII VM name", {"loadgen_vms_worker_name": "locust-w\u00f6rker"}, "loadgen_vms_worker_name",
         "not a usable name", "inputs"),
+    Row("provision_loadgen", "retry base above its maximum", {"loadgen_vms_retry_base_seconds": 301, "loadgen_vms_retry_max_wait_seconds": 300},
+        "loadgen_vms_retry_base_seconds", "above the maximum wait", "inputs"),
     Row("provision_loadgen", "300-character VM name", {"loadgen_vms_master_name": "m" * 300}, "loadgen_vms_master_name", "not a usable name",
         "inputs"),
     used_twice("provision_loadgen", "master name equals worker name", "loadgen_vms_master_name", "loadgen_vms_worker_name"),

@@ -83,3 +83,18 @@ def test_writable_file(tmp_path):
     assert "not a file path" in problems("")[0] and "not a file path" in problems(" /x ")[0]
     if __import__("os").geteuid() != 0:  # root writes anywhere
         assert "not writable" in problems(str(locked / "kubeconfig"))[0]
+
+
+@pytest.mark.parametrize("check,value,words", [
+    ("kubernetes_version", 1.35, "not a Kubernetes version"),  # YAML's 1.35 is a float: named, not a TypeError
+    ("availability_domain", ["AD-1"], "not an availability domain"),
+    ("labels", "openedx-scale/pool", "must be a mapping"),
+    ("retry_bounds", ["400", 300], "above the maximum wait"),
+])
+def test_wrong_types_and_cross_field_rules_are_named(check, value, words):
+    (problem,) = input_problems([{"check": check, "field": "the_variable", "value": value}])
+    assert problem.startswith("the_variable: ") and words in problem and "Fix:" in problem, problem
+
+
+def test_retry_bounds_in_order_pass():
+    assert input_problems([{"check": "retry_bounds", "field": "b", "value": [15, "300"]}]) == []
