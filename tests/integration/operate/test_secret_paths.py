@@ -21,7 +21,7 @@ import yaml
 
 from tests.helpers.ansible import REPO, VENV_BIN, assert_ok, run_playbook
 from tests.helpers.net import free_port
-from tests.helpers.secrets import canaries, leaks
+from tests.helpers.secrets import canaries, leaks, rendered_secret_values
 from tests.integration.deploy.test_render import PLAYBOOK as DEPLOY_PLAYBOOK
 from tests.integration.loadtest.test_loadtest_bad_input import PLAYBOOK as LOADTEST_PLAYBOOK
 from tests.integration.loadtest.test_loadtest_bad_input import write_inventory
@@ -121,7 +121,7 @@ def test_deploy_tutor_secrets(tmp_path, how):
     run = play(DEPLOY_PLAYBOOK, supply(tmp_path, how, {"tutor_settings": secrets}),
                {"openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")})
     assert_ok(run)
-    rendered = (out / "openedx.yaml").read_text() + (out / "datastores.yaml").read_text()
+    rendered = "\n".join(rendered_secret_values((out / "openedx.yaml").read_text(), (out / "datastores.yaml").read_text()))
     assert secrets["OPENEDX_SECRET_KEY"] in rendered and secrets["REDIS_PASSWORD"] in rendered, "the canaries did not reach Tutor"
     assert leaks(run, secrets.values()) == {}
 
