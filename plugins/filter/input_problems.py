@@ -16,7 +16,10 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     check_fault_domains,
     check_kubernetes_version,
     check_labels,
+    check_name,
+    check_retry_bounds,
     check_shape_config,
+    check_writable_file,
     input_problems as run_checks,
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
@@ -32,7 +35,9 @@ options:
   _input:
     description:
       - List of checks, each C({check, field, value}). C(check) is one of C(shape), C(alternative_shapes), C(count),
-        C(boot_volume), C(distinct), C(labels), C(fault_domains), C(availability_domain), C(kubernetes_version).
+        C(boot_volume), C(distinct), C(labels), C(fault_domains), C(availability_domain), C(kubernetes_version),
+        C(name) (a cluster, node pool or VM name), C(writable_file) (a controller path that can be created or replaced),
+        C(retry_bounds) (V([base, max]) seconds of the retry policy).
         C(field) is the variable named in the message. C(alternative_shapes) takes an optional C(size_from) shape whose
         C(ocpus) and C(memory_in_gbs) the alternatives inherit.
     type: list
@@ -110,6 +115,9 @@ CHECKS = {
     "fault_domains": _fault_domains,
     "availability_domain": check_availability_domain,
     "kubernetes_version": check_kubernetes_version,
+    "name": check_name,
+    "retry_bounds": lambda value, field: check_retry_bounds([_number(v) for v in value], field),
+    "writable_file": check_writable_file,
 }
 
 

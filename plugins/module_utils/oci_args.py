@@ -7,6 +7,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import copy
+import os
 import re
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
@@ -41,6 +42,8 @@ FAULT_DOMAINS = ("FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3")
 _OCID = re.compile(r"^ocid1\.(?P<type>[a-z0-9]+)\.(?P<realm>[a-z0-9]+)\.(?P<region>[a-z0-9-]*)(\.[a-z0-9-]*)?\.(?P<unique>[a-z0-9]{6,})$")
 _AD = re.compile(r"^([A-Za-z0-9]{2,8}:)?[A-Z0-9]+(-[A-Z0-9]+)*-AD-[1-3]$")
 _K8S_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+# Cluster, node pool and VM names: also node-name prefixes and hostnames, so DNS-label characters and length.
+_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 # OCI boot volume limits in GB (OCI "Block Volume" docs: custom boot volume size 50 GB - 32 TB).
 BOOT_VOLUME_GBS = (50, 32768)
 
@@ -127,17 +130,20 @@ def check_count(value, field, fix="set a node/VM count of 0 or more."):
 
 
 def check_availability_domain(value, field):
-    if value and not _AD.match(value):
+    if value and not (isinstance(value, str) and _AD.match(value)):
         raise InputError("%r is not an availability domain name." % (value,), field=field,
                          fix="use the full name, e.g. 'hxIl:ME-JEDDAH-1-AD-1', or leave it empty to use the first AD.")
 
 
 def check_kubernetes_version(value, field):
-    if not _K8S_VERSION.match(value or ""):
+    # A YAML 1.35 arrives as a float: refused by name, not with a TypeError.
+    if not (isinstance(value, str) and _K8S_VERSION.match(value)):
         raise InputError("%r is not a Kubernetes version." % (value,), field=field, fix="write it as v<major>.<minor>.<patch>, e.g. v1.35.4.")
 
 
 def check_labels(labels, field):
+    if not isinstance(labels or {}, dict):
+        raise InputError("must be a mapping of label keys to values, got %r." % (labels,), field=field, fix="write e.g. {openedx-scale/pool: lms}.")
     for key, value in (labels or {}).items():
         if not re.match(r"^([a-z0-9.-]+/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$", key or ""):
             raise InputError("%r is not a valid Kubernetes label key." % (key,), field=field, fix="use e.g. openedx-scale/pool.")
@@ -164,6 +170,44 @@ def check_distinct(names, field):
         seen.add(name)
 
 
+def check_name(value, field):
+    """A display name OCI would otherwise take as given: an empty one fails only at the create call, after others exist."""
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise InputError("%r is not a usable name." % (value,), field=field,
+                         fix="use 1-63 ASCII letters, digits, '-', '_' or '.', starting and ending with a letter or digit.")
+
+
+def check_writable_file(path, field):
+    """`path` is a file the controller can create or replace: not a directory, and its nearest existing parent is a
+    writable directory (missing parents are created). Checked before the first create, not after the cluster exists."""
+    if not isinstance(path, str) or not path.strip() or path != path.strip():
+        raise InputError("%r is not a file path." % (path,), field=field, fix="give an absolute path such as ~/.kube/config-openedx.")
+    path = os.path.abspath(os.path.expanduser(path))
+    if os.path.isdir(path):
+        raise InputError("%s is a directory." % path, field=field, fix="give the file's path, e.g. ~/.kube/config-openedx.")
+    parent = os.path.dirname(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise InputError("%s is under %s, which is not a directory." % (path, parent), field=field, fix="choose a path under a directory.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError("%s cannot be written: %s is not writable by this user." % (path, parent), field=field,
+                         fix="choose a path under a directory this user can write (e.g. under ~), or fix its permissions.")
+    if os.path.exists(path) and not os.access(path, os.W_OK) and not os.access(os.path.dirname(path), os.W_OK):
+        raise InputError("%s exists and cannot be replaced." % path, field=field, fix="make it writable, or choose another path.")
+
+
+def check_retry_bounds(bounds, field):
+    """[base, max]: a base above the maximum wait would be cut to the maximum on every retry, silently."""
+    try:
+        base, most = [None if v is None else float(v) for v in bounds]
+    except (TypeError, ValueError):
+        return  # not numbers: the argument spec (type float) names each one
+    if base is not None and most is not None and base > most:
+        raise InputError("%s s is above the maximum wait of %s s." % (base, most), field=field,
+                         fix="set the retry base at or below the maximum wait (e.g. 15 and 300).")
+
+
 def input_problems(checks):
     """Run every check of `checks` ((callable, args...) tuples) and return all their errors, not only the first."""
     problems = []
@@ -185,6 +229,7 @@ def check_common(params):
     for opt in ("retry_base_seconds", "retry_max_wait_seconds", "throttle_cooldown_seconds"):
         if params.get(opt) is not None and params[opt] < 0:
             raise InputError("must be >= 0.", field=opt, fix="use a non-negative number of seconds.")
+    check_retry_bounds([params.get("retry_base_seconds"), params.get("retry_max_wait_seconds")], "retry_base_seconds")
     for key in (params.get("freeform_tags") or {}):
         problem = tag_key_problem(key)
         if problem:

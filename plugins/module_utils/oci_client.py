@@ -24,7 +24,7 @@ except ImportError as exc:  # reported by require_oci() with missing_required_li
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import CredentialsError
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import CredentialsError, config_file_error
 
 DEFAULT_CONFIG_FILE = "~/.oci/config"
 ENDPOINT_ENV = "OPENEDX_SCALE_OCI_SERVICE_ENDPOINT"
@@ -59,8 +59,11 @@ def _api_key_config(params, environ):
         except oci.exceptions.ProfileNotFound as exc:
             raise CredentialsError("profile %r not found in %s." % (profile, path), field="profile",
                                    fix="use a [section] name present in the config file, or add that profile.") from exc
+        except configparser.Error as exc:
+            raise config_file_error(exc) from None
         except oci.exceptions.InvalidKeyFilePath as exc:
-            raise CredentialsError("the key_file of profile [%s] in %s is missing or unreadable (%s)." % (profile, path, exc), field="key_file",
+            # The SDK's message quotes the value, which may be a pasted key's continuation lines.
+            raise CredentialsError("the key_file of profile [%s] in %s is missing or unreadable." % (profile, path), field="key_file",
                                    fix="point key_file at the API signing key (PEM) and make it readable (chmod 600, owned by this user).") from exc
         except oci.exceptions.InvalidConfig as exc:
             # Missing keys may still come from the environment; anything else is fatal.

@@ -9,6 +9,8 @@ __metaclass__ = type
 import re
 import traceback
 
+from ansible.module_utils.six.moves import configparser
+
 # Kinds of failure the retry policy and the planners act on.
 OUT_OF_CAPACITY = "out_of_capacity"    # never retried as-is: the planner moves to the next placement
 LIMIT_EXCEEDED = "limit_exceeded"      # quota/limit (often false): re-list before anything else
@@ -63,6 +65,26 @@ def raise_problems(problems):
 
 class CredentialsError(InputError):
     """Missing or unusable OCI credentials."""
+
+
+def config_file_error(exc):
+    """A configparser error of an OCI config file as a CredentialsError naming the file and line numbers only.
+
+    configparser quotes the offending lines, and the usual one is a private key pasted into the file: its text
+    (or an option name cut from it, base64 holds '=') must not reach the job output or AWX's stored events.
+    """
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        lines, why = [exc.lineno], "comes before any [PROFILE] section header"
+    elif isinstance(exc, configparser.ParsingError):
+        lines, why = [error[0] for error in exc.errors], "not a `key = value` line, [section] header or comment"
+    elif isinstance(exc, (configparser.DuplicateOptionError, configparser.DuplicateSectionError)):
+        lines, why = [exc.lineno], "repeats an option or section defined above it"
+    else:
+        lines, why = [], "cannot be parsed (%s)" % type(exc).__name__
+    where = "line%s %s" % ("s" if len(lines) > 1 else "", ", ".join(str(n) for n in lines)) if lines else "the file"
+    return CredentialsError("%s of the OCI config file %s %s; its content is not shown (it may hold a key)." % (where, exc.source, why),
+                            field="config_file",
+                            fix="correct that line (a private key belongs in the PEM file that key_file names, never in the config file).")
 
 
 class ApiError(OciScaleError):
@@ -214,6 +236,8 @@ def fail_module(module, exc, **result):
         if isinstance(exc, DeadlineExceeded) and exc.attempts_table:
             result["attempts_table"] = exc.attempts_table.splitlines()
         module.fail_json(msg=exc.msg, **result)
+    if isinstance(exc, configparser.Error):
+        fail_module(module, config_file_error(exc), **result)
     failure = classify(exc)
     module.fail_json(msg="Unexpected %s: %s" % (type(exc).__name__, failure.describe()), error=failure.as_dict(),
                      exception=traceback.format_exc(), **result)

@@ -122,7 +122,7 @@ elapsed_seconds:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_kubernetes_version, check_ocid
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_kubernetes_version, check_name, check_ocid
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import run_module
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_clusters import ClusterReconciler
@@ -132,6 +132,7 @@ def validate(params):
     check_ocid(params["compartment_id"], "compartment_id", ("compartment", "tenancy"))
     if params["state"] == "absent":
         return params
+    check_name(params["name"], "name")
     check_ocid(params["vcn_id"], "vcn_id", ("vcn",))
     check_ocid(params["endpoint_subnet_id"], "endpoint_subnet_id", ("subnet",))
     for idx, subnet in enumerate(params["service_lb_subnet_ids"]):

@@ -113,7 +113,7 @@ try:
 except ImportError:  # ansible-core requires PyYAML on the controller, where this module runs
     yaml = None
 
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_ocid
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_ocid, check_writable_file
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import run_module
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_clusters import ClusterReconciler, kubeconfig_content
@@ -204,8 +204,7 @@ def validate(params):
     if helper and not os.path.isfile(helper):
         raise InputError("token_helper %s is not a file." % helper, field="token_helper",
                          fix="give the path of oke_token.py (the oke_cluster role's files/), or leave it empty to use the OCI CLI.")
-    if os.path.isdir(params["path"]):
-        raise InputError("%s is a directory." % params["path"], field="path", fix="give the kubeconfig file's path, e.g. ~/.kube/config-openedx.")
+    check_writable_file(params["path"], "path")
     return params
 
 

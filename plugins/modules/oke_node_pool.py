@@ -189,6 +189,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     check_count,
     check_kubernetes_version,
     check_labels,
+    check_name,
     check_ocid,
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
@@ -202,6 +203,7 @@ def validate(params):
     check_ocid(params["compartment_id"], "compartment_id", ("compartment", "tenancy"))
     if params["state"] == "absent":
         return params
+    check_name(params["name"], "name")
     params = check_placement(params)
     params["count"] = check_count(params["count"], "count")
     check_boot_volume(params.get("boot_volume_size_in_gbs"), "boot_volume_size_in_gbs")

@@ -71,8 +71,11 @@ def run_playbook(
     limit: str | None = None,
     timeout: int | None = None,
     keep_dir: bool = False,
+    extra_args: list[str] | None = None,
 ) -> PlaybookRun:
-    """Run `playbook` through ansible-runner in a throw-away private data dir, as an AWX job does."""
+    """Run `playbook` through ansible-runner in a throw-away private data dir, as an AWX job does.
+
+    `extra_args`: further ansible-playbook options (e.g. ["-e", "@vars.yml"]), no spaces inside one."""
     pdd = Path(tempfile.mkdtemp(prefix="runner-"))
     try:
         env = {
@@ -87,6 +90,7 @@ def run_playbook(
             cmdline.append("--check")
         if tags:
             cmdline += ["--tags", tags]
+        cmdline += extra_args or []
         r = ansible_runner.run(
             private_data_dir=str(pdd),
             project_dir=str(REPO),

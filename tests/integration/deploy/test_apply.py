@@ -164,6 +164,26 @@ def test_first_deploy_second_deploy_and_missing_secret(deployment, tmp_path):
         wait_for(lambda name=name: apps.read_namespaced_stateful_set(name, ns).status.ready_replicas == 1, 120, f"{name} ready")
     wait_for(lambda: (apps.read_namespaced_deployment("caddy", ns).status.available_replicas or 0) >= 2, 120, "caddy at 2 replicas")
 
+    # Secrets out of ConfigMaps (issue 30): none of the namespace's ConfigMaps holds a secret, and every Secret a pod
+    # (Deployments, StatefulSets and tutor's Jobs alike) mounts or reads a key of exists with that key.
+    for cm in core.list_namespaced_config_map(ns).items:
+        assert not [k for k, v in secrets.items() if any(v in text for text in (cm.data or {}).values())], cm.metadata.name
+    stored = {s.metadata.name: set(s.data or {}) for s in core.list_namespaced_secret(ns).items}
+    unresolved = []
+    for pod in core.list_namespaced_pod(ns).items:
+        for volume in pod.spec.volumes or []:
+            if volume.secret and volume.secret.secret_name not in stored:
+                unresolved.append(f"{pod.metadata.name}: volume {volume.name} -> {volume.secret.secret_name}")
+        for container in pod.spec.containers:
+            for env in container.env or []:
+                ref = env.value_from.secret_key_ref if env.value_from else None
+                if ref and ref.key not in stored.get(ref.name, set()):
+                    unresolved.append(f"{pod.metadata.name}: env {env.name} -> {ref.name}/{ref.key}")
+                assert not (env.value and any(v in env.value for v in secrets.values())), f"{pod.metadata.name}: env {env.name}"
+    assert unresolved == []
+    lms_volumes = {v.name: v for v in lms_pods[0].spec.volumes}
+    assert lms_volumes["settings-lms"].secret and lms_volumes["config"].secret, "Tutor's settings are mounted from Secrets"
+
     # NetworkPolicies: the API server says which pods and namespaces each selector selects; a pod of another name
     # (the intruder) reaches nothing, the edge's namespace only Caddy.
     intruder = {"metadata": {"name": "intruder", "labels": {"app.kubernetes.io/name": "intruder"}},

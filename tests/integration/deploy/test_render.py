@@ -80,6 +80,11 @@ def one(objects, kind, name=None, prefix=None):
     return hits[0]
 
 
+def secret_files(objects, prefix):
+    """The files of the generated Secret `prefix`-<hash> (Tutor's settings and config: Secrets, not ConfigMaps)."""
+    return {k: base64.b64decode(v).decode() for k, v in one(objects, "Secret", prefix=prefix)["data"].items()}
+
+
 def env_of(container):
     return {e["name"]: e.get("value") for e in container.get("env", [])}
 
@@ -300,7 +305,7 @@ def test_mongodb_replica_set(rendered):
     assert all(m in scripts["init.sh"] for m in members)
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "oci-bv"
     # The LMS is pointed at every member and the set (settings rendered by Tutor).
-    settings = one(objects, "ConfigMap", prefix="openedx-settings-lms")["data"]
+    settings = secret_files(objects, "openedx-settings-lms")
     common = next(v for k, v in settings.items() if "mongodb_parameters" in v)
     assert f'"host": "{",".join(members)}"' in common
     assert '"replicaSet": "rs0"' in common
@@ -387,10 +392,10 @@ def test_secrets_present(rendered):
     password = redis_auth["password"]
     assert len(password) >= 16
     # The same password reaches the LMS: caches on redis-cache, the event bus and Celery on redis-broker.
-    settings = "\n".join(one(objects, "ConfigMap", prefix="openedx-settings-lms")["data"].values())
+    settings = "\n".join(secret_files(objects, "openedx-settings-lms").values())
     assert f'"LOCATION"] = "redis://default:{password}@redis-cache:6379/1"' in settings
     assert f'EVENT_BUS_REDIS_CONNECTION_URL = "redis://default:{password}@redis-broker:6379/"' in settings
-    env = yaml.safe_load(one(objects, "ConfigMap", prefix="openedx-config")["data"]["lms.env.yml"])
+    env = yaml.safe_load(secret_files(objects, "openedx-config")["lms.env.yml"])
     assert env["CELERY_BROKER_HOSTNAME"] == "redis-broker:6379" and env["CELERY_BROKER_PASSWORD"] == password
 
 
@@ -403,7 +408,7 @@ def test_volumes_on_oci_block_volumes(rendered):
 
 
 def test_login_rate_limits_follow_the_inventory(rendered):
-    settings = one(rendered["objects"], "ConfigMap", prefix="openedx-settings-lms")["data"]
+    settings = secret_files(rendered["objects"], "openedx-settings-lms")
     text = "\n".join(settings.values())
     assert ("LOGISTRATION_RATELIMIT_RATE" in text) is rendered["expect"]["ratelimits"]
     assert ("LOGISTRATION_PER_EMAIL_RATELIMIT_RATE" in text) is rendered["expect"]["ratelimits"]

@@ -6,7 +6,7 @@ import yaml
 
 from tests.helpers.ansible import assert_ok
 
-from .test_render import render
+from .test_render import render, secret_files
 
 
 def load(out):
@@ -73,8 +73,7 @@ def test_elasticsearch_search_backend(tmp_path):
     assert ("Deployment", "meilisearch") not in names
     sts = next(o for o in objects if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "elasticsearch")
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "oci-bv"
-    settings = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("openedx-settings-lms"))
-    text = "\n".join(settings["data"].values())
+    text = "\n".join(secret_files(objects, "openedx-settings-lms").values())
     assert 'SEARCH_ENGINE = "search.elastic.ElasticSearchEngine"' in text
     assert '"host": "elasticsearch", "port": 9200' in text
     hosts = {r["host"] for o in objects if o["kind"] == "Ingress" for r in o["spec"]["rules"]}

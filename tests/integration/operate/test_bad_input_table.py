@@ -75,6 +75,16 @@ CLUSTER = [
     Row("provision_cluster", "both node pools beyond the subnet together", {"oke_cluster_lms_count": 150, "oke_cluster_services_count": 150},
         "oke_cluster_lms_count", "150 (oke_cluster_lms_count) + 150 (oke_cluster_services_count) need 300 addresses", "room"),
     used_twice("provision_cluster", "duplicate node-pool names", "oke_cluster_lms_pool_name", "oke_cluster_services_pool_name"),
+    # Issue 30: an empty pool name failed at the create call after the cluster and the other pool existed, and an
+    # unwritable kubeconfig path after both pools had their nodes.
+    Row("provision_cluster", "empty node-pool name", {"oke_cluster_lms_pool_name": ""}, "oke_cluster_lms_pool_name", "not a usable name", "inputs"),
+    Row("provision_cluster", "cluster name with a space", {"oke_cluster_name": "openedx jeddah"}, "oke_cluster_name", "not a usable name", "inputs"),
+    Row("provision_cluster", "Kubernetes version as a YAML float", {"oke_cluster_kubernetes_version": 1.35}, "oke_cluster_kubernetes_version",
+        "not a Kubernetes version", "inputs"),
+    Row("provision_cluster", "retry base above its maximum", {"oke_cluster_retry_base_seconds": 400}, "oke_cluster_retry_base_seconds",
+        "above the maximum wait", "inputs"),
+    Row("provision_cluster", "kubeconfig under a file", {"oke_cluster_kubeconfig": "/etc/hostname/kubeconfig"}, "oke_cluster_kubeconfig",
+        "not a directory", "inputs"),
     *boot_volume_rows("provision_cluster", "oke_cluster_boot_volume_size_in_gbs", 49, 40000),
     Row(
         "provision_cluster",
@@ -247,6 +257,12 @@ CLUSTER = [
 ]
 
 LOADGEN = [
+    Row("provision_loadgen", "non-ASCII VM name", {"loadgen_vms_worker_name": "locust-w\u00f6rker"}, "loadgen_vms_worker_name",
+        "not a usable name", "inputs"),
+    Row("provision_loadgen", "retry base above its maximum", {"loadgen_vms_retry_base_seconds": 301, "loadgen_vms_retry_max_wait_seconds": 300},
+        "loadgen_vms_retry_base_seconds", "above the maximum wait", "inputs"),
+    Row("provision_loadgen", "300-character VM name", {"loadgen_vms_master_name": "m" * 300}, "loadgen_vms_master_name", "not a usable name",
+        "inputs"),
     used_twice("provision_loadgen", "master name equals worker name", "loadgen_vms_master_name", "loadgen_vms_worker_name"),
     *boot_volume_rows("provision_loadgen", "loadgen_vms_boot_volume_size_in_gbs", 20, 33000),
     Row(

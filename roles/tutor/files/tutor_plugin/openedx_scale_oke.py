@@ -308,6 +308,9 @@ hooks.Filters.CLI_DO_INIT_TASKS.add(priority=hooks.priorities.LOW)(search_init_t
 for _patch_name in ("k8s-override", "kustomization-patches", "kustomization-resources", "uwsgi-config",
                     "openedx-common-settings", "openedx-lms-common-settings"):
     hooks.Filters.ENV_PATCHES.add_item((_patch_name, _template(_patch_name)))
+# Secrets out of ConfigMaps and literal env values: a patch of its own under Tutor's patch names (patch() joins them).
+hooks.Filters.ENV_PATCHES.add_items([("kustomization", _template("secrets-kustomization")),
+                                     ("kustomization-patches", _template("secrets-kustomization-patches"))])
 
 
 _SEED = os.environ.get(SEED_ENV)

@@ -54,3 +54,47 @@ def test_alternatives_take_the_size_of_each_fleet_and_report_once():
 def test_an_unknown_check_is_a_filter_error():
     with pytest.raises(AnsibleFilterError, match="each check needs check"):
         input_problems([{"check": "colour", "field": "x", "value": 1}])
+
+
+@pytest.mark.parametrize("name", ["openedx-jeddah", "pool.lms_1", "a" * 63])
+def test_usable_names_pass(name):
+    assert input_problems([{"check": "name", "field": "n", "value": name}]) == []
+
+
+@pytest.mark.parametrize("name", ["", " ", "openedx jeddah", "w\u00f6rker", "a" * 64, "-lead", "trail-", 42, None, ["a"]])
+def test_names_oci_would_take_or_refuse_late_are_refused(name):
+    (problem,) = input_problems([{"check": "name", "field": "oke_cluster_lms_pool_name", "value": name}])
+    assert problem.startswith("oke_cluster_lms_pool_name: ") and "Fix:" in problem
+
+
+def test_writable_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+
+    def problems(path):
+        return input_problems([{"check": "writable_file", "field": "kc", "value": path}])
+
+    assert problems(str(tmp_path / "new" / "deeper" / "kubeconfig")) == []  # missing parents are created later
+    assert problems(str(blocker)) == []  # replaced
+    assert "is a directory" in problems(str(tmp_path))[0]
+    assert "not a directory" in problems(str(blocker / "kubeconfig"))[0]
+    assert "not a file path" in problems("")[0] and "not a file path" in problems(" /x ")[0]
+    if __import__("os").geteuid() != 0:  # root writes anywhere
+        assert "not writable" in problems(str(locked / "kubeconfig"))[0]
+
+
+@pytest.mark.parametrize("check,value,words", [
+    ("kubernetes_version", 1.35, "not a Kubernetes version"),  # YAML's 1.35 is a float: named, not a TypeError
+    ("availability_domain", ["AD-1"], "not an availability domain"),
+    ("labels", "openedx-scale/pool", "must be a mapping"),
+    ("retry_bounds", ["400", 300], "above the maximum wait"),
+])
+def test_wrong_types_and_cross_field_rules_are_named(check, value, words):
+    (problem,) = input_problems([{"check": check, "field": "the_variable", "value": value}])
+    assert problem.startswith("the_variable: ") and words in problem and "Fix:" in problem, problem
+
+
+def test_retry_bounds_in_order_pass():
+    assert input_problems([{"check": "retry_bounds", "field": "b", "value": [15, "300"]}]) == []
