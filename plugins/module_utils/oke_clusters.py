@@ -76,7 +76,7 @@ class ClusterReconciler(Reconciler):
             endpoint_config=CreateClusterEndpointConfigDetails(subnet_id=self.p["endpoint_subnet_id"], is_public_ip_enabled=self.p["public_endpoint"]),
             options=options, freeform_tags=self.owned_tags())
         token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], self.p["name"], token_epoch(self.policy.wall()), *dead)
-        response = self.policy.call("CreateCluster", self.clients.ce.create_cluster, details, opc_retry_token=token)
+        response = self.policy.call_create("CreateCluster", self.clients.ce.create_cluster, details, token)
         wr = wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], response.headers.get("opc-work-request-id"))
         cluster_id = work_request_resource(wr, "cluster")
         if not cluster_id:
