@@ -88,6 +88,7 @@ ERROR_TABLE = (
     ErrorRule(409, "ExternalServerIncorrectState", TRANSIENT, "wait and run again"),
     ErrorRule(409, "InvalidatedRetryToken", INVALIDATED_TOKEN, "none needed: the create is sent again with a new retry token "
               "(the resource its old token made was deleted)", source=APIERRORS + " ; " + USING_API),
+    ErrorRule(409, "ResourceLocked", FATAL, "remove the resource lock (OCI resource locking) or leave the resource alone"),
     ErrorRule(409, "NotAuthorizedOrResourceAlreadyExists", FATAL, "a resource of that name may already exist (delete or rename it), "
               "or " + _POLICY_FIX),
     # "The requested state for the resource conflicts with its current state. This state is not transient."
@@ -96,6 +97,7 @@ ERROR_TABLE = (
     ErrorRule(409, None, CONFLICT, "change the request as OCI's message says"),
     ErrorRule(412, None, FATAL, "the resource changed meanwhile: run again"),
     ErrorRule(413, None, FATAL, "send less in one request (fewer tags, smaller metadata)"),
+    ErrorRule(422, None, FATAL, "correct the request as OCI's message says"),
     ErrorRule(429, "TooManyRequests", THROTTLED, "run fewer concurrent jobs against the tenancy, or ask OCI for a higher rate"),
     ErrorRule(429, None, THROTTLED, "run fewer concurrent jobs against the tenancy"),
     ErrorRule(431, None, FATAL, "report it as a bug of this collection"),

@@ -420,6 +420,7 @@ class NodePoolReconciler(Reconciler):
         same = [s for s in pools if s.placement == place and (not place.reservation or s.reservation_id == reservation_id)]
         free = [s for s in pools if s.free and s not in same]
         pool_id = None
+        refresh = False
         try:
             if same:
                 target = same[0]
@@ -443,8 +444,13 @@ class NodePoolReconciler(Reconciler):
                 except WorkRequestFailed:
                     pool_id = self._last_pool_id
                     raise
+            refresh = True
+        except (ApiError, WorkRequestFailed) as exc:
+            failure = exc.failure if isinstance(exc, ApiError) else classify(exc)
+            refresh = failure.kind in (OUT_OF_CAPACITY, LIMIT_EXCEEDED)  # the run goes on: it needs the pool as it is now
+            raise
         finally:
-            if pool_id:
+            if pool_id and refresh:
                 refreshed = self._get(pool_id)
                 pools[:] = [s for s in pools if s.id != pool_id] + [refreshed]
 

@@ -356,3 +356,31 @@ def test_a_pool_its_subnet_cannot_hold_is_refused_before_it_is_created(stage_for
     calls = stage.calls()
     assert calls.get("network.GetSubnet") == 1 and not [op for op in calls if op.startswith("containerengine.") and "Create" in op]
     assert not [p for p in stage.sb.state()["resources"]["node_pools"].values() if p["lifecycleState"] != "DELETED"]
+
+
+def test_node_pool_work_requests_look_like_the_recorded_ones(stage_for):
+    """Shape of a node-pool work request as oracle/oci-cli recorded it from the real service
+    (services/container_engine/tests/cassettes/test_oce_fixture_node_pool.yml): a clustersworkrequest OCID, the pool's
+    resource IN_PROGRESS until SUCCEEDED then CREATED, its cluster RELATED, entityUri without the API version."""
+    stage = stage_for("ample")
+    role, count, shape, alt = ROLES[1]
+    m = __import__("oci").container_engine.models
+    params = stage.params(role, count, shape, alt)
+    details = m.CreateNodePoolDetails(
+        compartment_id=COMPARTMENT, cluster_id=stage.cluster_id, name="recorded", kubernetes_version="v1.35.4", node_shape=shape["shape"],
+        node_shape_config=m.CreateNodeShapeConfigDetails(ocpus=shape["ocpus"], memory_in_gbs=shape["memory_in_gbs"]),
+        node_source_details=m.NodeSourceViaImageDetails(source_type="IMAGE", image_id=params["image_id"]),
+        node_config_details=m.CreateNodePoolNodeConfigDetails(size=1, placement_configs=[
+            m.NodePoolPlacementConfigDetails(availability_domain=stage.ad, subnet_id=SUBNET)]))
+    wr_id = stage.clients.ce.create_node_pool(details).headers["opc-work-request-id"]
+    assert wr_id.startswith("ocid1.clustersworkrequest.")
+    pending = stage.clients.ce.get_work_request(wr_id).data
+    assert pending.operation_type == "NODEPOOL_CREATE" and pending.status in ("ACCEPTED", "IN_PROGRESS")
+    assert [(r.entity_type, r.action_type) for r in pending.resources] == [("nodepool", "IN_PROGRESS"), ("cluster", "RELATED")]
+    pool_id = pending.resources[0].identifier
+    assert pending.resources[0].entity_uri == "/nodePools/" + pool_id and pending.resources[1].entity_uri == "/clusters/" + stage.cluster_id
+    stage.sb.advance(3600)
+    done = stage.clients.ce.get_work_request(wr_id).data
+    assert done.status == "SUCCEEDED" and [(r.entity_type, r.action_type) for r in done.resources] == [("nodepool", "CREATED"), ("cluster", "RELATED")]
+    listed = stage.clients.ce.list_work_requests(compartment_id=COMPARTMENT, resource_id=pool_id).data
+    assert [w.id for w in listed] == [wr_id]
