@@ -21,7 +21,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client impor
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import TAG_DEPLOYMENT, is_owned, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_ce_work_request, wait_until, work_request_resource
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import call_when_idle, wait_ce_work_request, wait_until, work_request_resource
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_cluster_options
 
 COMPONENT = "cluster"
@@ -90,7 +90,8 @@ class ClusterReconciler(Reconciler):
             return self._result(None)
         self._act("delete", name=existing.name, id=existing.id)
         if not self.check_mode:
-            response = self.policy.call("DeleteCluster", self.clients.ce.delete_cluster, existing.id)
+            response = call_when_idle(self.clients, self.policy, self.p["compartment_id"], existing.id, "DeleteCluster",
+                                      self.clients.ce.delete_cluster, existing.id)
             wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], response.headers.get("opc-work-request-id"))
         return self._result(None)
 

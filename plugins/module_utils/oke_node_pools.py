@@ -266,10 +266,7 @@ class NodePoolReconciler(Reconciler):
                     if busy is None:
                         raise
                     budget.charge(exc.failure, exc)
-                    for wr in busy:
-                        self.progress.line("node pool %s busy (409): %s %s is in progress; waiting for it instead of racing it"
-                                           % (state.name, wr.operation_type, wr.id[-8:]))
-                        wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], wr.id, raise_on_failure=False)
+                    wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s busy (409)" % state.name, busy)
                     raise PoolBusy(state.id) from exc
                 if exc.failure.kind not in (TRANSIENT, TIMEOUT):
                     raise

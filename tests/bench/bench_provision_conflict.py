@@ -18,15 +18,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import oci
-
-from tests.bench.bench_provision import COMPARTMENT, FDS, IMAGE, POOLS, SUBNET, Meter, run, setup
-
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import OciScaleError
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler
-
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "build" / "collections"))
+
+import oci  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import OciScaleError  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler  # noqa: E402
+
+from tests.bench.bench_provision import COMPARTMENT, FDS, IMAGE, POOLS, SUBNET, Meter, run, setup  # noqa: E402
+
 BASELINE = "ee50d975bcc9cdeb72f8a12c2e72ac8caaf533ad"  # the collection before issue 27 ("today's behaviour")
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "openedx-scale-bench" / BASELINE[:12]
 DEADLINE = 1800  # the modules' default wait_timeout
@@ -87,7 +88,7 @@ def baseline_tree():
     target = root / "ansible_collections" / "openedx_scale" / "oke"
     if (target / "plugins").is_dir():
         return root
-    if subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", BASELINE + "^{commit}"], capture_output=True).returncode:
+    if subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", BASELINE + "^{commit}"], capture_output=True, check=False).returncode:
         return None
     target.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "-C", str(REPO), "archive", BASELINE, "plugins"], capture_output=True, check=True).stdout
@@ -120,10 +121,10 @@ def today(sb):
     clients, _clock, cluster_id, ad = converged(sb)
     meter = LogMeter(sb)
     if root is None:
-        return dict(result(meter, "baseline commit %s not in this clone" % BASELINE[:12]), missing=True)
+        return dict(result(meter, f"baseline commit {BASELINE[:12]} not in this clone"), missing=True)
     job = {"auth": {"config_file": sb.config_file, "profile": "DEFAULT", "service_endpoint": sb.url},
            "params": params(clients, cluster_id, ad, GROWN)}
-    out = subprocess.run([sys.executable, "-c", _TODAY, str(root), str(REPO), json.dumps(job)], capture_output=True, text=True, timeout=3600)
+    out = subprocess.run([sys.executable, "-c", _TODAY, str(root), str(REPO), json.dumps(job)], capture_output=True, text=True, timeout=3600, check=False)
     lines = out.stdout.strip().splitlines()
     error = json.loads(lines[-1])["error"] if out.returncode == 0 and lines else "crashed: " + out.stderr.strip()[-300:]
     return result(meter, error)
@@ -143,7 +144,7 @@ def naive(sb):
             return result(meter, None)
         except oci.exceptions.ServiceError as exc:
             if meter.read()[1] + wait > DEADLINE:
-                return result(meter, "%s %s %s" % (exc.status, exc.code, exc.message))
+                return result(meter, f"{exc.status} {exc.code} {exc.message}")
         clock.sleep(wait)
         wait = min(120.0, wait * 2)
 
@@ -163,8 +164,8 @@ def main() -> int:
             print(f"  ours vs {other:<5}: {r['calls'] / max(1, o['calls']):6.1f}x fewer calls, {r['seconds'] / max(1.0, o['seconds']):6.1f}x less time")
     message = "Cannot perform nodepool cycling and nodepool Placement Configuration change simultaneously"
     ok = bool(o["error"]) and message in o["error"] and o["after_409"] <= 5 and o["op_calls"] <= 5 and o["seconds"] < 60
-    print("  goal (ours fails with OCI's message in <= 5 Update/Get/ListWR calls, <= 5 calls from the first 409, < 60 s): %s"
-          % ("MET" if ok else "NOT MET"))
+    verdict = "MET" if ok else "NOT MET"
+    print(f"  goal (ours fails with OCI's message in <= 5 Update/Get/ListWR calls, <= 5 calls from the first 409, < 60 s): {verdict}")
     return 0 if ok else 1
 
 

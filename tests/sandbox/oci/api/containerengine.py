@@ -407,7 +407,14 @@ def _submit_resize(store: Store, pool: dict, operation: str, duration: float, re
     if operation != "NODEPOOL_CREATE":
         pool["lifecycleState"] = "UPDATING"
     return store.submit(
-        "ce", operation, pool["compartmentId"], _entity("nodepool", action, pool["id"], pool["clusterId"]), duration, on_start=start, on_finish=finish, lock_ids=(pool["id"],)
+        "ce",
+        operation,
+        pool["compartmentId"],
+        _entity("nodepool", action, pool["id"], pool["clusterId"]),
+        duration,
+        on_start=start,
+        on_finish=finish,
+        lock_ids=(pool["id"],),
     )
 
 

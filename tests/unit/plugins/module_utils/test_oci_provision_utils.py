@@ -238,6 +238,7 @@ def test_an_operation_budget_is_not_reset_by_the_loops_inside_it():
 
 def test_reservation_room_reads_the_documented_fields_conservatively():
     from types import SimpleNamespace as NS
+
     from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import room
     place = Placement(AD, ["FAULT-DOMAIN-2"], "VM.Standard.E4.Flex", 30.0, 128.0)
     configs = [NS(instance_shape="VM.Standard.E4.Flex", fault_domain="FAULT-DOMAIN-2", reserved_count=5, used_count=2),

@@ -17,9 +17,9 @@ REPO = Path(__file__).resolve().parents[4]
 if str(REPO / "build" / "collections") not in sys.path:
     sys.path.insert(0, str(REPO / "build" / "collections"))
 
+from ansible_collections.openedx_scale.oke.plugins.module_utils import oke_node_pools  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import REPORT_POLICY, Placement, fetch_report  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import OciClients  # noqa: E402
-from ansible_collections.openedx_scale.oke.plugins.module_utils import oke_node_pools  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import ApiError, InputError  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_iam import check_policies, missing_statements  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import reserve  # noqa: E402
@@ -275,7 +275,7 @@ def test_a_node_stuck_without_error_is_given_up_after_the_timeout_and_replaced(s
 
 
 def test_a_failed_node_without_fault_domain_still_teaches_the_overstated_fault_domain(stage_for):
-    stage, results, state = converged(stage_for, "failed-no-fault-domain")
+    stage, results, _state = converged(stage_for, "failed-no-fault-domain")
     failed_seen = [n for r in results.values() for p in r["pools"] for n in p["nodes"] if n["node_error"]]
     assert all(n["fault_domain"] is None for n in failed_seen), failed_seen
     services = results["services"]
