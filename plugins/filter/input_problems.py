@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import (
     check_availability_domain,
     check_boot_volume,
+    check_node_stuck_timeout,
     check_count,
     check_distinct,
     check_fault_domains,
@@ -32,9 +33,9 @@ options:
   _input:
     description:
       - List of checks, each C({check, field, value}). C(check) is one of C(shape), C(alternative_shapes), C(count),
-        C(boot_volume), C(distinct), C(labels), C(fault_domains), C(availability_domain), C(kubernetes_version).
-        C(field) is the variable named in the message. C(alternative_shapes) takes an optional C(size_from) shape whose
-        C(ocpus) and C(memory_in_gbs) the alternatives inherit.
+        C(boot_volume), C(distinct), C(labels), C(fault_domains), C(availability_domain), C(kubernetes_version),
+        C(node_stuck_timeout). C(field) is the variable named in the message. C(alternative_shapes) takes an optional
+        C(size_from) shape whose C(ocpus) and C(memory_in_gbs) the alternatives inherit.
     type: list
     elements: dict
     required: true
@@ -110,6 +111,7 @@ CHECKS = {
     "fault_domains": _fault_domains,
     "availability_domain": check_availability_domain,
     "kubernetes_version": check_kubernetes_version,
+    "node_stuck_timeout": lambda value, field: check_node_stuck_timeout(_number(value), field),
 }
 
 

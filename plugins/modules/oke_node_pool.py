@@ -202,9 +202,9 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     check_count,
     check_kubernetes_version,
     check_labels,
+    check_node_stuck_timeout,
     check_ocid,
 )
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_node_pool_options
@@ -223,9 +223,7 @@ def validate(params):
     check_ocid(params["image_id"], "image_id", ("image",))
     check_kubernetes_version(params["kubernetes_version"], "kubernetes_version")
     check_labels(dict(params["node_labels"], **{params["label_key"]: params["role"]}), "node_labels")
-    if params["node_stuck_timeout"] < 60:
-        raise InputError("must be at least 60 seconds, got %r." % params["node_stuck_timeout"], field="node_stuck_timeout",
-                         fix="give a node time to boot and join, e.g. 900 (the autoscaler's max-node-provision-time).")
+    check_node_stuck_timeout(params["node_stuck_timeout"], "node_stuck_timeout")
     return params
 
 
