@@ -91,7 +91,8 @@ class NodeWatch(object):
         self._seen = {}
 
     def stuck_for(self, node):
-        """Seconds `node` has been stuck past the timeout's start, or None while it is not (yet) stuck."""
+        """Seconds `node` has shown the same state, details and address once that reaches the timeout; None before
+        (and for nodes that are ACTIVE, failed or carry node_error)."""
         if node.lifecycle_state not in PROGRESSING_NODE_STATES or node.node_error:
             return None
         key = node.id or node.name
@@ -340,11 +341,15 @@ class NodePoolReconciler(Reconciler):
                     break
                 if exc.failure.kind not in (CONFLICT, TRANSIENT, TIMEOUT):
                     raise
-                if exc.failure.kind == CONFLICT and self._busy_work_requests(state.id) is None:
-                    raise
+                pending = None
+                if exc.failure.kind == CONFLICT:
+                    pending = self._busy_work_requests(state.id)
+                    if pending is None:
+                        raise  # nothing runs on the pool: OCI refuses the delete itself
                 budget.charge(exc.failure, exc)
                 # busy, or a lost answer: whatever runs on the pool (our delete included) is waited for, then re-read
-                wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s (%s)" % (state.name, exc.failure.short()))
+                wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s (%s)" % (state.name, exc.failure.short()),
+                               pending)
                 current = self.policy.call("GetNodePool", self.clients.ce.get_node_pool, state.id).data
                 if current.lifecycle_state in DEAD_STATES:
                     break
