@@ -70,6 +70,9 @@ ERROR_TABLE = (
     ErrorRule(400, "MissingParameter", FATAL, "set the named parameter in the inventory"),
     ErrorRule(400, "LimitExceeded", LIMIT_EXCEEDED, "request a service limit increase, or ask for fewer/smaller resources"),
     ErrorRule(400, "QuotaExceeded", LIMIT_EXCEEDED, "raise the compartment quota, or ask for fewer/smaller resources"),
+    # The reference says "Yes, with backoff" for this, 401 and 404 NotAuthorizedOrNotFound (IAM and new resources
+    # propagate); a module cannot tell that from a wrong OCID or a missing policy, which retries only delay, so they
+    # fail at once (404: absence) and the fix names both causes.
     ErrorRule(400, "RelatedResourceNotAuthorizedOrNotFound", FATAL, "check the OCIDs the request names (subnet, image, "
               "reservation) exist in this region, and " + _POLICY_FIX),
     ErrorRule(400, None, FATAL, "correct the request as OCI's message says"),
