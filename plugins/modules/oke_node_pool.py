@@ -19,8 +19,8 @@ description:
   - Nodes that fail (C(nodeError), for example out of capacity, or lifecycle state C(FAILING) or C(INACTIVE)) and nodes
     that stay C(CREATING)/C(UPDATING) without progress and without C(nodeError) for O(node_stuck_timeout) seconds are
     removed by shrinking their pool, and their placement is tried again or replaced like an out-of-capacity one.
-  - OCI errors are handled by one table (OCI's API errors reference and the SDK's retry rules): throttling, 5xx and
-    C(IncorrectState) are retried with back-off; C(InvalidatedRetryToken) sends a create once more with a new retry
+  - OCI errors are handled by one table (from OCI's API errors reference and the SDK's retry rules). Throttling, 5xx
+    and C(IncorrectState) are retried with back-off; C(InvalidatedRetryToken) sends a create once more with a new retry
     token; a C(409 Conflict) is only waited out when the pool's work requests show OKE busy, otherwise it fails at once
     with OCI's message and a fix. Each update or delete has one budget of calls and time that no inner loop resets.
   - Rounds are separated by exponential backoff with jitter; the module fails before O(wait_timeout) with a table of

@@ -231,7 +231,7 @@ def test_an_operation_budget_is_not_reset_by_the_loops_inside_it():
     assert spent == 4 and "failed 4 time(s)" in info.value.msg and "500 InternalError Internal server error" in info.value.msg
     timed = policy.budget("DeleteNodePool on pool y", calls=100, seconds=60)
     with pytest.raises(oci_errors.ApiError):
-        for _ in range(100):
+        for _attempt in range(100):
             timed.wait(25, failure)
     assert clock.t <= 60
 
