@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import (
     check_availability_domain,
     check_boot_volume,
+    check_node_stuck_timeout,
     check_count,
     check_distinct,
     check_fault_domains,
@@ -37,7 +38,7 @@ options:
       - List of checks, each C({check, field, value}). C(check) is one of C(shape), C(alternative_shapes), C(count),
         C(boot_volume), C(distinct), C(labels), C(fault_domains), C(availability_domain), C(kubernetes_version),
         C(name) (a cluster, node pool or VM name), C(writable_file) (a controller path that can be created or replaced),
-        C(retry_bounds) (V([base, max]) seconds of the retry policy).
+        C(retry_bounds) (V([base, max]) seconds of the retry policy), C(node_stuck_timeout).
         C(field) is the variable named in the message. C(alternative_shapes) takes an optional C(size_from) shape whose
         C(ocpus) and C(memory_in_gbs) the alternatives inherit.
     type: list
@@ -118,6 +119,7 @@ CHECKS = {
     "name": check_name,
     "retry_bounds": lambda value, field: check_retry_bounds([_number(v) for v in value], field),
     "writable_file": check_writable_file,
+    "node_stuck_timeout": lambda value, field: check_node_stuck_timeout(_number(value), field),
 }
 
 

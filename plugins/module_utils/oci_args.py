@@ -151,6 +151,16 @@ def check_labels(labels, field):
             raise InputError("%r is not a valid Kubernetes label value." % (value,), field=field, fix="use up to 63 alphanumerics, '-', '_' or '.'.")
 
 
+NODE_STUCK_TIMEOUT_MIN = 60
+
+
+def check_node_stuck_timeout(value, field):
+    """Seconds a node may stay CREATING/UPDATING without progress: a whole number, long enough for a node to boot."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < NODE_STUCK_TIMEOUT_MIN:
+        raise InputError("must be a whole number of seconds >= %d, got %r." % (NODE_STUCK_TIMEOUT_MIN, value), field=field,
+                         fix="give a node time to boot and join, e.g. 900 (the cluster autoscaler's max-node-provision-time).")
+
+
 def check_boot_volume(value, field):
     """Boot volume size inside OCI's limits; None/0 = the image's default size."""
     if value in (None, 0):

@@ -15,18 +15,116 @@ from ansible.module_utils.six.moves import configparser
 OUT_OF_CAPACITY = "out_of_capacity"    # never retried as-is: the planner moves to the next placement
 LIMIT_EXCEEDED = "limit_exceeded"      # quota/limit (often false): re-list before anything else
 THROTTLED = "throttled"                # 429: cool down
-TRANSIENT = "transient"                # other 5xx, 409 IncorrectState/LockConflict: back off and retry
+TRANSIENT = "transient"                # 5xx, 409 IncorrectState/LockConflict: back off and retry
 CIRCUIT_OPEN = "circuit_open"          # SDK circuit breaker open: wait for it, then retry
 TIMEOUT = "timeout"                    # connection/read timeout: retry with the same retry token
 NOT_FOUND = "not_found"
-CONFLICT = "conflict"                  # another work request holds the resource
+CONFLICT = "conflict"                  # 409 Conflict: not transient; a caller may prove the resource busy, else it fails
+INVALIDATED_TOKEN = "invalidated_token"  # the retry token's resource is gone: send again with a new token
 FATAL = "fatal"                        # 400/401/403 etc.: a retry cannot help
 
-RETRYABLE_KINDS = frozenset([THROTTLED, TRANSIENT, CIRCUIT_OPEN, TIMEOUT, CONFLICT])
+RETRYABLE_KINDS = frozenset([THROTTLED, TRANSIENT, CIRCUIT_OPEN, TIMEOUT])
 
 _OOHC = re.compile(r"out of (host )?capacity|outofcapacity|out_of_host_capacity", re.IGNORECASE)
 _LIMIT_CODES = ("LimitExceeded", "QuotaExceeded")
 _CB_REMAINING = re.compile(r"\((?:\d+) failures?, (\d+(?:\.\d+)?) sec remaining\)")
+
+# Where each row of the error table comes from.
+APIERRORS = "https://docs.oracle.com/iaas/Content/API/References/apierrors.htm"
+SDK_RETRY = "oci SDK oci/retry/retry_checkers.py (RETRYABLE_STATUSES_AND_CODES; 5xx except 501)"
+SDK_NO_RESPONSE = "oci SDK oci/exceptions.py (ServiceError status -1 when no response arrived)"
+USING_API = "https://docs.oracle.com/iaas/Content/API/Concepts/usingapi.htm#retrytoken"
+
+
+class ErrorRule(object):
+    """One row of the error table: what an OCI status/code means for the caller.
+
+    kind: what the retry policy and the planners do (RETRYABLE_KINDS are retried with back-off, THROTTLED with the
+    429 cool-down, INVALIDATED_TOKEN once with a new retry token, everything else fails at once); fix: what the user
+    can do, appended to OCI's own message; source: the document the row is read from.
+    """
+
+    def __init__(self, status, code, kind, fix=None, source=APIERRORS):
+        self.status = status
+        self.code = code
+        self.kind = kind
+        self.fix = fix
+        self.source = source
+
+    @property
+    def retry(self):
+        return self.kind in RETRYABLE_KINDS
+
+    @property
+    def new_token(self):
+        return self.kind == INVALIDATED_TOKEN
+
+    def as_dict(self):
+        return {"status": self.status, "code": self.code, "kind": self.kind, "retry": self.retry, "new_token": self.new_token,
+                "fix": self.fix, "source": self.source}
+
+
+_POLICY_FIX = "check that the user's group has a policy for this resource type in the compartment (docs/provision.md lists them)"
+# Service-agnostic: codes every OCI service answers with. A (status, None) row is the status's default.
+ERROR_TABLE = (
+    ErrorRule(400, "CannotParseRequest", FATAL, "the request body is malformed: report it as a bug of this collection"),
+    ErrorRule(400, "InvalidParameter", FATAL, "correct the named parameter in the inventory"),
+    ErrorRule(400, "MissingParameter", FATAL, "set the named parameter in the inventory"),
+    ErrorRule(400, "LimitExceeded", LIMIT_EXCEEDED, "request a service limit increase, or ask for fewer/smaller resources"),
+    ErrorRule(400, "QuotaExceeded", LIMIT_EXCEEDED, "raise the compartment quota, or ask for fewer/smaller resources"),
+    # The reference says "Yes, with backoff" for this, 401 and 404 NotAuthorizedOrNotFound (IAM and new resources
+    # propagate); a module cannot tell that from a wrong OCID or a missing policy, which retries only delay, so they
+    # fail at once (404: absence) and the fix names both causes.
+    ErrorRule(400, "RelatedResourceNotAuthorizedOrNotFound", FATAL, "check the OCIDs the request names (subnet, image, "
+              "reservation) exist in this region, and " + _POLICY_FIX),
+    ErrorRule(400, None, FATAL, "correct the request as OCI's message says"),
+    ErrorRule(401, "NotAuthenticated", FATAL, "check the API key, fingerprint and tenancy of the OCI config profile"),
+    ErrorRule(401, None, FATAL, "check the API key, fingerprint and tenancy of the OCI config profile"),
+    ErrorRule(402, "SignUpRequired", FATAL, "subscribe the tenancy to the service/region first"),
+    ErrorRule(403, "NotAllowed", FATAL, "send this call to the tenancy's home region"),
+    ErrorRule(403, "NotAuthorized", FATAL, _POLICY_FIX),
+    ErrorRule(403, None, FATAL, _POLICY_FIX),
+    # Read as absence by the callers (a delete that finds nothing is done); OCI does not tell missing from forbidden.
+    ErrorRule(404, "NotAuthorizedOrNotFound", NOT_FOUND, "check the OCID, and " + _POLICY_FIX),
+    ErrorRule(404, None, NOT_FOUND, "check the OCID and the region"),
+    ErrorRule(405, None, FATAL, "report it as a bug of this collection"),
+    ErrorRule(409, "IncorrectState", TRANSIENT, "wait for the resource's current operation to finish"),
+    ErrorRule(409, "LockConflict", TRANSIENT, "wait for the resource's current operation to finish", source=SDK_RETRY),
+    ErrorRule(409, "ExternalServerIncorrectState", TRANSIENT, "wait and run again"),
+    ErrorRule(409, "InvalidatedRetryToken", INVALIDATED_TOKEN, "none needed: the create is sent again with a new retry token "
+              "(the resource its old token made was deleted)", source=APIERRORS + " ; " + USING_API),
+    ErrorRule(409, "ResourceLocked", FATAL, "remove the resource lock (OCI resource locking) or leave the resource alone"),
+    ErrorRule(409, "NotAuthorizedOrResourceAlreadyExists", FATAL, "a resource of that name may already exist (delete or rename it), "
+              "or " + _POLICY_FIX),
+    # "The requested state for the resource conflicts with its current state. This state is not transient."
+    ErrorRule(409, "Conflict", CONFLICT, "change the request as OCI's message says (e.g. one change per run: placement, or "
+              "cycling, not both); run again once the resource has no work request in progress"),
+    ErrorRule(409, None, CONFLICT, "change the request as OCI's message says"),
+    ErrorRule(412, None, FATAL, "the resource changed meanwhile: run again"),
+    ErrorRule(413, None, FATAL, "send less in one request (fewer tags, smaller metadata)"),
+    ErrorRule(422, None, FATAL, "correct the request as OCI's message says"),
+    ErrorRule(429, "TooManyRequests", THROTTLED, "run fewer concurrent jobs against the tenancy, or ask OCI for a higher rate"),
+    ErrorRule(429, None, THROTTLED, "run fewer concurrent jobs against the tenancy"),
+    ErrorRule(431, None, FATAL, "report it as a bug of this collection"),
+    ErrorRule(500, None, TRANSIENT, "run again later; quote the opc-request-id to Oracle support if it persists", source=APIERRORS + " ; " + SDK_RETRY),
+    ErrorRule(501, None, FATAL, "this operation is not available in the region", source=APIERRORS + " ; " + SDK_RETRY),
+    ErrorRule(503, None, TRANSIENT, "run again later", source=APIERRORS + " ; " + SDK_RETRY),
+    ErrorRule(-1, None, TIMEOUT, "check the network path to the OCI endpoint", source=SDK_NO_RESPONSE),
+)
+_BY_CODE = dict(((r.status, r.code), r) for r in ERROR_TABLE)
+_OUT_OF_CAPACITY_RULE = ErrorRule(500, "InternalError", OUT_OF_CAPACITY, "another shape, fault domain or capacity reservation (the "
+                                  "planner tries them), or run again later",
+                                  source="https://docs.oracle.com/iaas/Content/Compute/References/troubleshooting-out-of-capacity.htm")
+
+
+def error_rule(status, code, message=""):
+    """The table's row for an OCI answer: exact (status, code), then the status's default, then the class (5xx, 4xx)."""
+    if status == 500 and is_out_of_capacity_text(message):
+        return _OUT_OF_CAPACITY_RULE
+    rule = _BY_CODE.get((status, code)) or _BY_CODE.get((status, None))
+    if rule is None and isinstance(status, int) and status >= 500:
+        rule = ErrorRule(status, None, TRANSIENT, "run again later", source=SDK_RETRY)
+    return rule or ErrorRule(status, code, FATAL, "correct the request as OCI's message says")
 
 
 class OciScaleError(Exception):
@@ -94,7 +192,7 @@ class ApiError(OciScaleError):
         self.operation = operation
         self.failure = failure
         text = msg or "%s failed: %s" % (operation, failure.describe())
-        super(ApiError, self).__init__(text, details=failure.as_dict())
+        super(ApiError, self).__init__(text, fix=failure.fix if failure.kind not in RETRYABLE_KINDS else None, details=failure.as_dict())
 
 
 class DeadlineExceeded(OciScaleError):
@@ -126,8 +224,9 @@ class WorkRequestFailed(OciScaleError):
 class Failure(object):
     """One classified failure: kind plus the HTTP status/code/message/request id that led to it."""
 
-    def __init__(self, kind, status=None, code=None, message="", request_id=None, wait_hint=None):
+    def __init__(self, kind, status=None, code=None, message="", request_id=None, wait_hint=None, fix=None):
         self.kind = kind
+        self.fix = fix
         self.status = status
         self.code = code
         self.message = message or ""
@@ -163,11 +262,13 @@ class Failure(object):
             TIMEOUT: "timeout",
             NOT_FOUND: "not found",
             CONFLICT: "conflict (%s)" % (self.code or "409"),
+            INVALIDATED_TOKEN: "retry token invalidated (409)",
             FATAL: "error %s" % self.describe(),
         }.get(self.kind, self.kind)
 
     def as_dict(self):
-        return {"kind": self.kind, "status": self.status, "code": self.code, "message": self.message, "opc_request_id": self.request_id}
+        return {"kind": self.kind, "status": self.status, "code": self.code, "message": self.message, "opc_request_id": self.request_id,
+                "fix": self.fix}
 
 
 def is_out_of_capacity_text(text):
@@ -197,25 +298,8 @@ def classify(exc):
         code = getattr(exc, "code", None) or ""
         message = getattr(exc, "message", None) or ""
         request_id = getattr(exc, "request_id", None)
-        if status == 500 and is_out_of_capacity_text(message):
-            kind = OUT_OF_CAPACITY
-        elif status == 429:
-            kind = THROTTLED
-        elif code in _LIMIT_CODES:
-            kind = LIMIT_EXCEEDED
-        elif status == 404:
-            kind = NOT_FOUND
-        elif status == 409 and code in ("IncorrectState", "LockConflict"):
-            kind = TRANSIENT
-        elif status == 409:
-            kind = CONFLICT
-        elif status >= 500 and status != 501:
-            kind = TRANSIENT
-        elif status == -1:  # SDK's "no response" pseudo status
-            kind = TIMEOUT
-        else:
-            kind = FATAL
-        return Failure(kind, status=status, code=code, message=message, request_id=request_id)
+        rule = error_rule(status, code, message)
+        return Failure(rule.kind, status=status, code=code, message=message, request_id=request_id, fix=rule.fix)
     name = type(exc).__name__
     if name in ("ReadTimeout", "ConnectTimeout", "Timeout", "RequestTimeout") or _is_instance(exc, "requests", "Timeout"):
         return Failure(TIMEOUT, message=str(exc))

@@ -99,7 +99,7 @@ class InstanceReconciler(Reconciler):
         token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], name, placement.key, fd, token_epoch(self.policy.wall()),
                             *self._dead.get(name, []))
         self._act("launch", name=name, placement=placement.label(), fault_domain=fd)
-        return self.policy.call("LaunchInstance", self.clients.compute.launch_instance, details, opc_retry_token=token).data
+        return self.policy.call_create("LaunchInstance", self.clients.compute.launch_instance, details, token).data
 
     def _metadata(self):
         meta = {}

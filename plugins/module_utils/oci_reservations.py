@@ -3,8 +3,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Capacity reservations, the planner's last tier: reserve in one placement, launch into it, release on teardown.
 
-OCI allocates a reservation at creation time and partially ("asked 50, 40 available -> 40"), so the
-reserved count is always read back; a reservation that got nothing is deleted at once (no leak).
+What a reservation holds is read from its documented fields only (oci/core/models/compute_capacity_reservation.py,
+instance_reservation_config.py): `reserved_instance_count` is the sum of the configs' `reserved_count`, "the number of
+instances for which capacity will be held" -- what was asked, not a promise of what is free now -- and `used_count`
+what runs in it. The conservative reading: the room is, for the config of our shape and fault domain, reserved_count
+less used_count, never more than we asked, and only while the reservation is ACTIVE; the launches into it are still
+checked node by node (a node that fails is shrunk away like any out-of-capacity node). A reservation with no room
+is deleted at once (no leak).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -40,16 +45,26 @@ def reserve(clients, policy, params, placement, count, role):
             instance_shape_config=InstanceReservationShapeConfigDetails(ocpus=placement.ocpus, memory_in_gbs=placement.memory_in_gbs))])
     token = retry_token(COMPONENT, params["deployment"], name, placement.key, count, policy.calls)
     policy.progress.line("reserve %d x %s" % (count, placement.label()))
-    created = policy.call("CreateComputeCapacityReservation", clients.compute.create_compute_capacity_reservation, details,
-                          opc_retry_token=token).data
+    created = policy.call_create("CreateComputeCapacityReservation", clients.compute.create_compute_capacity_reservation, details, token).data
     res = wait_until(policy, "capacity reservation %s" % created.id,
                      lambda: policy.call("GetComputeCapacityReservation", clients.compute.get_compute_capacity_reservation, created.id).data,
                      lambda r: r.lifecycle_state not in ("CREATING",))
-    reserved = (res.reserved_instance_count or 0) - (res.used_instance_count or 0)
-    if res.lifecycle_state != "ACTIVE" or reserved <= 0:
+    reserved = room(res, placement, count)
+    if reserved <= 0:
         release_reservation(clients, policy, res.id, params["deployment"])
         return None, 0
     return res.id, reserved
+
+
+def room(reservation, placement, asked):
+    """Instances the reservation can still take for `placement` (see the module docstring): 0 unless ACTIVE."""
+    if reservation.lifecycle_state != "ACTIVE":
+        return 0
+    free = 0
+    for config in reservation.instance_reservation_configs or []:
+        if config.instance_shape == placement.shape and (config.fault_domain in (None, placement.fds[0])):
+            free += max(0, (config.reserved_count or 0) - (config.used_count or 0))
+    return min(asked, free)
 
 
 def release_reservation(clients, policy, reservation_id, deployment):

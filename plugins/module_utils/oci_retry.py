@@ -11,12 +11,14 @@ returned to the capacity planner, which moves to another placement.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import hashlib
 import json
 import random
 import time
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import (
     CIRCUIT_OPEN,
+    INVALIDATED_TOKEN,
     RETRYABLE_KINDS,
     THROTTLED,
     ApiError,
@@ -105,7 +107,7 @@ class RetryPolicy(object):
     """
 
     def __init__(self, deadline_seconds, clock=None, base=2.0, factor=2.0, max_wait=120.0, throttle_cooldown=30.0,
-                 max_call_attempts=8, rng=None, progress=None):
+                 max_call_attempts=8, rng=None, progress=None, operation_seconds=1800.0):
         self.clock = clock or RealClock()
         self.deadline_seconds = float(deadline_seconds)
         self.started = self.clock.now()
@@ -114,6 +116,7 @@ class RetryPolicy(object):
         self.max_wait = float(max_wait)
         self.throttle_cooldown = float(throttle_cooldown)
         self.max_call_attempts = int(max_call_attempts)
+        self.operation_seconds = float(operation_seconds)
         self.rng = rng or random.Random()
         self.progress = progress or ProgressLog()
         self._throttled_in_a_row = 0
@@ -166,6 +169,23 @@ class RetryPolicy(object):
         ApiError so the caller reads the resource and its work requests before deciding to send it again."""
         return self._call(operation, NOT_APPLIED_KINDS, fn, args, kwargs)
 
+    def call_create(self, operation, fn, details, token, **kwargs):
+        """A create with an opc-retry-token. OCI answers 409 InvalidatedRetryToken when the resource that token made
+        was deleted since: that create is over, so this one is sent once more under a new token (never more, so a
+        token OCI keeps invalidating ends with its message)."""
+        try:
+            return self.call(operation, fn, details, opc_retry_token=token, **kwargs)
+        except ApiError as exc:
+            if exc.failure.kind != INVALIDATED_TOKEN:
+                raise
+            self.progress.line("%s: OCI invalidated the retry token (its resource was deleted); sending it once with a new token" % operation)
+            return self.call(operation, fn, details, opc_retry_token=renewed_token(token), **kwargs)
+
+    def budget(self, operation, calls=None, seconds=None):
+        """A budget for one logical operation (an update through busy pools and lost answers, a delete): every
+        attempt is charged to it, so no loop around the calls can start the count again."""
+        return OperationBudget(self, operation, calls or self.max_call_attempts, seconds or self.operation_seconds)
+
     def _call(self, operation, retry_kinds, fn, args, kwargs):
         attempt = 0
         while True:
@@ -189,3 +209,40 @@ class RetryPolicy(object):
                         details=failure.as_dict()) from exc
                 self.progress.line("retry %d of %s | %s | next wait %.0fs" % (attempt, operation, failure.short(), wait))
                 self.sleep(wait)
+
+
+def renewed_token(token):
+    """The retry token for sending a create again after OCI invalidated `token` (same length, deterministic)."""
+    return (token[:4] + hashlib.sha256(("renewed\x1f" + token).encode("utf-8")).hexdigest())[:len(token) or 64]
+
+
+class OperationBudget(object):
+    """Calls and seconds one logical operation may spend, whatever loops run inside it.
+
+    charge(failure) counts an attempt that has to be repeated; past either limit it raises ApiError with OCI's last
+    message (and the error table's fix), so a persistent error ends the module instead of feeding a loop.
+    """
+
+    def __init__(self, policy, operation, calls, seconds):
+        self.policy = policy
+        self.operation = operation
+        self.calls = int(calls)
+        self.seconds = float(seconds)
+        self.started = policy.elapsed()
+        self.used = 0
+
+    def elapsed(self):
+        return self.policy.elapsed() - self.started
+
+    def charge(self, failure, cause=None):
+        self.used += 1
+        if self.used >= self.calls or self.elapsed() >= self.seconds:
+            raise ApiError(self.operation, failure, "%s failed %d time(s) over %.0fs (budget %d calls, %.0fs); last error: %s" % (
+                self.operation, self.used, self.elapsed(), self.calls, self.seconds, failure.describe())) from cause
+
+    def wait(self, seconds, failure, cause=None):
+        """Sleep before the next attempt, unless that passes the budget or the run's deadline."""
+        if self.elapsed() + seconds >= self.seconds or not self.policy.fits(seconds):
+            raise ApiError(self.operation, failure, "%s: giving up (next wait %.0fs would pass the %.0fs budget or the deadline); last "
+                           "error: %s" % (self.operation, seconds, self.seconds, failure.describe())) from cause
+        self.policy.sleep(seconds)

@@ -7,7 +7,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import DeadlineExceeded, WorkRequestFailed
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import CONFLICT, ApiError, DeadlineExceeded, WorkRequestFailed
 
 DONE = ("SUCCEEDED", "FAILED", "CANCELED")
 PENDING = ("ACCEPTED", "IN_PROGRESS", "CANCELING")
@@ -74,14 +74,33 @@ def ce_work_requests(clients, policy, compartment_id, resource_id, in_flight=Fal
     return sorted(items, key=lambda w: (w.time_accepted is None, w.time_accepted))
 
 
-def wait_in_flight(clients, policy, compartment_id, resource_id, why):
+def wait_in_flight(clients, policy, compartment_id, resource_id, why, pending=None):
     """Wait for every pending work request on a resource (OKE refuses a second one with 409 Conflict) instead of
-    racing it. Their outcome is OKE's business; returns the ones waited for."""
+    racing it, or for the `pending` ones already listed. Their outcome is OKE's business; returns the ones waited for."""
     waited = []
-    for wr in ce_work_requests(clients, policy, compartment_id, resource_id, in_flight=True):
+    if pending is None:
+        pending = ce_work_requests(clients, policy, compartment_id, resource_id, in_flight=True)
+    for wr in pending:
         policy.progress.line("%s: %s %s is in progress; waiting for it instead of racing it" % (why, wr.operation_type, _short_id(wr.id)))
         waited.append(wait_ce_work_request(clients, policy, compartment_id, wr.id, raise_on_failure=False))
     return waited
+
+
+def call_when_idle(clients, policy, compartment_id, resource_id, operation, fn, *args, **kwargs):
+    """A Container Engine call on one resource. A 409 Conflict is waited out only while the resource's work requests
+    show one in flight (each wait charged to one budget); with none it is OCI's verdict on the request and raised."""
+    budget = policy.budget("%s on %s" % (operation, _short_id(resource_id)))
+    while True:
+        try:
+            return policy.call(operation, fn, *args, **kwargs)
+        except ApiError as exc:
+            if exc.failure.kind != CONFLICT:
+                raise
+            busy = ce_work_requests(clients, policy, compartment_id, resource_id, in_flight=True)
+            if not busy:
+                raise
+            budget.charge(exc.failure, exc)
+            wait_in_flight(clients, policy, compartment_id, resource_id, "%s busy (409)" % operation, busy)
 
 
 def work_request_resource(wr, entity_type):

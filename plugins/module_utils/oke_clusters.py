@@ -21,7 +21,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client impor
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import TAG_DEPLOYMENT, is_owned, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import wait_ce_work_request, wait_until, work_request_resource
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import call_when_idle, wait_ce_work_request, wait_until, work_request_resource
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_cluster_options
 
 COMPONENT = "cluster"
@@ -76,7 +76,7 @@ class ClusterReconciler(Reconciler):
             endpoint_config=CreateClusterEndpointConfigDetails(subnet_id=self.p["endpoint_subnet_id"], is_public_ip_enabled=self.p["public_endpoint"]),
             options=options, freeform_tags=self.owned_tags())
         token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], self.p["name"], token_epoch(self.policy.wall()), *dead)
-        response = self.policy.call("CreateCluster", self.clients.ce.create_cluster, details, opc_retry_token=token)
+        response = self.policy.call_create("CreateCluster", self.clients.ce.create_cluster, details, token)
         wr = wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], response.headers.get("opc-work-request-id"))
         cluster_id = work_request_resource(wr, "cluster")
         if not cluster_id:
@@ -90,7 +90,8 @@ class ClusterReconciler(Reconciler):
             return self._result(None)
         self._act("delete", name=existing.name, id=existing.id)
         if not self.check_mode:
-            response = self.policy.call("DeleteCluster", self.clients.ce.delete_cluster, existing.id)
+            response = call_when_idle(self.clients, self.policy, self.p["compartment_id"], existing.id, "DeleteCluster",
+                                      self.clients.ce.delete_cluster, existing.id)
             wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], response.headers.get("opc-work-request-id"))
         return self._result(None)
 

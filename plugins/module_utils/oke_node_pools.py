@@ -49,6 +49,9 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership im
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, release_reservation, reserve
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import (
+    CE_POLL_CAP,
+    CE_POLL_FIRST,
+    PENDING,
     ce_work_requests,
     wait_ce_work_request,
     wait_in_flight,
@@ -57,6 +60,13 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters impo
 )
 
 DEAD_STATES = ("DELETING", "DELETED")
+# The SDK's Node lifecycle (oci/container_engine/models/node.py): CREATING, ACTIVE, UPDATING, DELETING, DELETED,
+# FAILING, INACTIVE. There is no FAILED: a node that will not come is FAILING, or carries node_error.
+FAILED_NODE_STATES = ("FAILING", "INACTIVE")
+PROGRESSING_NODE_STATES = ("CREATING", "UPDATING")
+# kubernetes/autoscaler's OCI provider gives up a node that stays Updating past --max-node-provision-time (15 min by
+# default) without an OKE error (kubernetes/autoscaler#8840).
+NODE_STUCK_TIMEOUT = 900
 COMPONENT = "node_pool"
 # A probe placement is a create/resize work request and, when it fails, a shrink: minutes each.
 PROBE_MIN_REMAINING = 900
@@ -71,10 +81,34 @@ def missing_nodes(clients, policy, params):
     return max(0, params["count"] - size)
 
 
+class NodeWatch(object):
+    """How long each coming node has shown the same state and details in this run (the Node model carries no
+    timestamps): one without progress and without node_error for `timeout` seconds is counted as failed."""
+
+    def __init__(self, policy, timeout=NODE_STUCK_TIMEOUT):
+        self.policy = policy
+        self.timeout = float(timeout)
+        self._seen = {}
+
+    def stuck_for(self, node):
+        """Seconds `node` has shown the same state, details and address once that reaches the timeout; None before
+        (and for nodes that are ACTIVE, failed or carry node_error)."""
+        if node.lifecycle_state not in PROGRESSING_NODE_STATES or node.node_error:
+            return None
+        key = node.id or node.name
+        signature = (node.lifecycle_state, node.lifecycle_details, node.private_ip)
+        now = self.policy.elapsed()
+        first = self._seen.get(key)
+        if first is None or first[0] != signature:
+            self._seen[key] = (signature, now)
+            return None
+        return now - first[1] if now - first[1] >= self.timeout else None
+
+
 class PoolState(object):
     """What one existing pool holds right now."""
 
-    def __init__(self, pool):
+    def __init__(self, pool, watch=None):
         self.pool = pool
         self.id = pool.id
         self.name = pool.name
@@ -95,7 +129,8 @@ class PoolState(object):
         self.size = (cfg.size or 0) if cfg else 0
         nodes = [n for n in (pool.nodes or []) if n.lifecycle_state not in ("DELETED", "DELETING")]
         self.healthy = [n for n in nodes if n.lifecycle_state == "ACTIVE" and not n.node_error]
-        self.failed = [n for n in nodes if n.node_error or n.lifecycle_state in ("FAILED", "INACTIVE")]
+        self.stuck = [n for n in nodes if watch is not None and watch.stuck_for(n) is not None]
+        self.failed = [n for n in nodes if n.node_error or n.lifecycle_state in FAILED_NODE_STATES or n in self.stuck]
         self.pending = [n for n in nodes if n not in self.healthy and n not in self.failed]
         self.labels = dict((kv.key, kv.value) for kv in (pool.initial_node_labels or []))
 
@@ -126,6 +161,7 @@ class NodePoolReconciler(Reconciler):
         self._seen_wrs = {}
         self._last_pool_id = None
         self.planner = None
+        self.watch = NodeWatch(policy, params.get("node_stuck_timeout") or NODE_STUCK_TIMEOUT)
 
     # --- reading -----------------------------------------------------------------------------------
     def read(self):
@@ -147,7 +183,7 @@ class NodePoolReconciler(Reconciler):
         return [self._get(s.id) for s in sorted(mine, key=lambda x: x.name)]
 
     def _get(self, pool_id):
-        return PoolState(self.policy.call("GetNodePool", self.clients.ce.get_node_pool, pool_id).data)
+        return PoolState(self.policy.call("GetNodePool", self.clients.ce.get_node_pool, pool_id).data, self.watch)
 
     # --- mutations ---------------------------------------------------------------------------------
     def _placement_details(self, placement, reservation_id=None):
@@ -179,7 +215,7 @@ class NodePoolReconciler(Reconciler):
         token = retry_token("node_pool", self.p["deployment"], self.p["cluster_id"], name, placement.key, size, token_epoch(self.policy.wall()),
                             *self._dead_ids)
         self._act("create", name=name, placement=placement.label(), size=size)
-        response = self.policy.call("CreateNodePool", self.clients.ce.create_node_pool, details, opc_retry_token=token)
+        response = self.policy.call_create("CreateNodePool", self.clients.ce.create_node_pool, details, token)
         try:
             wr = self._wait(response, "CreateNodePool")
         except WorkRequestFailed:
@@ -214,23 +250,24 @@ class NodePoolReconciler(Reconciler):
             return False
         return not labels or state.labels == self.labels
 
-    def _update(self, state, size=None, placement=None, reservation_id=None, labels=False):
+    def _update(self, state, budget, size=None, placement=None, reservation_id=None, labels=False):
         """One UpdateNodePool. It has no retry token, so it is never sent twice blindly: after a lost answer (5xx,
         timeout) the pool and its work requests are read first, and an update that landed is waited for, not repeated.
-        A 409 Conflict means OKE is busy with a work request (its own NODEPOOL_RECONCILE, say): that one is waited for
-        and PoolBusy raised, because what the pool holds afterwards decides what to ask for."""
+        A 409 Conflict is not transient (OCI's errors reference): only when the pool's work requests show OKE busy (one
+        in flight, or one that started since we last looked) is it waited for and PoolBusy raised, because what the
+        pool holds afterwards decides what to ask for; otherwise it is a validation conflict and fails at once with
+        OCI's message. Every repeat is charged to `budget`, the whole operation's."""
         details = self._update_details(state, size, placement, reservation_id, labels)
-        for attempt in range(1, self.policy.max_call_attempts + 1):
+        while True:
             try:
                 response = self.policy.call_non_idempotent("UpdateNodePool", self.clients.ce.update_node_pool, state.id, details)
             except ApiError as exc:
                 if exc.failure.kind == CONFLICT:
-                    if not wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s busy (409)" % state.name):
-                        # the work request ended between the 409 and the listing: back off once, then re-read
-                        wait = self.policy.backoff(attempt)
-                        if attempt >= self.policy.max_call_attempts or not self.policy.fits(wait):
-                            raise
-                        self.policy.sleep(wait)
+                    busy = self._busy_work_requests(state.id)
+                    if busy is None:
+                        raise
+                    budget.charge(exc.failure, exc)
+                    wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s busy (409)" % state.name, busy)
                     raise PoolBusy(state.id) from exc
                 if exc.failure.kind not in (TRANSIENT, TIMEOUT):
                     raise
@@ -241,15 +278,24 @@ class NodePoolReconciler(Reconciler):
                     self._act("update", name=state.name, size=details.node_config_details.size,
                               placement=placement.label() if placement else None, labels=labels)
                     return wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], landed.id)
-                wait = self.policy.backoff(attempt)
-                if attempt >= self.policy.max_call_attempts or not self.policy.fits(wait):
-                    raise
+                budget.charge(exc.failure, exc)
+                wait = self.policy.backoff(budget.used)
                 self.progress.line("UpdateNodePool on %s not applied (%s); sending it again in %.0fs" % (state.name, exc.failure.short(), wait))
-                self.policy.sleep(wait)
+                budget.wait(wait, exc.failure, exc)
                 continue
             self._act("update", name=state.name, size=details.node_config_details.size, placement=placement.label() if placement else None, labels=labels)
             return self._wait(response, "UpdateNodePool")
-        raise ApiError("UpdateNodePool", classify(Exception("no attempt left")))
+
+    def _busy_work_requests(self, pool_id):
+        """After a 409: the pool's work requests still in flight (possibly none: one that started after we last looked
+        finished meanwhile), or None when OKE had nothing running on the pool, so the 409 is about the request itself."""
+        every = ce_work_requests(self.clients, self.policy, self.p["compartment_id"], pool_id)
+        known = set(self._seen_wrs.get(pool_id, ()))
+        self._seen_wrs[pool_id] = [wr.id for wr in every]
+        pending = [wr for wr in every if wr.status in PENDING]
+        if pending or any(wr.id not in known for wr in every):
+            return pending
+        return None
 
     def _update_landed(self, state, size, placement, reservation_id, labels):
         """After a lost answer: the NODEPOOL_UPDATE work request our update started, if OKE accepted it."""
@@ -262,15 +308,17 @@ class NodePoolReconciler(Reconciler):
 
     def _mutate(self, pool_id, plan):
         """Apply plan(fresh state) -> update kwargs (or None: nothing to do) until it is applied; a busy pool is waited
-        for and re-read, so the update is decided on what OKE's own work request left."""
+        for and re-read, so the update is decided on what OKE's own work request left. One budget covers it all."""
+        budget = None
         while True:
             state = self._get(pool_id)
             self._note_wrs(state.id)
             kwargs = plan(state)
             if kwargs is None:
                 return state
+            budget = budget or self.policy.budget("UpdateNodePool on node pool %s" % state.name)
             try:
-                self._update(state, **kwargs)
+                self._update(state, budget, **kwargs)
             except PoolBusy:
                 continue
             return self._get(pool_id)
@@ -282,6 +330,7 @@ class NodePoolReconciler(Reconciler):
 
     def _delete(self, state):
         self._act("delete", name=state.name)
+        budget = self.policy.budget("DeleteNodePool on node pool %s" % state.name)
         while True:
             try:
                 response = self.policy.call_non_idempotent(
@@ -292,8 +341,15 @@ class NodePoolReconciler(Reconciler):
                     break
                 if exc.failure.kind not in (CONFLICT, TRANSIENT, TIMEOUT):
                     raise
+                pending = None
+                if exc.failure.kind == CONFLICT:
+                    pending = self._busy_work_requests(state.id)
+                    if pending is None:
+                        raise  # nothing runs on the pool: OCI refuses the delete itself
+                budget.charge(exc.failure, exc)
                 # busy, or a lost answer: whatever runs on the pool (our delete included) is waited for, then re-read
-                wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s (%s)" % (state.name, exc.failure.short()))
+                wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s (%s)" % (state.name, exc.failure.short()),
+                               pending)
                 current = self.policy.call("GetNodePool", self.clients.ce.get_node_pool, state.id).data
                 if current.lifecycle_state in DEAD_STATES:
                     break
@@ -320,7 +376,12 @@ class NodePoolReconciler(Reconciler):
                     return None  # OKE's reconcile replaced them meanwhile
                 keep = len(current.healthy) + len(current.pending)
                 first = current.failed[0]
-                why = (first.node_error.message or "")[:80] if first.node_error else first.lifecycle_state
+                if first.node_error:
+                    why = (first.node_error.message or "")[:80]
+                elif first in current.stuck:
+                    why = "%s without progress or node_error for %ds (node_stuck_timeout)" % (first.lifecycle_state, self.watch.timeout)
+                else:
+                    why = first.lifecycle_state
                 self.progress.line("shrink %s %s -> %d: kept %d of %d node(s) (%d failed: %s)" % (
                     current.name, current.placement.label(), keep, keep, current.size, len(current.failed), why))
                 return {"size": keep}
@@ -333,7 +394,8 @@ class NodePoolReconciler(Reconciler):
         out = []
         for state in pools:
             if state.pending:
-                out.append(wait_until(self.policy, "nodes of %s" % state.name, lambda sid=state.id: self._get(sid), lambda s: not s.pending))
+                out.append(wait_until(self.policy, "nodes of %s" % state.name, lambda sid=state.id: self._get(sid), lambda s: not s.pending,
+                                      first=CE_POLL_FIRST, cap=CE_POLL_CAP))
             else:
                 out.append(state)
         return out
@@ -360,6 +422,7 @@ class NodePoolReconciler(Reconciler):
         same = [s for s in pools if s.placement == place and (not place.reservation or s.reservation_id == reservation_id)]
         free = [s for s in pools if s.free and s not in same]
         pool_id = None
+        refresh = False
         try:
             if same:
                 target = same[0]
@@ -383,8 +446,13 @@ class NodePoolReconciler(Reconciler):
                 except WorkRequestFailed:
                     pool_id = self._last_pool_id
                     raise
+            refresh = True
+        except (ApiError, WorkRequestFailed) as exc:
+            failure = exc.failure if isinstance(exc, ApiError) else classify(exc)
+            refresh = failure.kind in (OUT_OF_CAPACITY, LIMIT_EXCEEDED)  # the run goes on: it needs the pool as it is now
+            raise
         finally:
-            if pool_id:
+            if pool_id and refresh:
                 refreshed = self._get(pool_id)
                 pools[:] = [s for s in pools if s.id != pool_id] + [refreshed]
 
@@ -419,6 +487,8 @@ class NodePoolReconciler(Reconciler):
             reason = None
             try:
                 self._try(cand, want, pools)
+                # nodes still coming are waited for until they are ACTIVE, fail, or pass node_stuck_timeout
+                pools[:] = self._settle(pools)
             except (ApiError, WorkRequestFailed) as exc:
                 failure = exc.failure if isinstance(exc, ApiError) else classify(exc)
                 if failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
@@ -457,10 +527,20 @@ class NodePoolReconciler(Reconciler):
         rest of the run, so the pool kept there is not grown into them again and no new placement includes them."""
         for state in pools:
             cfg = {"shape": state.placement.shape, "ocpus": state.placement.ocpus, "memory_in_gbs": state.placement.memory_in_gbs}
-            for fd in sorted(set(n.fault_domain for n in state.failed if n.fault_domain)):
+            # only launch failures (node_error) say anything about capacity; a stuck or FAILING node had an instance
+            for fd in sorted(set(fd for n in state.failed if n.node_error for fd in self._failed_fault_domains(state, n))):
                 if self.planner.note_overstated(report, fd, cfg):
                     self.progress.line("capacity report overstated %s in %s: dropped from the placements for this run" % (
                         state.placement.shape, fd))
+
+    @staticmethod
+    def _failed_fault_domains(state, node):
+        """Where a failed node was meant to run. A node that never launched may carry no fault_domain: then it is the
+        pool's placement fault domains that hold none of its live nodes (OKE spreads nodes over them), or none."""
+        if node.fault_domain:
+            return [node.fault_domain]
+        landed = set(n.fault_domain for n in state.healthy + state.pending if n.fault_domain)
+        return [fd for fd in state.placement.fds if fd not in landed]
 
     def _scale_down(self, pools, surplus):
         for state in sorted(pools, key=lambda s: (s.name == self.p["name"], s.name), reverse=False):

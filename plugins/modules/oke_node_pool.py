@@ -16,7 +16,13 @@ description:
     O(alternative_shapes), then partial fills in extra pools, then capacity reservations if allowed) and tries them
     in order. A pool with healthy nodes is only ever grown in its own placement; any other placement gets a
     sibling pool (C(<name>-2), ...) or re-uses an empty one, because changing a pool's placement recycles its nodes.
-  - Nodes that fail with C(nodeError) (out of capacity) are removed by shrinking their pool.
+  - Nodes that fail (C(nodeError), for example out of capacity, or lifecycle state C(FAILING) or C(INACTIVE)) and nodes
+    that stay C(CREATING)/C(UPDATING) without progress and without C(nodeError) for O(node_stuck_timeout) seconds are
+    removed by shrinking their pool, and their placement is tried again or replaced like an out-of-capacity one.
+  - OCI errors are handled by one table (from OCI's API errors reference and the SDK's retry rules). Throttling, 5xx
+    and C(IncorrectState) are retried with back-off; C(InvalidatedRetryToken) sends a create once more with a new retry
+    token; a C(409 Conflict) is only waited out when the pool's work requests show OKE busy, otherwise it fails at once
+    with OCI's message and a fix. Each update or delete has one budget of calls and time that no inner loop resets.
   - Rounds are separated by exponential backoff with jitter; the module fails before O(wait_timeout) with a table of
     every attempt when the next round would not fit.
   - Lookups by name and ownership tags before every create and deterministic C(opc-retry-token)s mean a re-run after
@@ -92,6 +98,13 @@ options:
     description: Extra freeform tags (keys without dots or spaces); the ownership tags are always added.
     type: dict
     default: {}
+  node_stuck_timeout:
+    description:
+      - Seconds a node may stay C(CREATING) or C(UPDATING) with the same details and no C(nodeError) before it is
+        counted as failed (shrunk away and replaced). The default is the cluster autoscaler's C(--max-node-provision-time)
+        (15 minutes), after which its OCI provider gives such a node up.
+    type: int
+    default: 900
   state:
     description: V(absent) deletes every pool of this role that carries the ownership tags.
     type: str
@@ -190,6 +203,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     check_kubernetes_version,
     check_labels,
     check_name,
+    check_node_stuck_timeout,
     check_ocid,
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
@@ -211,6 +225,7 @@ def validate(params):
     check_ocid(params["image_id"], "image_id", ("image",))
     check_kubernetes_version(params["kubernetes_version"], "kubernetes_version")
     check_labels(dict(params["node_labels"], **{params["label_key"]: params["role"]}), "node_labels")
+    check_node_stuck_timeout(params["node_stuck_timeout"], "node_stuck_timeout")
     return params
 
 
@@ -229,6 +244,7 @@ def main():
         boot_volume_size_in_gbs=dict(type="int"),
         ssh_public_key=dict(type="str"),
         freeform_tags=dict(type="dict", default={}),
+        node_stuck_timeout=dict(type="int", default=900),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         **placement_args()
     )

@@ -128,6 +128,14 @@ class NodePools:
     # later by a NODEPOOL_RECONCILE work request, then after 2x, 4x, ... while they keep failing; on by
     # default as on OKE (https://github.com/kubernetes/autoscaler/pull/10306); null: never.
     reconcile_after_seconds: float | None = 60
+    # Nodes that got capacity but never register: the first N stay UPDATING with an instance and no nodeError while
+    # their work request SUCCEEDED (autoscaler's "registration timeouts", kubernetes/autoscaler#8840).
+    stuck_nodes: int = 0
+    # The first N nodes that got capacity go FAILING (a state of the SDK's Node lifecycle,
+    # oci/container_engine/models/node.py) without nodeError after their work request SUCCEEDED.
+    failing_nodes: int = 0
+    # Nodes that never launched (out of capacity) carry no faultDomain, only their nodeError.
+    failed_without_fault_domain: bool = False
 
 
 @dataclass

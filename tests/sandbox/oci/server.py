@@ -267,6 +267,12 @@ class Handler(BaseHTTPRequestHandler):
         if cached is not None and store.now() - cached["time"] >= RETRY_TOKEN_SECONDS:
             del store.retry_tokens[(operation, token)]  # OCI forgets a token after 24 h: the same token is a new request
             cached = None
+        if cached is not None and store.token_resource_gone(cached):
+            # OCI's errors reference: InvalidatedRetryToken "can happen, for example, in cases where an entity created
+            # with the same token has since been deleted" (https://docs.oracle.com/iaas/Content/API/References/apierrors.htm).
+            cached["invalidated"] = cached.get("invalidated", 0) + 1
+            raise ApiError(409, "InvalidatedRetryToken", "The provided retry token was used in an earlier request that resulted in a "
+                           "system update, but a subsequent operation invalidated the token.")
         if cached is not None:
             cached["replays"] += 1
             if cached["body_sha256"] != digest:

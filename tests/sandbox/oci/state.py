@@ -101,6 +101,15 @@ class WorkRequest:
     def pending(self) -> bool:
         return self.status in PENDING
 
+    def _resource_view(self, resource: dict) -> dict:
+        # Recorded Container Engine work requests (oracle/oci-cli services/container_engine/tests/cassettes/
+        # test_oce_fixture_node_pool.yml) show the resource's actionType IN_PROGRESS while ACCEPTED/IN_PROGRESS and
+        # CREATED/UPDATED/DELETED once SUCCEEDED; RELATED entries (the pool's cluster) keep theirs. A failed one
+        # shows FAILED (the SDK's WorkRequestResource.ACTION_TYPE_FAILED).
+        if self.service != "ce" or resource.get("actionType") == "RELATED" or self.status == "SUCCEEDED":
+            return dict(resource)
+        return dict(resource, actionType="IN_PROGRESS" if self.pending else "FAILED")
+
     def next_transition(self) -> float:
         return self.start_at if self.status == "ACCEPTED" else self.finish_at
 
@@ -110,7 +119,7 @@ class WorkRequest:
             "operationType": self.operation_type,
             "status": self.status,
             "compartmentId": self.compartment_id,
-            "resources": self.resources,
+            "resources": [self._resource_view(r) for r in self.resources],
             "timeAccepted": iso(self.time_accepted),
             "timeStarted": iso(self.time_started) if self.time_started else None,
             "timeFinished": iso(self.time_finished) if self.time_finished else None,
@@ -143,6 +152,7 @@ class Store:
         self.work_requests: dict[str, WorkRequest] = {}
         self.pending_wr: dict[str, str] = {}  # resource id -> its in-progress work request id
         self.retry_tokens: dict[tuple[str, str], dict] = {}
+        self.node_quirks: Counter = Counter()  # stuck/failing nodes made so far
         self.events: list = []
         self.calls = Counter()
         self.statuses: dict[str, Counter] = defaultdict(Counter)
@@ -345,6 +355,19 @@ class Store:
             self.tick()
 
     # -- retry tokens and counters ---------------------------------------------------------------
+    def token_resource_gone(self, entry: dict) -> str | None:
+        """The id of the resource a stored retry token created, when it has been deleted/terminated since."""
+        ids = [entry.get("resource_id")]
+        wr = self.work_requests.get(entry.get("work_request_id") or "")
+        if wr is not None:
+            ids += [r["identifier"] for r in wr.resources if r.get("actionType") != "RELATED"]
+        for rid in filter(None, ids):
+            for items in self.resources.values():
+                resource = items.get(rid)
+                if resource is not None and resource.get("lifecycleState") in ("DELETING", "DELETED", "TERMINATING", "TERMINATED"):
+                    return rid
+        return None
+
     def count_call(self, operation: str) -> int:
         self.calls[operation] += 1
         return self.calls[operation]

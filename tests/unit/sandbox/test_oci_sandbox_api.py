@@ -153,6 +153,20 @@ def test_retry_token_replays_instead_of_creating(oci_sandbox, clients):
     assert token["resource_id"] == first.data.id and token["replays"] == 1
 
 
+def test_a_retry_token_whose_resource_was_deleted_is_invalidated(oci_sandbox, clients):
+    """OCI's API errors reference: 409 InvalidatedRetryToken when "an entity created with the same token has since
+    been deleted" (https://docs.oracle.com/iaas/Content/API/References/apierrors.htm) -- never the old 2xx again."""
+    details = launch_details(AD, clients.tenancy)
+    first = clients.compute.launch_instance(details, opc_retry_token="launch-loadgen-gone")
+    clients.compute.terminate_instance(first.data.id)
+    with pytest.raises(oci.exceptions.ServiceError) as info:
+        clients.compute.launch_instance(details, opc_retry_token="launch-loadgen-gone")
+    assert (info.value.status, info.value.code) == (409, "InvalidatedRetryToken")
+    token = next(t for t in oci_sandbox.state()["retry_tokens"] if t["token"] == "launch-loadgen-gone")
+    assert token["replays"] == 0 and token["invalidated"] == 1
+    assert len([i for i in oci_sandbox.state()["resources"]["instances"].values() if i["lifecycleState"] not in ("TERMINATING", "TERMINATED")]) == 0
+
+
 def test_pagination_follows_next_page(oci_sandbox, clients):
     for index in range(5):
         clients.compute.launch_instance(launch_details(AD, clients.tenancy, display_name=f"lg-{index}"))

@@ -36,9 +36,14 @@ def _busy(store: Store, resource_id: str, what: str) -> None:
         raise ApiError(409, "Conflict", f"{what} {resource_id} has a work request in progress ({wr_id}); retry when it has finished.")
 
 
-def _entity(kind: str, action: str, resource_id: str) -> list[dict]:
+def _entity(kind: str, action: str, resource_id: str, cluster_id: str | None = None) -> list[dict]:
+    # As recorded (oracle/oci-cli services/container_engine/tests/cassettes/test_oce_fixture_node_pool.yml): entityUri
+    # without the API version, and a node pool's work request names its cluster as a RELATED resource.
     path = "clusters" if kind == "cluster" else "nodePools"
-    return [{"actionType": action, "entityType": kind, "identifier": resource_id, "entityUri": f"/20180222/{path}/{resource_id}"}]
+    entities = [{"actionType": action, "entityType": kind, "identifier": resource_id, "entityUri": f"/{path}/{resource_id}"}]
+    if cluster_id:
+        entities.append({"actionType": "RELATED", "entityType": "cluster", "identifier": cluster_id, "entityUri": f"/clusters/{cluster_id}"})
+    return entities
 
 
 # -- clusters -------------------------------------------------------------------------------------
@@ -262,6 +267,8 @@ def _launch_nodes(store: Store, pool: dict, count: int, wr: WorkRequest) -> list
         try:
             alloc, placed_fd = place(store, short, candidates, shape, ocpus, memory, placement.get("capacityReservationId"))
         except ApiError as exc:
+            if store.sc.node_pools.failed_without_fault_domain:
+                node["faultDomain"] = None
             node.update(
                 lifecycleState="FAILING",
                 lifecycleDetails=exc.message,
@@ -300,7 +307,15 @@ def _finish_nodes(store: Store, pool: dict, nodes: list[dict], wr: WorkRequest) 
         if node.get("_boot"):
             instance, vnic, attachment, boot = node.pop("_boot")
             if boot_finished(store, instance, vnic, attachment, boot, None):
-                node.update(lifecycleState="ACTIVE", lifecycleDetails=None, privateIp=vnic["privateIp"])
+                quirks, settings = store.node_quirks, store.sc.node_pools
+                if quirks["stuck"] < settings.stuck_nodes:
+                    quirks["stuck"] += 1
+                    node.update(lifecycleState="UPDATING", lifecycleDetails="waiting for the node to register", privateIp=vnic["privateIp"])
+                elif quirks["failing"] < settings.failing_nodes:
+                    quirks["failing"] += 1
+                    node.update(lifecycleState="FAILING", lifecycleDetails="node is failing", privateIp=vnic["privateIp"])
+                else:
+                    node.update(lifecycleState="ACTIVE", lifecycleDetails=None, privateIp=vnic["privateIp"])
                 continue
             node.update(
                 id=None,
@@ -343,10 +358,13 @@ def _resize(store: Store, pool: dict, wr: WorkRequest, *, replace_all: bool = Fa
     size = pool["nodeConfigDetails"]["size"]
     if replace_all:
         _remove_nodes(store, pool, list(pool["nodes"]))
-    _remove_nodes(store, pool, [n for n in pool["nodes"] if n.get("nodeError")])
+    _remove_nodes(store, pool, [n for n in pool["nodes"] if n.get("nodeError") or n["lifecycleState"] == "FAILING"])
     healthy = list(pool["nodes"])
     if len(healthy) > size:
-        _remove_nodes(store, pool, healthy[size:][::-1])
+        # A smaller size drops nodes that are not ACTIVE first (the autoscaler shrinks a pool's size to get rid of
+        # failed nodes, kubernetes/autoscaler#9703), then the newest.
+        order = sorted(healthy[::-1], key=lambda n: n["lifecycleState"] == "ACTIVE")
+        _remove_nodes(store, pool, order[: len(healthy) - size])
     return _launch_nodes(store, pool, max(0, size - len(healthy)), wr)
 
 
@@ -389,7 +407,14 @@ def _submit_resize(store: Store, pool: dict, operation: str, duration: float, re
     if operation != "NODEPOOL_CREATE":
         pool["lifecycleState"] = "UPDATING"
     return store.submit(
-        "ce", operation, pool["compartmentId"], _entity("nodepool", action, pool["id"]), duration, on_start=start, on_finish=finish, lock_ids=(pool["id"],)
+        "ce",
+        operation,
+        pool["compartmentId"],
+        _entity("nodepool", action, pool["id"], pool["clusterId"]),
+        duration,
+        on_start=start,
+        on_finish=finish,
+        lock_ids=(pool["id"],),
     )
 
 
@@ -555,7 +580,7 @@ def delete_node_pool(ctx: Context) -> Reply:
         "ce",
         "NODEPOOL_DELETE",
         pool["compartmentId"],
-        _entity("nodepool", "DELETED", pool["id"]),
+        _entity("nodepool", "DELETED", pool["id"], pool["clusterId"]),
         ctx.sc.timings.node_pool_delete,
         on_finish=finish,
         lock_ids=(pool["id"],),

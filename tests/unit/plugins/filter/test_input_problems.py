@@ -25,6 +25,7 @@ VALID = [
     {"check": "fault_domains", "field": "fds", "value": ["FAULT-DOMAIN-1"]},
     {"check": "availability_domain", "field": "ad", "value": "hxIl:ME-JEDDAH-1-AD-1"},
     {"check": "kubernetes_version", "field": "k8s", "value": "v1.35.4"},
+    {"check": "node_stuck_timeout", "field": "stuck", "value": "900"},
 ]
 
 
@@ -38,8 +39,9 @@ def test_every_problem_is_reported_with_field_and_fix():
         {"check": "boot_volume", "field": "bv", "value": 32769},
         {"check": "distinct", "field": "names", "value": ["a", "a"]},
         {"check": "count", "field": "n", "value": "many"},
+        {"check": "node_stuck_timeout", "field": "stuck", "value": 30},
     ])
-    assert [p.split(":")[0] for p in problems] == ["s.ocpus", "bv", "names", "n"]
+    assert [p.split(":")[0] for p in problems] == ["s.ocpus", "bv", "names", "n", "stuck"]
     assert all("Fix:" in p for p in problems), problems
 
 

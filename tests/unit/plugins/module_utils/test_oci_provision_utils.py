@@ -142,6 +142,13 @@ def test_unreported_placements_come_after_reported_ones():
     (SvcError(400, "LimitExceeded", "service limits were exceeded"), oci_errors.LIMIT_EXCEEDED),
     (SvcError(409, "IncorrectState", "busy"), oci_errors.TRANSIENT),
     (SvcError(409, "Conflict", "work request in progress"), oci_errors.CONFLICT),
+    (SvcError(409, "InvalidatedRetryToken", "token invalidated"), oci_errors.INVALIDATED_TOKEN),
+    (SvcError(409, "NotAuthorizedOrResourceAlreadyExists", "exists"), oci_errors.FATAL),
+    (SvcError(409, "LockConflict", "locked"), oci_errors.TRANSIENT),
+    (SvcError(503, "ServiceUnavailable", "down"), oci_errors.TRANSIENT),
+    (SvcError(502, "BadGateway", "gateway"), oci_errors.TRANSIENT),
+    (SvcError(501, "MethodNotImplemented", "no"), oci_errors.FATAL),
+    (SvcError(400, "QuotaExceeded", "quota"), oci_errors.LIMIT_EXCEEDED),
     (SvcError(404, "NotAuthorizedOrNotFound", "nope"), oci_errors.NOT_FOUND),
     (SvcError(401, "NotAuthenticated", "bad key"), oci_errors.FATAL),
     (type("CircuitBreakerError", (Exception,), {})('Circuit "x" OPEN until 2026 (10 failures, 12 sec remaining)'), oci_errors.CIRCUIT_OPEN),
@@ -151,6 +158,97 @@ def test_unreported_placements_come_after_reported_ones():
 ])
 def test_classify(exc, kind):
     assert oci_errors.classify(exc).kind == kind
+
+
+def test_every_error_table_row_names_its_source_and_a_fix():
+    for rule in oci_errors.ERROR_TABLE:
+        assert rule.source.startswith(("https://", "oci SDK")) and rule.fix, rule.as_dict()
+    assert len({(r.status, r.code) for r in oci_errors.ERROR_TABLE}) == len(oci_errors.ERROR_TABLE)
+
+
+def test_error_table_agrees_with_the_sdks_own_retry_checker():
+    """The SDK's checker (oci/retry/retry_checkers.py) retries 409 IncorrectState/LockConflict, 429, 5xx but 501, and
+    no response (-1). The table retries exactly those, plus 409 ExternalServerIncorrectState (the API errors reference
+    says "Yes, with backoff"), and not an out-of-capacity 500, which goes to the planner."""
+    import oci
+    checker = oci.retry.retry_checkers.TimeoutConnectionAndServiceErrorRetryChecker()
+    for rule in oci_errors.ERROR_TABLE:
+        if (rule.status, rule.code) == (409, "ExternalServerIncorrectState"):
+            assert rule.retry and rule.source == oci_errors.APIERRORS
+            continue
+        exc = oci.exceptions.ServiceError(rule.status, rule.code or "Code", {}, "message")
+        ours = rule.retry or rule.kind == oci_errors.THROTTLED
+        assert ours == bool(checker.should_retry(exception=exc)), rule.as_dict()
+    oohc = oci.exceptions.ServiceError(500, "InternalError", {}, "Out of host capacity.")
+    assert checker.should_retry(exception=oohc) and oci_errors.classify(oohc).kind == oci_errors.OUT_OF_CAPACITY
+
+
+def test_a_fatal_error_carries_ocis_message_and_the_tables_fix():
+    policy = oci_retry.RetryPolicy(600, clock=FakeClock())
+
+    def refuse():
+        raise SvcError(409, "Conflict", "Cannot perform nodepool cycling and nodepool Placement Configuration change simultaneously")
+
+    with pytest.raises(oci_errors.ApiError) as info:
+        policy.call_non_idempotent("UpdateNodePool", refuse)
+    assert policy.calls == 1 and "409 Conflict Cannot perform nodepool cycling" in info.value.msg
+    assert info.value.fix and "Fix: " + info.value.fix in info.value.msg
+
+
+def test_an_invalidated_retry_token_is_replaced_once():
+    policy = oci_retry.RetryPolicy(600, clock=FakeClock())
+    tokens = []
+
+    def create(details, opc_retry_token):
+        tokens.append(opc_retry_token)
+        if len(tokens) == 1:
+            raise SvcError(409, "InvalidatedRetryToken", "The provided retry token was used in an earlier request")
+        return "created"
+
+    assert policy.call_create("CreateThing", create, {}, "oes-" + "a" * 60) == "created"
+    assert len(tokens) == 2 and tokens[0] != tokens[1] and len(tokens[1]) == len(tokens[0])
+    assert tokens[1] == oci_retry.renewed_token(tokens[0])  # deterministic: a retried run sends the same new token
+
+    def always_invalidated(details, opc_retry_token):
+        raise SvcError(409, "InvalidatedRetryToken", "again")
+
+    with pytest.raises(oci_errors.ApiError) as info:
+        policy.call_create("CreateThing", always_invalidated, {}, "oes-b")
+    assert info.value.failure.kind == oci_errors.INVALIDATED_TOKEN
+
+
+def test_an_operation_budget_is_not_reset_by_the_loops_inside_it():
+    clock = FakeClock()
+    policy = oci_retry.RetryPolicy(7200, clock=clock, max_call_attempts=4)
+    budget = policy.budget("UpdateNodePool on pool x")
+    failure = oci_errors.classify(SvcError(500, "InternalError", "Internal server error"))
+    spent = 0
+    with pytest.raises(oci_errors.ApiError) as info:
+        for _outer in range(10):  # e.g. one PoolBusy after another
+            for _inner in range(3):
+                spent += 1
+                budget.charge(failure)
+    assert spent == 4 and "failed 4 time(s)" in info.value.msg and "500 InternalError Internal server error" in info.value.msg
+    timed = policy.budget("DeleteNodePool on pool y", calls=100, seconds=60)
+    with pytest.raises(oci_errors.ApiError):
+        for _attempt in range(100):
+            timed.wait(25, failure)
+    assert clock.t <= 60
+
+
+def test_reservation_room_reads_the_documented_fields_conservatively():
+    from types import SimpleNamespace as NS
+
+    from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import room
+    place = Placement(AD, ["FAULT-DOMAIN-2"], "VM.Standard.E4.Flex", 30.0, 128.0)
+    configs = [NS(instance_shape="VM.Standard.E4.Flex", fault_domain="FAULT-DOMAIN-2", reserved_count=5, used_count=2),
+               NS(instance_shape="VM.Standard.E5.Flex", fault_domain="FAULT-DOMAIN-2", reserved_count=9, used_count=0),
+               NS(instance_shape="VM.Standard.E4.Flex", fault_domain="FAULT-DOMAIN-1", reserved_count=9, used_count=0)]
+    res = NS(lifecycle_state="ACTIVE", instance_reservation_configs=configs, reserved_instance_count=23, used_instance_count=2)
+    assert room(res, place, 10) == 3  # our shape and fault domain only, less what is used; not the 21 the totals suggest
+    assert room(res, place, 2) == 2  # never more than asked
+    res.lifecycle_state = "UPDATING"
+    assert room(res, place, 10) == 0
 
 
 def test_circuit_breaker_wait_hint_is_used():

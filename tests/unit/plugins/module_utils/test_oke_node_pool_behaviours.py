@@ -17,9 +17,10 @@ REPO = Path(__file__).resolve().parents[4]
 if str(REPO / "build" / "collections") not in sys.path:
     sys.path.insert(0, str(REPO / "build" / "collections"))
 
+from ansible_collections.openedx_scale.oke.plugins.module_utils import oke_node_pools  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity import REPORT_POLICY, Placement, fetch_report  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import OciClients  # noqa: E402
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import ApiError, InputError  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_iam import check_policies, missing_statements  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import reserve  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy  # noqa: E402
@@ -154,7 +155,7 @@ def test_oke_reconcile_is_waited_for_and_a_lost_update_is_not_sent_twice(stage_f
     # the lost answer was recognised from the pool's work requests: exactly one NODEPOOL_UPDATE per update made
     assert any("answer was lost" in line and "not sending it again" in line for line in lines), lines
     updates = collections.Counter(r["identifier"] for wr in state["work_requests"].values() if wr["operationType"] == "NODEPOOL_UPDATE"
-                                  for r in wr["resources"])
+                                  for r in wr["resources"] if r["entityType"] == "nodepool")  # not the RELATED cluster
     made = sum(1 for r in results.values() for a in r["actions"] if a["action"] == "update")
     assert sum(updates.values()) == made, (updates, [r["actions"] for r in results.values()])
     # attempt outcomes and shrinks say what was kept
@@ -203,8 +204,85 @@ def test_a_reprovision_13_hours_after_teardown_never_rebuilds_an_old_retry_token
     assert [results[role]["ready_nodes"] for role, *_rest in ROLES] == [count for _role, count, *_rest in ROLES], results
     live = {p["id"] for p in state["resources"]["node_pools"].values() if p["lifecycleState"] == "ACTIVE"}
     assert len(live) == len(ROLES) and not live & first
-    replays = [t for t in state["retry_tokens"] if t["operation"] == "ce.CreateNodePool" and t["replays"]]
+    replays = [t for t in state["retry_tokens"] if t["operation"] == "ce.CreateNodePool" and (t["replays"] or t.get("invalidated"))]
     assert replays == [], replays
+    assert "409" not in state["counters"]["by_operation_status"]["ce.CreateNodePool"]  # every create carried a new token
+    assert_rerun_and_teardown(stage)
+
+
+def test_a_create_whose_retry_token_oci_invalidated_is_sent_again_with_a_new_token(stage_for, monkeypatch):
+    """OCI answers 409 InvalidatedRetryToken to a token whose resource was deleted (API errors reference); a controller
+    clock that keeps the token epoch (pinned here) rebuilds the first create's token after a teardown, so OCI's answer
+    must lead to one more create under a new token, never to a replayed deleted pool or a loop."""
+    monkeypatch.setattr(oke_node_pools, "token_epoch", lambda now=None: 0)
+    stage = stage_for("reprovision-13h")
+    stage.converge()
+    first = {p["id"] for p in stage.sb.state()["resources"]["node_pools"].values()}
+    stage.teardown()
+    stage.sb.advance(13 * 3600)
+    results = stage.converge()
+    state = stage.sb.state()
+    assert [results[role]["ready_nodes"] for role, *_rest in ROLES] == [count for _role, count, *_rest in ROLES], results
+    live = {p["id"] for p in state["resources"]["node_pools"].values() if p["lifecycleState"] == "ACTIVE"}
+    assert len(live) == len(ROLES) and not live & first
+    invalidated = [t for t in state["retry_tokens"] if t["operation"] == "ce.CreateNodePool" and t.get("invalidated")]
+    assert len(invalidated) == len(ROLES) and all(t["invalidated"] == 1 and not t["replays"] for t in invalidated), invalidated
+    assert state["counters"]["by_operation_status"]["ce.CreateNodePool"]["409"] == len(ROLES)
+    lines = [line for r in results.values() for line in r["progress"]]
+    assert sum("OCI invalidated the retry token" in line for line in lines) == len(ROLES), lines
+    assert_rerun_and_teardown(stage)
+
+
+def test_a_persistent_validation_409_fails_at_once_with_ocis_message(stage_for):
+    """OKE answers every UpdateNodePool with 409 Conflict while nothing runs on the pool (terraform-oci-oke#879): the
+    pool's work requests show it is not busy, so the module stops at the first 409 with OCI's message and a fix."""
+    stage = stage_for("conflict-validation")
+    stage.converge()  # creates only
+    role, count, shape, alt = ROLES[1]
+    before = len(stage.sb.state()["request_log"])
+    with pytest.raises(ApiError) as info:
+        NodePoolReconciler(stage.clients, stage.policy(role), stage.params(role, count + 2, shape, alt)).ensure_present()
+    log = stage.sb.state()["request_log"][before:]
+    first = next(i for i, entry in enumerate(log) if entry["operation"] == "ce.UpdateNodePool")
+    tail = log[first:]
+    assert [e["operation"] for e in tail].count("ce.UpdateNodePool") == 1, tail
+    assert len(tail) <= 5 and tail[-1]["t"] - tail[0]["t"] < 60, tail
+    text = str(info.value)
+    assert "409 Conflict Cannot perform nodepool cycling and nodepool Placement Configuration change simultaneously" in text, text
+    assert info.value.fix and "Fix:" in text
+    # nothing was changed: the pools keep their size, and the original count re-runs without a change
+    assert len(healthy(stage.sb.state(), role)) == count
+    assert_rerun_and_teardown(stage)
+
+
+def test_failing_nodes_are_shrunk_away_and_replaced(stage_for):
+    stage, results, state = converged(stage_for, "nodes-failing")
+    lines = [line for r in results.values() for line in r["progress"]]
+    assert any(line.startswith("shrink") or " shrink " in line for line in lines if "FAILING" in line), lines
+    nodes = [n for p in state["resources"]["node_pools"].values() if p["lifecycleState"] != "DELETED" for n in p["nodes"]]
+    assert not [n for n in nodes if n["lifecycleState"] != "ACTIVE"], nodes
+    assert state["counters"]["by_status"].get("409", 0) == 0
+    assert_rerun_and_teardown(stage)
+
+
+def test_a_node_stuck_without_error_is_given_up_after_the_timeout_and_replaced(stage_for):
+    stage, results, state = converged(stage_for, "nodes-stuck")
+    lines = [line for r in results.values() for line in r["progress"]]
+    assert any("UPDATING without progress or node_error for 900s" in line for line in lines), lines
+    nodes = [n for p in state["resources"]["node_pools"].values() if p["lifecycleState"] != "DELETED" for n in p["nodes"]]
+    assert not [n for n in nodes if n["lifecycleState"] != "ACTIVE"], nodes
+    assert_rerun_and_teardown(stage)
+
+
+def test_a_failed_node_without_fault_domain_still_teaches_the_overstated_fault_domain(stage_for):
+    stage, results, _state = converged(stage_for, "failed-no-fault-domain")
+    failed_seen = [n for r in results.values() for p in r["pools"] for n in p["nodes"] if n["node_error"]]
+    assert all(n["fault_domain"] is None for n in failed_seen), failed_seen
+    services = results["services"]
+    first, later = services["attempts"][0], services["attempts"][1:]
+    assert first["outcome"] == "partial" and first["reason"].startswith("kept 1 of 2 node(s)"), first
+    assert later and all("FD-1" not in a["placement"] for a in later), later
+    assert any("overstated VM.Standard.E4.Flex in FAULT-DOMAIN-1" in line for line in services["progress"])
     assert_rerun_and_teardown(stage)
 
 
@@ -278,3 +356,31 @@ def test_a_pool_its_subnet_cannot_hold_is_refused_before_it_is_created(stage_for
     calls = stage.calls()
     assert calls.get("network.GetSubnet") == 1 and not [op for op in calls if op.startswith("containerengine.") and "Create" in op]
     assert not [p for p in stage.sb.state()["resources"]["node_pools"].values() if p["lifecycleState"] != "DELETED"]
+
+
+def test_node_pool_work_requests_look_like_the_recorded_ones(stage_for):
+    """Shape of a node-pool work request as oracle/oci-cli recorded it from the real service
+    (services/container_engine/tests/cassettes/test_oce_fixture_node_pool.yml): a clustersworkrequest OCID, the pool's
+    resource IN_PROGRESS until SUCCEEDED then CREATED, its cluster RELATED, entityUri without the API version."""
+    stage = stage_for("ample")
+    role, count, shape, alt = ROLES[1]
+    m = __import__("oci").container_engine.models
+    params = stage.params(role, count, shape, alt)
+    details = m.CreateNodePoolDetails(
+        compartment_id=COMPARTMENT, cluster_id=stage.cluster_id, name="recorded", kubernetes_version="v1.35.4", node_shape=shape["shape"],
+        node_shape_config=m.CreateNodeShapeConfigDetails(ocpus=shape["ocpus"], memory_in_gbs=shape["memory_in_gbs"]),
+        node_source_details=m.NodeSourceViaImageDetails(source_type="IMAGE", image_id=params["image_id"]),
+        node_config_details=m.CreateNodePoolNodeConfigDetails(size=1, placement_configs=[
+            m.NodePoolPlacementConfigDetails(availability_domain=stage.ad, subnet_id=SUBNET)]))
+    wr_id = stage.clients.ce.create_node_pool(details).headers["opc-work-request-id"]
+    assert wr_id.startswith("ocid1.clustersworkrequest.")
+    pending = stage.clients.ce.get_work_request(wr_id).data
+    assert pending.operation_type == "NODEPOOL_CREATE" and pending.status in ("ACCEPTED", "IN_PROGRESS")
+    assert [(r.entity_type, r.action_type) for r in pending.resources] == [("nodepool", "IN_PROGRESS"), ("cluster", "RELATED")]
+    pool_id = pending.resources[0].identifier
+    assert pending.resources[0].entity_uri == "/nodePools/" + pool_id and pending.resources[1].entity_uri == "/clusters/" + stage.cluster_id
+    stage.sb.advance(3600)
+    done = stage.clients.ce.get_work_request(wr_id).data
+    assert done.status == "SUCCEEDED" and [(r.entity_type, r.action_type) for r in done.resources] == [("nodepool", "CREATED"), ("cluster", "RELATED")]
+    listed = stage.clients.ce.list_work_requests(compartment_id=COMPARTMENT, resource_id=pool_id).data
+    assert [w.id for w in listed] == [wr_id]

@@ -125,6 +125,7 @@ VMS = dict(BASE, name="locust-worker", role="locust_worker", count=2, compartmen
     (oke_node_pool, dict(POOL, kubernetes_version="1.35"), "kubernetes_version"),
     (oke_node_pool, dict(POOL, capacity_probe_rounds=-1), "capacity_probe_rounds"),
     (oke_node_pool, dict(POOL, boot_volume_size_in_gbs=49), "boot_volume_size_in_gbs"),
+    (oke_node_pool, dict(POOL, node_stuck_timeout=30), "node_stuck_timeout"),
     (oci_instance, dict(VMS, boot_volume_size_in_gbs=40000), "boot_volume_size_in_gbs"),
     (oci_instance, dict(VMS, subnet_id="subnet-1"), "subnet_id"),
     (oci_instance, dict(VMS, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 2, "memory_in_gbs": -8}), "shape.memory_in_gbs"),
