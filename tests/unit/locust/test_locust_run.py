@@ -196,3 +196,21 @@ def test_worker_lost_mid_run_is_reported(tmp_path, standin, accounts_csv):
     assert report.main(["--csv-prefix", str(prefix), "--out", str(tmp_path / "report")]) == report.EXIT_FAIL
     md = (tmp_path / "report" / "verdict.md").read_text()
     assert f"- worker #{lost['index']} on {lost['host'] or '?'}" in md and "missed heartbeats at t=" in md
+
+
+def test_expired_jwt_is_refreshed_as_frontend_platform_does(tmp_path, accounts_csv):
+    """JWT cookies that expire mid-run (4 s here, an hour on a real LMS): before its next API call each user posts
+    /login_refresh (the cookie is gone or its exp past), gets new JWT cookies and goes on; no API sees an expired JWT."""
+    with StandIn(tmp_path, accounts_csv, tls=True, extra_args=["--jwt-expiration", "4"]) as lms:
+        run = run_locust(
+            ["--host", lms.url, "--users-csv", str(accounts_csv), "--headless", "-u", "5", "-r", "5", "-t", "14s", "--think-time", "0.3,0.8",
+             "--flow-weights", "dashboard_profile_account=1,courseware=1", "--csv", str(tmp_path / "run"), "--only-summary"],
+            timeout=60,
+        )  # fmt: skip
+        seen = lms.stats()["routes"]
+    assert run.returncode == 0, run.stdout[-3000:]
+    refresh = seen["POST /login_refresh"]
+    assert refresh.get("401") == 5, "one JWT check per user on the login page, before logging in"
+    assert refresh.get("200", 0) >= 10, f"each user refreshed its expired JWT more than once in 14 s: {refresh}"
+    unauthorized = {route: codes for route, codes in seen.items() if route != "POST /login_refresh" and "401" in codes}
+    assert unauthorized == {}, "an API call went out with an expired JWT"
