@@ -873,17 +873,18 @@ class Lms:
         return denied or json_response(200, {"results": []})
 
     # ---------------------------------------------------------------- course home
-    def _course_or_404(self, course_id: str) -> tuple[Course | None, Response | None]:
-        course = self.courses.get(course_id)
-        return (course, None) if course else (None, json_response(404, {"detail": "Not found."}))
-
-    def course_home_metadata(self, req: Request, course_id: str) -> Response:
+    def _course_api(self, req: Request, course_id: str) -> tuple[dict | None, Course | None, Response | None]:
+        """(user, course, error) for a course API: authenticated first (401), then the course (404)."""
         user, denied = self.api_user(req)
         if denied:
-            return denied
-        course, missing = self._course_or_404(course_id)
-        if missing:
-            return missing
+            return None, None, denied
+        course = self.courses.get(course_id)
+        return (user, course, None) if course else (user, None, json_response(404, {"detail": "Not found."}))
+
+    def course_home_metadata(self, req: Request, course_id: str) -> Response:
+        user, course, error = self._course_api(req, course_id)
+        if error:
+            return error
         enrolled = self._is_enrolled(user, course_id)
         enr = self.enrollments[user["username"]].get(course_id)
         return json_response(
@@ -937,12 +938,9 @@ class Lms:
         return {**static, "complete": self._complete(user, bid, course)}
 
     def outline(self, req: Request, course_id: str) -> Response:
-        user, denied = self.api_user(req)
-        if denied:
-            return denied
-        course, missing = self._course_or_404(course_id)
-        if missing:
-            return missing
+        user, course, error = self._course_api(req, course_id)
+        if error:
+            return error
         enr = self.enrollments[user["username"]].get(course_id)
         enrolled = self._is_enrolled(user, course_id)
         course_blocks = None
@@ -977,12 +975,9 @@ class Lms:
         )
 
     def navigation(self, req: Request, course_id: str) -> Response:
-        user, denied = self.api_user(req)
-        if denied:
-            return denied
-        course, missing = self._course_or_404(course_id)
-        if missing:
-            return missing
+        user, course, error = self._course_api(req, course_id)
+        if error:
+            return error
         blocks = {}
         if self._is_enrolled(user, course_id):
             blocks = {
@@ -1065,12 +1060,9 @@ class Lms:
 
     # ---------------------------------------------------------------- courseware
     def courseware_course(self, req: Request, course_id: str) -> Response:
-        user, denied = self.api_user(req)
-        if denied:
-            return denied
-        course, missing = self._course_or_404(course_id)
-        if missing:
-            return missing
+        user, course, error = self._course_api(req, course_id)
+        if error:
+            return error
         enr = self.enrollments[user["username"]].get(course_id)
         enrolled = self._is_enrolled(user, course_id)
         return json_response(
@@ -1097,12 +1089,9 @@ class Lms:
         )
 
     def learning_sequences(self, req: Request, course_id: str) -> Response:
-        user, denied = self.api_user(req)
-        if denied:
-            return denied
-        course, missing = self._course_or_404(course_id)
-        if missing:
-            return missing
+        user, course, error = self._course_api(req, course_id)
+        if error:
+            return error
         enrolled = self._is_enrolled(user, course_id)
         sections, sequences = [], {}
         if enrolled:
@@ -1139,12 +1128,9 @@ class Lms:
         return json_response(200, {"enable_navigation_sidebar": True, "always_open_auxiliary_sidebar": True, "enable_completion_tracking": True})
 
     def resume(self, req: Request, course_id: str) -> Response:
-        user, denied = self.api_user(req)
-        if denied:
-            return denied
-        course, missing = self._course_or_404(course_id)
-        if missing:
-            return missing
+        user, course, error = self._course_api(req, course_id)
+        if error:
+            return error
         unit = self._resume_unit(user, course)
         if unit is None:
             return json_response(200, {"block_id": None, "section_id": None, "unit_id": None})

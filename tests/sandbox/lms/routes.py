@@ -97,7 +97,10 @@ ROUTES: tuple[Route, ...] = (
             "edxloggedin, edx-user-info, JWT cookies; 400 {success: false, value, error_code, email}; rate limits per IP "
             "(LOGISTRATION_RATELIMIT_RATE) and per email (LOGISTRATION_PER_EMAIL_RATELIMIT_RATE)"
         ),
-        (f"{P} user_authn/views/login.py LoginSessionView.post, login_user; user_authn/cookies.py set_logged_in_cookies; openedx/envs/common.py"),
+        (
+            f"{P} openedx/core/djangoapps/user_authn/views/login.py LoginSessionView.post, login_user; user_authn/cookies.py set_logged_in_cookies; "
+            "openedx/envs/common.py"
+        ),
     ),
     Route(
         "GET",
