@@ -794,7 +794,7 @@ class LmsBehaviour:
                 path={"program_uuid": program_uuid},
                 client="page",
                 is_json=False,
-                check=self._is_html,
+                check=lambda d, r: self._is_html(d, r) or (None if program_uuid.encode() in r.content else "the page carries no data of the program"),
             )
             if resp is not None and Settings.static_files:
                 self.static_files(resp.text or "")
