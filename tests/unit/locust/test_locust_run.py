@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 from openedx_locust import report
@@ -196,3 +197,44 @@ def test_worker_lost_mid_run_is_reported(tmp_path, standin, accounts_csv):
     assert report.main(["--csv-prefix", str(prefix), "--out", str(tmp_path / "report")]) == report.EXIT_FAIL
     md = (tmp_path / "report" / "verdict.md").read_text()
     assert f"- worker #{lost['index']} on {lost['host'] or '?'}" in md and "missed heartbeats at t=" in md
+
+
+@pytest.fixture
+def short_jwt_standin(tmp_path, accounts_csv):
+    """The stand-in with JWT_IN_COOKIE_EXPIRATION (openedx/envs/common.py JWT_AUTH, 3600 s) set to 4 s, as a deployment
+    may set it: the JWT cookies' Max-Age and the JWT's exp both follow it."""
+    ready = tmp_path / "ready.json"
+    code = "import runpy, tests.sandbox.lms.app as app; app.JWT_IN_COOKIE_EXPIRATION = 4; runpy.run_module('tests.sandbox.lms', run_name='__main__')"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--port", "0", "--users-csv", str(accounts_csv), "--ready-file", str(ready), "--enroll", DEFAULT_COURSES[0],
+         "--program-courses", DEFAULT_COURSES[0]],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the stand-in did not start"
+            time.sleep(0.05)
+        yield json.loads(ready.read_text())["url"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_expired_jwt_is_refreshed_as_frontend_platform_does(tmp_path, accounts_csv, short_jwt_standin):
+    """JWT cookies that expire mid-run (4 s here, an hour by default): before its next API call each user posts
+    /login_refresh (the cookie is gone or its exp past), gets new JWT cookies and goes on; no API sees an expired JWT."""
+    url = short_jwt_standin
+    run = run_locust(
+        ["--host", url, "--users-csv", str(accounts_csv), "--headless", "-u", "5", "-r", "5", "-t", "14s", "--think-time", "0.3,0.8",
+         "--flow-weights", "dashboard_profile_account=1,courseware=1", "--csv", str(tmp_path / "run"), "--only-summary"],
+        timeout=60,
+    )  # fmt: skip
+    with urllib.request.urlopen(f"{url}/_standin/stats", timeout=30) as resp:
+        seen = json.load(resp)["routes"]
+    assert run.returncode == 0, run.stdout[-3000:]
+    refresh = seen["POST /login_refresh"]
+    assert refresh.get("401") == 5, "one JWT check per user on the login page, before logging in"
+    assert refresh.get("200", 0) >= 10, f"each user refreshed its expired JWT more than once in 14 s: {refresh}"
+    unauthorized = {route: codes for route, codes in seen.items() if route != "POST /login_refresh" and "401" in codes}
+    assert unauthorized == {}, "an API call went out with an expired JWT"

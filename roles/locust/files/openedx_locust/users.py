@@ -36,6 +36,9 @@ logger = logging.getLogger("openedx_locust")
 
 LOGIN_ATTEMPTS = 3
 JWT_COOKIE = "edx-jwt-cookie-header-payload"  # tutor-mfe env ACCESS_TOKEN_COOKIE_NAME
+# frontend-platform refreshes once exp < now; refreshing a second early keeps a request sent in the JWT's last
+# milliseconds from reaching the LMS expired (a 401 the browser would show as an error too, rarely).
+JWT_MARGIN_S = 1.0
 MFE_CONFIG_TTL = 300.0  # frontend-platform LocalForageCache: 5 min when the response sets no max-age
 BROWSER_TIMEZONE = "UTC"
 AXIOS_ACCEPT = "application/json, text/plain, */*"
@@ -379,7 +382,7 @@ class LmsBehaviour:
     def ensure_jwt(self) -> bool:
         """getJwtToken(): refresh when the header-payload cookie is gone or expired; 401 = logged out."""
         exp = jwt_expiry(self.cookie(JWT_COOKIE))
-        if exp is not None and exp >= time.time():
+        if exp is not None and exp >= time.time() + JWT_MARGIN_S:
             return True
         resp = self.call("login_refresh", client="refresh", is_json=False, expect=(200, 401))
         if resp is None:
@@ -791,7 +794,7 @@ class LmsBehaviour:
                 path={"program_uuid": program_uuid},
                 client="page",
                 is_json=False,
-                check=self._is_html,
+                check=lambda d, r: self._is_html(d, r) or (None if program_uuid.encode() in r.content else "the page carries no data of the program"),
             )
             if resp is not None and Settings.static_files:
                 self.static_files(resp.text or "")
