@@ -16,9 +16,10 @@ import re
 from ansible.errors import AnsibleFilterError
 from ansible_collections.openedx_scale.oke.plugins.filter.sizing import _number, labelled_lines, mean_think_time
 
-# Users one Locust worker process (= one vCPU) holds under 90 % CPU over HTTPS at the 5-15 s think time, measured
-# by `make bench` (tests/bench/bench_locust_tls.py) with the project's locustfile through nginx (TLS 1.3).
-MEASURED_USERS_PER_CORE_TLS = 14000
+# Users one Locust worker process (= one vCPU) holds under 90 % CPU over HTTPS at the 5-15 s think time with the
+# browser-like mix: 14,000 measured with the old mix (tests/bench/bench_locust_tls.py, 10,000 users in one process),
+# divided by the 3.6x CPU per user the realistic mix costs (tests/bench/bench_locust_mix.py, docs/loadtest.md).
+MEASURED_USERS_PER_CORE_TLS = 3900
 MEASURED_THINK_TIME = (5, 15)
 # Keep planned per-IP figures this far under the LMS / ingress limits (users are spread evenly, not perfectly).
 LIMIT_MARGIN = 0.9
