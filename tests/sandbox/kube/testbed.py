@@ -39,6 +39,8 @@ import yaml
 from tests.helpers.go import go_binary as find_go
 from tests.helpers.net import free_port
 from tests.rehearsal import inventory_path
+from tests.sandbox.discovery import DISCOVERY
+from tests.sandbox.discovery import STATE_ENV as DISCOVERY_ENV
 from tests.sandbox.kube import pki as pkimod
 from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV
 from tests.sandbox.lms.edx_platform import PLATFORM as LMS_PLATFORM
@@ -706,24 +708,22 @@ class Testbed:
 
     def _lms_exec(self) -> dict:
         """`kubectl exec` into a container named lms (any pod, any namespace) runs in the LMS stand-in's edx-platform
-        directory, whose manage.py keeps the accounts it creates in lms_accounts (one file per test bed)."""
+        directory, whose manage.py keeps the accounts it creates in lms_accounts (one file per test bed); into one
+        named discovery, in course discovery's stand-in, whose programs the LMS's cache_programs reads."""
+        envs = [
+            {"name": ACCOUNTS_ENV, "value": str(self.lms_accounts)},
+            {"name": DISCOVERY_ENV, "value": str(self.discovery_state)},
+            # manage.py's `#!/usr/bin/env python`: this environment's interpreter
+            {"name": "PATH", "value": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
+        ]
         return {
             "apiVersion": "kwok.x-k8s.io/v1alpha1",
             "kind": "ClusterExec",
             "metadata": {"name": "lms"},
             "spec": {
                 "execs": [
-                    {
-                        "containers": ["lms"],
-                        "local": {
-                            "workDir": str(LMS_PLATFORM),
-                            "envs": [
-                                {"name": ACCOUNTS_ENV, "value": str(self.lms_accounts)},
-                                # manage.py's `#!/usr/bin/env python`: this environment's interpreter
-                                {"name": "PATH", "value": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
-                            ],
-                        },
-                    }
+                    {"containers": ["lms"], "local": {"workDir": str(LMS_PLATFORM), "envs": envs}},
+                    {"containers": ["discovery"], "local": {"workDir": str(DISCOVERY), "envs": envs}},
                 ]
             },
         }
@@ -732,6 +732,11 @@ class Testbed:
     def lms_accounts(self) -> Path:
         """The accounts create_test_users made through `kubectl exec` (JSON; see tests/sandbox/lms/edx_platform)."""
         return self.dir / "lms-accounts.json"
+
+    @property
+    def discovery_state(self) -> Path:
+        """Course discovery's courses and programs made through `kubectl exec` (JSON; see tests/sandbox/discovery)."""
+        return self.dir / "discovery.json"
 
     def mark_started_by(self, who: str) -> None:
         """Record who started the running test bed (the pytest fixture stops only what pytest started)."""
