@@ -28,7 +28,7 @@ from pathlib import Path
 import psutil
 
 from tests.helpers.net import free_port
-from tests.sandbox.lms import StandIn, write_users_csv
+from tests.sandbox.lms import DEFAULT_COURSES, StandIn, write_users_csv
 
 REPO = Path(__file__).resolve().parents[2]
 PKG_PARENT = REPO / "roles" / "locust" / "files"
@@ -261,7 +261,7 @@ def main() -> int:
     think_users, goal_users = 1000, TARGET_USERS // GOAL_CORES
     users_csv = write_users_csv(WORK / "users.csv", goal_users + 2000)
     rc = 0
-    with StandIn(WORK / "lms", users_csv, tls=True, cpu=1) as lms:
+    with StandIn(WORK / "lms", users_csv, tls=True, cpu=1, enroll=DEFAULT_COURSES) as lms:
         print(f"stand-in {lms.url} (TLS); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
         runs = {}
         for label, lf, users, think, settle, window, rate in (

@@ -30,7 +30,7 @@ import psutil
 
 from tests.bench import bench_locust as base
 from tests.helpers import nginx
-from tests.sandbox.lms import StandIn, write_users_csv
+from tests.sandbox.lms import DEFAULT_COURSES, StandIn, write_users_csv
 from tests.sandbox.lms.tls import ensure_self_signed
 
 sys.path.insert(0, str(base.REPO / "build" / "collections"))
@@ -86,15 +86,42 @@ def _edge_cpu(pids: list[int]) -> float:
     return total
 
 
-def run(name: str, lms: StandIn, edge: nginx.TlsTerminator, url: str, locustfile: Path, users_csv: Path, *,
-        users: int, spawn_rate: float, settle: float, window: float, partial_ok: bool = False) -> dict:
+def run(
+    name: str,
+    lms: StandIn,
+    edge: nginx.TlsTerminator,
+    url: str,
+    locustfile: Path,
+    users_csv: Path,
+    *,
+    users: int,
+    spawn_rate: float,
+    settle: float,
+    window: float,
+    partial_ok: bool = False,
+) -> dict:
     """One Locust process, all users at the 5-15 s think time: login wave, then a steady window.
 
     ``partial_ok``: a machine too busy to log every user in by the deadline is measured at the users it reached (at
     least half), and the result says so ("users" is that count, "target" the one asked for).
     """
-    args = ["--headless", "-u", str(users), "-r", str(spawn_rate), "-t", "900s", "--host", url, "--only-summary",
-            "--login-limits-raised", "--users-csv", str(users_csv), "--think-time", "5,15"]
+    args = [
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        str(spawn_rate),
+        "-t",
+        "900s",
+        "--host",
+        url,
+        "--only-summary",
+        "--login-limits-raised",
+        "--users-csv",
+        str(users_csv),
+        "--think-time",
+        "5,15",
+    ]
     log = WORK / f"{name.replace(' ', '_')}.log"
     proc = base._locust(locustfile, args, log, cpu=0)
     try:
@@ -160,9 +187,11 @@ def run(name: str, lms: StandIn, edge: nginx.TlsTerminator, url: str, locustfile
 
 
 def _row(label: str, r: dict) -> str:
-    return (f"  {label:30} {r['rps']:6.0f} {r['cpu_per_request_ms']:8.3f} {r['cpu_per_user_ms_s']:9.3f} {r['rss_per_user_kb']:7.1f}"
-            f" {r['login_cpu_ms']:8.2f} {r['edge_cpu_per_request_ms']:8.3f} {r['new_connections_per_request']:6.2f} {r['resumed_share']:6.0%}"
-            f" {r['users_per_core']:9,.0f} {r['bad']:4}")
+    return (
+        f"  {label:30} {r['rps']:6.0f} {r['cpu_per_request_ms']:8.3f} {r['cpu_per_user_ms_s']:9.3f} {r['rss_per_user_kb']:7.1f}"
+        f" {r['login_cpu_ms']:8.2f} {r['edge_cpu_per_request_ms']:8.3f} {r['new_connections_per_request']:6.2f} {r['resumed_share']:6.0%}"
+        f" {r['users_per_core']:9,.0f} {r['bad']:4}"
+    )
 
 
 def main() -> int:
@@ -180,21 +209,26 @@ def main() -> int:
     rc = 0
     results: dict[str, dict] = {}
     started = time.monotonic()
-    with StandIn(WORK / "lms", users_csv) as lms:  # unpinned: on a shared box a pinned stand-in starves the logins
+    with StandIn(WORK / "lms", users_csv, enroll=DEFAULT_COURSES) as lms:  # unpinned: on a shared box a pinned stand-in starves the logins
         backend = lms.url.removeprefix("http://")
-        print(f"stand-in {lms.url} behind nginx {nginx.NGINX}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores;"
-              f" {USERS:,} users per run, think 5-15 s", flush=True)
-        print(f"  {'run':30} {'req/s':>6} {'CPU/req':>8} {'CPU/user':>9} {'RSS/u':>7} {'login':>8} {'nginx':>8} {'conn/':>6} {'resu-':>6}"
-              f" {'users/core':>9} {'bad':>4}")
+        print(
+            f"stand-in {lms.url} behind nginx {nginx.NGINX}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores;"
+            f" {USERS:,} users per run, think 5-15 s",
+            flush=True,
+        )
+        print(
+            f"  {'run':30} {'req/s':>6} {'CPU/req':>8} {'CPU/user':>9} {'RSS/u':>7} {'login':>8} {'nginx':>8} {'conn/':>6} {'resu-':>6}"
+            f" {'users/core':>9} {'bad':>4}"
+        )
         print(f"  {'':30} {'':>6} {'ms':>8} {'ms/s':>9} {'KB':>7} {'CPU ms':>8} {'ms/req':>8} {'req':>6} {'med':>6} {'(90%)':>9}")
         for label, scheme, protocols, resume, idle, variant in SCENARIOS:
             edge_dir = WORK / "nginx" / label.replace(" ", "_")
             try:
-                with nginx.TlsTerminator(edge_dir, backend, cert, key, protocols=protocols, resumption=resume, keepalive_timeout=idle,
-                                         access_log=True) as edge:
+                with nginx.TlsTerminator(edge_dir, backend, cert, key, protocols=protocols, resumption=resume, keepalive_timeout=idle, access_log=True) as edge:
                     url = edge.https_url if scheme == "https" else edge.http_url
-                    results[label] = r = run(label, lms, edge, url, locustfiles[variant], users_csv,
-                                             users=USERS, spawn_rate=SPAWN_RATE, settle=SETTLE, window=WINDOW)
+                    results[label] = r = run(
+                        label, lms, edge, url, locustfiles[variant], users_csv, users=USERS, spawn_rate=SPAWN_RATE, settle=SETTLE, window=WINDOW
+                    )
             except RuntimeError as exc:
                 print(f"  {label:30} not measured: {exc}", flush=True)
                 rc = 1
@@ -206,16 +240,26 @@ def main() -> int:
         with nginx.TlsTerminator(WORK / "nginx" / "goal", backend, cert, key, protocols="TLSv1.3", access_log=True) as edge:
             for label, url, users in (("tls1.3", edge.https_url, GOAL_USERS), ("http", edge.http_url, GOAL_HTTP_USERS)):
                 try:
-                    goals[label] = r = run(f"goal {label}", lms, edge, url, base.FAST_LOCUSTFILE, users_csv,
-                                           users=users, spawn_rate=GOAL_SPAWN_RATE, settle=10, window=25, partial_ok=True)
+                    goals[label] = r = run(
+                        f"goal {label}",
+                        lms,
+                        edge,
+                        url,
+                        base.FAST_LOCUSTFILE,
+                        users_csv,
+                        users=users,
+                        spawn_rate=GOAL_SPAWN_RATE,
+                        settle=10,
+                        window=25,
+                        partial_ok=True,
+                    )
                 except RuntimeError as exc:
                     print(f"  {label} at {users:,} users not measured: {exc}", flush=True)
                     rc = 1
                     continue
                 print(_row(f"{label} at {r['users']:,} users", r), flush=True)
                 rc |= int(r["bad"] > 0)
-            master = base.fifty_workers(types.SimpleNamespace(url=edge.https_url), users_csv, workers=GOAL_TLS_CORES,
-                                        per_worker=MASTER_USERS_PER_WORKER)
+            master = base.fifty_workers(types.SimpleNamespace(url=edge.https_url), users_csv, workers=GOAL_TLS_CORES, per_worker=MASTER_USERS_PER_WORKER)
     print(f"(runs took {time.monotonic() - started:.0f} s)")
     return rc | _summary(results, goals, master)
 
@@ -232,22 +276,29 @@ def _summary(results: dict, goals: dict, master: dict | None) -> int:
         for label in ("tls1.3", "tls1.2"):
             r = results.get(label)
             if r:
-                print(f"  {label}: CPU/request {_ratio(r['cpu_per_request_ms'], http['cpu_per_request_ms'])}, CPU/user "
-                      f"{_ratio(r['cpu_per_user_ms_s'], http['cpu_per_user_ms_s'])}, memory/user {_ratio(r['rss_per_user_kb'], http['rss_per_user_kb'])}, "
-                      f"login wave +{r['login_cpu_ms'] - http['login_cpu_ms']:.2f} ms CPU per user (the handshake), "
-                      f"users/core {r['users_per_core']:,.0f} vs {http['users_per_core']:,.0f}")
+                print(
+                    f"  {label}: CPU/request {_ratio(r['cpu_per_request_ms'], http['cpu_per_request_ms'])}, CPU/user "
+                    f"{_ratio(r['cpu_per_user_ms_s'], http['cpu_per_user_ms_s'])}, memory/user {_ratio(r['rss_per_user_kb'], http['rss_per_user_kb'])}, "
+                    f"login wave +{r['login_cpu_ms'] - http['login_cpu_ms']:.2f} ms CPU per user (the handshake), "
+                    f"users/core {r['users_per_core']:,.0f} vs {http['users_per_core']:,.0f}"
+                )
     print("\nSession resumption when the edge closes idle connections (3 s, every page view reconnects):")
     for proto in ("tls1.3", "tls1.2"):
         off, on, old = (results.get(f"{proto} idle-close {k}") for k in ("no-resume", "resume", "BEFORE"))
         if off and on and old:
-            print(f"  {proto}: reconnects resumed before (stock pool) {old['resumed_share']:.0%} -> after (per-user resumption) "
-                  f"{on['resumed_share']:.0%} ({on['new_connections_per_request']:.2f} new connections per request); worker CPU/user "
-                  f"{old['cpu_per_user_ms_s']:.3f} -> {on['cpu_per_user_ms_s']:.3f} ms/s ({_ratio(old['cpu_per_user_ms_s'], on['cpu_per_user_ms_s'])}), "
-                  f"CPU/request {old['cpu_per_request_ms']:.3f} -> {on['cpu_per_request_ms']:.3f} ms; nginx CPU/request "
-                  f"{old['edge_cpu_per_request_ms']:.3f} -> {on['edge_cpu_per_request_ms']:.3f} ms; edge with resumption off: worker "
-                  f"{off['cpu_per_user_ms_s']:.3f} ms/s per user")
-    print("  (keep-alive at the edge's 75 s: " + ", ".join(
-        f"{k} {results[k]['new_connections_per_request']:.3f} new connections per request" for k in ("http", "tls1.3", "tls1.2") if k in results) + ")")
+            print(
+                f"  {proto}: reconnects resumed before (stock pool) {old['resumed_share']:.0%} -> after (per-user resumption) "
+                f"{on['resumed_share']:.0%} ({on['new_connections_per_request']:.2f} new connections per request); worker CPU/user "
+                f"{old['cpu_per_user_ms_s']:.3f} -> {on['cpu_per_user_ms_s']:.3f} ms/s ({_ratio(old['cpu_per_user_ms_s'], on['cpu_per_user_ms_s'])}), "
+                f"CPU/request {old['cpu_per_request_ms']:.3f} -> {on['cpu_per_request_ms']:.3f} ms; nginx CPU/request "
+                f"{old['edge_cpu_per_request_ms']:.3f} -> {on['edge_cpu_per_request_ms']:.3f} ms; edge with resumption off: worker "
+                f"{off['cpu_per_user_ms_s']:.3f} ms/s per user"
+            )
+    print(
+        "  (keep-alive at the edge's 75 s: "
+        + ", ".join(f"{k} {results[k]['new_connections_per_request']:.3f} new connections per request" for k in ("http", "tls1.3", "tls1.2") if k in results)
+        + ")"
+    )
     tls_upc = None
     for label, goal_cores in (("tls1.3", GOAL_TLS_CORES), ("http", GOAL_HTTP_CORES)):
         goal = goals.get(label)
@@ -258,10 +309,12 @@ def _summary(results: dict, goals: dict, master: dict | None) -> int:
         held = at_nominal <= base.CPU_CEILING
         if label != "http":
             tls_upc = goal["users_per_core"]
-        print(f"\nmeasured: {users:,} users over {label} in one process (target density {goal['target']:,}): {goal['worker_cpu']:.0%} CPU at "
-              f"{goal['rps']:.0f} req/s ({goal['rps'] / users:.3f} req/s per user; nominal {base.NOMINAL_RPS_PER_USER}), {at_nominal:.0%} of a core "
-              f"at the nominal rate (ceiling {base.CPU_CEILING:.0%}): {'held' if held else 'NOT held'}; RSS {goal['rss_mb']:.0f} MB; "
-              f"extrapolated {goal['users_per_core']:,.0f} users/core")
+        print(
+            f"\nmeasured: {users:,} users over {label} in one process (target density {goal['target']:,}): {goal['worker_cpu']:.0%} CPU at "
+            f"{goal['rps']:.0f} req/s ({goal['rps'] / users:.3f} req/s per user; nominal {base.NOMINAL_RPS_PER_USER}), {at_nominal:.0%} of a core "
+            f"at the nominal rate (ceiling {base.CPU_CEILING:.0%}): {'held' if held else 'NOT held'}; RSS {goal['rss_mb']:.0f} MB; "
+            f"extrapolated {goal['users_per_core']:,.0f} users/core"
+        )
         extrapolated = math.ceil(TARGET_USERS / goal["users_per_core"])
         if held and users >= goal["target"]:
             cores, how = math.ceil(TARGET_USERS / users), "measured at that density"
@@ -272,11 +325,14 @@ def _summary(results: dict, goals: dict, master: dict | None) -> int:
         rc |= int(verdict != "PASS")
     if master:
         rc |= base._print_fifty(master)
-        print(f"  (the master with the sized {GOAL_TLS_CORES} worker processes, {MASTER_USERS_PER_WORKER} users each over TLS:"
-              f" master CPU goal < 10% of a core: {'PASS' if master['master_cpu_mean'] < 10 else 'FAIL'})")
+        print(
+            f"  (the master with the sized {GOAL_TLS_CORES} worker processes, {MASTER_USERS_PER_WORKER} users each over TLS:"
+            f" master CPU goal < 10% of a core: {'PASS' if master['master_cpu_mean'] < 10 else 'FAIL'})"
+        )
         rc |= int(master["master_cpu_mean"] >= 10)
-    sizing = loadgen.loadgen_sizing(TARGET_USERS, [5, 15], users_per_core=tls_upc or loadgen.MEASURED_USERS_PER_CORE_TLS,
-                                    max_connections_per_ip=5000, login_limits_raised=True)
+    sizing = loadgen.loadgen_sizing(
+        TARGET_USERS, [5, 15], users_per_core=tls_upc or loadgen.MEASURED_USERS_PER_CORE_TLS, max_connections_per_ip=5000, login_limits_raised=True
+    )
     print(f"\n(sizing from {'this run' if tls_upc else 'the filter default'}: {sizing['users_per_core']:,} users/core)")
     print("\n".join(loadgen.loadgen_sizing_table(sizing)))
     return rc

@@ -37,14 +37,14 @@ TIMEOUT = 20.0
 
 def rendered_lms(out: Path) -> tuple[str, dict]:
     """The uWSGI ini and the LMS container's UWSGI_* environment, rendered by the deploy stage (render mode)."""
-    run = run_playbook(PLAYBOOK, INVENTORY, extravars={
-        "openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")})
+    run = run_playbook(
+        PLAYBOOK, INVENTORY, extravars={"openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
+    )
     assert_ok(run)
     docs = [doc for doc in yaml.safe_load_all((out / "openedx.yaml").read_text()) if doc]
     ini = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("openedx-uwsgi-config"))
     lms = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "lms")
-    env = {e["name"]: e["value"] for e in lms["spec"]["template"]["spec"]["containers"][0].get("env", [])
-           if e["name"].startswith("UWSGI_") and "value" in e}
+    env = {e["name"]: e["value"] for e in lms["spec"]["template"]["spec"]["containers"][0].get("env", []) if e["name"].startswith("UWSGI_") and "value" in e}
     return ini["data"]["uwsgi.ini"], env
 
 
@@ -71,8 +71,7 @@ def burst(ini: str, env: dict, root: Path) -> dict:
     for outcome, _elapsed in results:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     quantiles = statistics.quantiles(answered, n=100) if len(answered) > 1 else [float("nan")] * 99
-    return {"backlog": backlog, "answered": len(answered), "outcomes": outcomes, "p50": quantiles[49],
-            "p99": quantiles[98], "wall": wall}
+    return {"backlog": backlog, "answered": len(answered), "outcomes": outcomes, "p50": quantiles[49], "p99": quantiles[98], "wall": wall}
 
 
 def main() -> int:
@@ -85,17 +84,23 @@ def main() -> int:
             "rendered + listen = $(UWSGI_LISTEN)": (ini + "\nlisten = $(UWSGI_LISTEN)\n", env),
             "rendered (deploy stage today)": (ini, env),
         }
-        print(f"burst: {BURST} concurrent fresh connections, each holding a slot {HOLD} s; {WORKERS} workers, "
-              f"threads={env.get('UWSGI_THREADS')}, UWSGI_LISTEN={env.get('UWSGI_LISTEN')}; client timeout {TIMEOUT} s")
+        print(
+            f"burst: {BURST} concurrent fresh connections, each holding a slot {HOLD} s; {WORKERS} workers, "
+            f"threads={env.get('UWSGI_THREADS')}, UWSGI_LISTEN={env.get('UWSGI_LISTEN')}; client timeout {TIMEOUT} s"
+        )
         print(f"{'ini':40} {'backlog':>7} {'answered':>9} {'p50 s':>7} {'p99 s':>7} {'wall s':>7}  other outcomes")
         seen = {}
         for index, (name, (text, variant_env)) in enumerate(variants.items()):
             result = burst(text, variant_env, tmp / f"run-{index}")
             seen[name] = result
             other = {k: v for k, v in result["outcomes"].items() if k != "answered"} or "-"
-            print(f"{name:40} {result['backlog']:>7} {result['answered']:>5}/{BURST:<3} {result['p50']:7.2f} "
-                  f"{result['p99']:7.2f} {result['wall']:7.2f}  {other}", flush=True)
+            print(
+                f"{name:40} {result['backlog']:>7} {result['answered']:>5}/{BURST:<3} {result['p50']:7.2f} {result['p99']:7.2f} {result['wall']:7.2f}  {other}",
+                flush=True,
+            )
         base, ours = seen["Tutor default ini"], seen["rendered (deploy stage today)"]
-        print(f"rendered vs Tutor default: answered x{ours['answered'] / max(base['answered'], 1):.2f}, "
-              f"p99 x{ours['p99'] / base['p99']:.2f}, drain time x{ours['wall'] / base['wall']:.2f}")
+        print(
+            f"rendered vs Tutor default: answered x{ours['answered'] / max(base['answered'], 1):.2f}, "
+            f"p99 x{ours['p99'] / base['p99']:.2f}, drain time x{ours['wall'] / base['wall']:.2f}"
+        )
     return 0 if ours["answered"] == BURST else 1

@@ -82,15 +82,21 @@ CASES = {
     "bad think time": ({"locust_think_time": [5, 1]}, ["locust_think_time"]),
     "bad course key": ({"locust_course_ids": ["DemoX"]}, ["locust_course_ids"]),
     "ramp over the login limit": ({"locust_ramp_spawn_rate": 50, "locust_users": 4000}, ["locust_ramp_spawn_rate:", "login"]),
-    "login limits claimed, not raised": ({"locust_login_limits_raised": True, "tutor_loadtest_login_ratelimits": False},
-                                         ["locust_login_limits_raised is true", "tutor_loadtest_login_ratelimits: false", "Fix:"]),
+    "login limits claimed, not raised": (
+        {"locust_login_limits_raised": True, "tutor_loadtest_login_ratelimits": False},
+        ["locust_login_limits_raised is true", "tutor_loadtest_login_ratelimits: false", "Fix:"],
+    ),
     "no users CSV": ({"locust_users_csv": ""}, ["locust_users_csv: empty"]),
     "missing users CSV": ({"locust_users_csv": "/nonexistent/users.csv"}, ["locust_users_csv", "does not exist"]),
     # locust.conf takes one option per line: a newline would add options of its own.
-    "extra option with a newline": ({"locust_extra_options": {"loglevel": "INFO\nheadless = false"}},
-                                    ["locust_extra_options ['loglevel']", "single-line scalar values (no newline)"]),
-    "extra option turns the web UI on": ({"locust_extra_options": {"headless": False}},
-                                         ["headless switch on or expose the web UI", "locust_allow_web_ui: true"]),
+    "extra option with a newline": (
+        {"locust_extra_options": {"loglevel": "INFO\nheadless = false"}},
+        ["locust_extra_options ['loglevel']", "single-line scalar values (no newline)"],
+    ),
+    "extra option turns the web UI on": (
+        {"locust_extra_options": {"headless": False}},
+        ["headless switch on or expose the web UI", "locust_allow_web_ui: true"],
+    ),
     "extra option web host": ({"locust_extra_options": {"--web-host": "0.0.0.0"}}, ["web-host switch on or expose the web UI"]),
     "extra option web ui": ({"locust_extra_options": {"web_ui": True}}, ["web-ui switch on or expose the web UI"]),
     "extra option bad name": ({"locust_extra_options": {"log level": "INFO"}}, ["locust_extra_options ['log level']", "letters, digits, '-'"]),
@@ -123,7 +129,7 @@ def test_no_account_file_is_left_behind_when_a_later_check_fails(inventory, tmp_
     assert "Plan the ramp and validate the users CSV against the split" in run.stdout
     assert not list(scratch.glob("locust-users-*")), sorted(p.name for p in scratch.rglob("*"))
     # The -vvv log of the split carries none of the accounts' passwords (pw0 ... pw39 in the users CSV).
-    assert not [f"pw{i}," for i in range(40) if f",pw{i}\n" in run.stdout or f"pw{i}\"" in run.stdout]
+    assert not [f"pw{i}," for i in range(40) if f",pw{i}\n" in run.stdout or f'pw{i}"' in run.stdout]
 
 
 def test_duplicate_account(inventory, tmp_path):
@@ -152,8 +158,16 @@ def test_valid_input_passes_every_input_check(inventory):
         port = srv.getsockname()[1]
         proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        run = run_playbook(PLAYBOOK, inventory=inventory(locust_host=f"http://127.0.0.1:{port}", locust_firewall=False, locust_allow_web_ui=True,
-                                                         locust_extra_options={"web-port": 8090, "loglevel": "INFO"}), tags="locust_preflight")
+        run = run_playbook(
+            PLAYBOOK,
+            inventory=inventory(
+                locust_host=f"http://127.0.0.1:{port}",
+                locust_firewall=False,
+                locust_allow_web_ui=True,
+                locust_extra_options={"web-port": 8090, "loglevel": "INFO"},
+            ),
+            tags="locust_preflight",
+        )
     finally:
         proc.terminate()
         proc.wait()
@@ -181,8 +195,27 @@ def test_split_is_disjoint_deterministic_and_private(tmp_path):
     slots = json.dumps({"w1": 2, "w2": 1})
 
     def split(out):
-        res = subprocess.run([sys.executable, str(PLAN), "--users", "9", "--slots", slots, "--package-dir", str(PACKAGE), "--csv", str(csv_path),
-                              "--out", str(out), "--ramp", json.dumps({"hold": 10})], capture_output=True, text=True, check=False)
+        res = subprocess.run(
+            [
+                sys.executable,
+                str(PLAN),
+                "--users",
+                "9",
+                "--slots",
+                slots,
+                "--package-dir",
+                str(PACKAGE),
+                "--csv",
+                str(csv_path),
+                "--out",
+                str(out),
+                "--ramp",
+                json.dumps({"hold": 10}),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert res.returncode == 0, res.stderr
         return json.loads(res.stdout)
 

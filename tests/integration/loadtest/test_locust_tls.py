@@ -19,7 +19,7 @@ import pytest
 from tests.bench.bench_locust_tls import BEFORE_LOCUSTFILE
 from tests.helpers import nginx
 from tests.integration.loadtest.conftest import require
-from tests.sandbox.lms import StandIn, write_users_csv
+from tests.sandbox.lms import DEFAULT_COURSES, StandIn, write_users_csv
 from tests.sandbox.lms.tls import ensure_self_signed
 
 REPO = Path(__file__).resolve().parents[3]
@@ -33,21 +33,48 @@ def backend(tmp_path_factory):
     work = tmp_path_factory.mktemp("tls")
     users_csv = write_users_csv(work / "users.csv", 40)
     cert, key = ensure_self_signed(work / "cert.pem", work / "key.pem", ["127.0.0.1"])
-    with StandIn(work / "lms", users_csv) as lms:
+    with StandIn(work / "lms", users_csv, enroll=DEFAULT_COURSES) as lms:
         yield {"lms": lms, "csv": users_csv, "cert": cert, "key": key, "work": work}
 
 
 def _run(backend, locustfile: Path, protocols: str, keepalive: float, name: str) -> dict:
     lms = backend["lms"]
     edge_dir = backend["work"] / name
-    with nginx.TlsTerminator(edge_dir, lms.url.removeprefix("http://"), backend["cert"], backend["key"], protocols=protocols,
-                             keepalive_timeout=keepalive, access_log=True) as edge:
+    with nginx.TlsTerminator(
+        edge_dir, lms.url.removeprefix("http://"), backend["cert"], backend["key"], protocols=protocols, keepalive_timeout=keepalive, access_log=True
+    ) as edge:
         before = lms.stats()
         env = {k: v for k, v in os.environ.items() if k != "OPENEDX_LOCUST_USERS_CSV"}
         proc = subprocess.run(
-            [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", edge.https_url, "--users-csv", str(backend["csv"]),
-             "-u", str(USERS), "-r", str(USERS), "-t", "8s", "--think-time", "0.4,0.8", "--json-file", str(edge_dir / "run"), "--only-summary"],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=90, check=False,
+            [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                str(locustfile),
+                "--headless",
+                "--host",
+                edge.https_url,
+                "--users-csv",
+                str(backend["csv"]),
+                "-u",
+                str(USERS),
+                "-r",
+                str(USERS),
+                "-t",
+                "8s",
+                "--think-time",
+                "0.4,0.8",
+                "--json-file",
+                str(edge_dir / "run"),
+                "--only-summary",
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
         )
         after = lms.stats()
     stats = json.loads((edge_dir / "run.json").read_text())

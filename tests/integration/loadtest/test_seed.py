@@ -108,7 +108,10 @@ def test_seed_creates_the_accounts_the_load_test_logs_in_with(platform):
     created, runs = accounts(platform)
     assert sorted(created) == sorted(f"{platform['prefix']}_{i}" for i in range(USERS))
     assert [{k: r[k] for k in ("created", "skipped")} for r in runs[runs_before:]] == [
-        {"created": 500, "skipped": 0}, {"created": 500, "skipped": 0}, {"created": 203, "skipped": 0}], "one exec per batch"
+        {"created": 500, "skipped": 0},
+        {"created": 500, "skipped": 0},
+        {"created": 203, "skipped": 0},
+    ], "one exec per batch"
 
     secret = kept(platform)
     password = secret["password"]

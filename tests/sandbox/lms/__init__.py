@@ -25,12 +25,34 @@ REPO = Path(__file__).resolve().parents[3]
 class StandIn:
     """Start ``python -m tests.sandbox.lms`` on a free loopback port; ``with StandIn(...) as lms: lms.url``."""
 
-    def __init__(self, workdir: Path, users_csv: Path, *, courses=DEFAULT_COURSES, tls: bool = False, extra_args=(), cpu: int | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        users_csv: Path,
+        *,
+        courses=DEFAULT_COURSES,
+        tls: bool = False,
+        extra_args=(),
+        cpu: int | None = None,
+        programs: bool = True,
+        enroll=None,
+        state: Path | None = None,
+    ):
+        """A platform as seeding leaves it by default: programs: a program holding the courses is cached (course
+        discovery on, as in example-jeddah); enroll: the courses every account starts enrolled in (default: all, as
+        create_test_users --course does; () for accounts never enrolled); state: the manage.py stand-in's file."""
         self.workdir = Path(workdir)
         self.users_csv = Path(users_csv)
         self.courses = list(courses)
         self.tls = tls
         self.extra_args = list(extra_args)
+        if programs:
+            self.extra_args += ["--program-courses", *self.courses]
+        enroll = self.courses if enroll is None else list(enroll)
+        if enroll:
+            self.extra_args += ["--enroll", *enroll]
+        if state is not None:
+            self.extra_args += ["--state", str(state)]
         self.cpu = cpu
         self.proc: subprocess.Popen | None = None
         self.url = ""

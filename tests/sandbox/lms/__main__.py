@@ -5,7 +5,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from .app import DEFAULT_COURSES, BadConfig, load_lms, parse_rate, write_users_csv
+from .app import DEFAULT_COURSES, ENROLLMENT_RATE, BadConfig, load_lms, parse_rate, write_users_csv
 from .server import serve, tls_context
 from .tls import ensure_self_signed
 
@@ -23,15 +23,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tls-cert", type=Path, help="certificate (PEM); generated if missing. Implies --tls")
     p.add_argument("--tls-key", type=Path, help="private key (PEM); generated if missing. Implies --tls")
     p.add_argument("--tls-hostname", action="append", default=[], help="extra DNS name/IP for the certificate")
-    p.add_argument("--mfe-base", help="redirect /dashboard, /u/<name>, /account/settings, courseware to this MFE origin")
+    p.add_argument("--mfe-base", help="the MFE origin pages redirect to (default: Tutor's https://apps.<Host>)")
+    p.add_argument("--trusted-origin", action="append", default=[], help="extra CSRF_TRUSTED_ORIGINS entry (the MFE origin is trusted)")
+    p.add_argument("--no-catalog-mfe", action="store_true", help="/courses renders the local catalog instead of redirecting to the catalog MFE")
     p.add_argument("--login-rate-limit-ip", metavar="RATE", help="e.g. 100/5m (LOGISTRATION_RATELIMIT_RATE); off by default")
     p.add_argument("--login-rate-limit-email", metavar="RATE", help="e.g. 30/5m (LOGISTRATION_PER_EMAIL_RATELIMIT_RATE)")
+    p.add_argument("--mfe-context-rate-limit", metavar="RATE", help="e.g. 20/m (LOGISTRATION_API_RATELIMIT, per IP); off by default")
+    p.add_argument(
+        "--enrollment-rate-limit", metavar="RATE", default=ENROLLMENT_RATE, help=f"per user (EnrollmentUserThrottle); default {ENROLLMENT_RATE}, 'off' to drop"
+    )
+    p.add_argument("--enroll", nargs="+", default=[], metavar="COURSE", help="enroll every account at start (create_test_users --course)")
+    p.add_argument("--program-courses", nargs="+", default=[], metavar="COURSE", help="one program holding these runs, cached as cache_programs does")
+    p.add_argument("--state", type=Path, help="the LMS container's manage.py state (OPENEDX_STANDIN_ACCOUNTS): enrollments and cached programs")
     p.add_argument("--ready-file", type=Path, help="write {url, port, pid, cert} as JSON once listening")
     args = p.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         p.error("--tls-cert and --tls-key go together")
     args.tls = args.tls or args.tls_cert is not None
-    for opt in ("login_rate_limit_ip", "login_rate_limit_email"):
+    for opt in ("login_rate_limit_ip", "login_rate_limit_email", "mfe_context_rate_limit", "enrollment_rate_limit"):
         try:
             parse_rate(getattr(args, opt))
         except BadConfig as exc:
@@ -50,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
             mfe_base=args.mfe_base,
             ip_rate=args.login_rate_limit_ip,
             email_rate=args.login_rate_limit_email,
+            mfe_context_rate=args.mfe_context_rate_limit,
+            enrollment_rate=args.enrollment_rate_limit,
+            trusted_origins=tuple(args.trusted_origin),
+            catalog_mfe=not args.no_catalog_mfe,
+            enroll=tuple(args.enroll),
+            program_courses=tuple(args.program_courses),
+            state=args.state,
         )
     except (BadConfig, OSError) as exc:
         print(f"lms stand-in: {exc}", file=sys.stderr)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from openedx_locust_testlib import run_locust
+from openedx_locust_testlib import DEMO_COURSE, SECOND_COURSE, run_locust
 
 from tests.sandbox.lms import StandIn, write_users_csv
 
@@ -20,13 +20,14 @@ def accounts_csv(lms_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def standin(lms_dir, accounts_csv):
-    with StandIn(lms_dir, accounts_csv, tls=True) as lms:
+    """Over HTTPS, two courses, every account enrolled in the demo course (as seeding does), a program cached."""
+    with StandIn(lms_dir, accounts_csv, tls=True, courses=[DEMO_COURSE, SECOND_COURSE], enroll=[DEMO_COURSE]) as lms:
         yield lms
 
 
 @pytest.fixture(scope="session")
 def recorded_run(tmp_path_factory, standin, accounts_csv) -> dict:
-    """One real headless run of the locustfile: 20 users, 10/s, 10 s, short think time so every step runs."""
+    """One real headless run of the locustfile: 20 users, 10/s, 20 s, short think time so every step runs."""
     out = tmp_path_factory.mktemp("run")
     before = standin.stats()
     proc = run_locust(
@@ -41,9 +42,11 @@ def recorded_run(tmp_path_factory, standin, accounts_csv) -> dict:
             "-r",
             "10",
             "-t",
-            "10s",
+            "20s",
             "--think-time",
             "0.2,0.6",
+            "--course-ids",
+            f"{DEMO_COURSE},{SECOND_COURSE}",
             "--csv",
             str(out / "run"),
             "--csv-full-history",
@@ -51,7 +54,7 @@ def recorded_run(tmp_path_factory, standin, accounts_csv) -> dict:
             str(out / "run"),
             "--only-summary",
         ],
-        timeout=60,
+        timeout=90,
     )
     after = standin.stats()
     return {"proc": proc, "dir": out, "prefix": str(out / "run"), "before": before, "after": after}

@@ -16,26 +16,14 @@ LOCUSTFILE = PKG_PARENT / "openedx_locust" / "locustfile.py"
 if str(PKG_PARENT) not in sys.path:
     sys.path.insert(0, str(PKG_PARENT))
 
-# Every route of the four flows plus login, as the locustfile names them.
-EXPECTED_REQUESTS = {
-    ("GET", "/api/user/v2/account/login_session/"),
-    ("POST", "/api/user/v2/account/login_session/"),
-    ("GET", "/dashboard"),
-    ("GET", "/api/learner_home/init"),
-    ("GET", "/u/[username]"),
-    ("GET", "/api/user/v1/accounts/[username]"),
-    ("GET", "/account/settings"),
-    ("GET", "/api/user/v1/preferences/[username]"),
-    ("POST", "/api/enrollment/v1/enrollment"),
-    ("GET", "/api/enrollment/v1/enrollment"),
-    ("GET", "/courses"),
-    ("GET", "/courses/[course_id]/about"),
-    ("GET", "/api/course_home/outline/[course_id]"),
-    ("GET", "/api/courseware/course/[course_id]"),
-    ("GET", "/api/courseware/sequence/[usage_id]"),
-    ("GET", "/dashboard/programs/"),
-    ("GET", "/api/dashboard/v0/programs/[uuid]/progress_details/"),
-}
+from openedx_locust import routes  # noqa: E402  # pure Python: importable without Locust's monkey-patching
+
+# Every request of the route table (login, the four flows, the unit with its static files and completion posts,
+# the programs pages, the enrollment of a course the accounts are not in), as the locustfile names them.
+EXPECTED_REQUESTS = {(r.method, r.name) for r in routes.ROUTES.values()}
+DEMO_COURSE = "course-v1:OpenedX+DemoX+DemoCourse"
+# A second course the accounts are not enrolled in: the enrollment flow enrolls there.
+SECOND_COURSE = "course-v1:OpenedX+Second+2026"
 
 
 def run_locust(args: list[str], timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:

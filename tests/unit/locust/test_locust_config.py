@@ -15,12 +15,13 @@ def test_default_flow_weights_cover_all_flows():
     ("text", "needle"),
     [
         ("dashboard=1", "unknown flow 'dashboard'"),
-        ("courseware=0", "must be > 0"),
-        ("courseware=-2", "must be > 0"),
-        ("courseware=1.5", "positive integer"),
+        ("courseware=0", "no flow has a weight > 0"),
+        ("courseware=0,programs=0", "no flow has a weight > 0"),
+        ("courseware=-2", "must be >= 0"),
+        ("courseware=1.5", "integer >= 0"),
         ("courseware", "NAME=WEIGHT"),
         ("courseware=1,courseware=2", "given twice"),
-        ("", "no flow given"),
+        ("", "no flow has a weight > 0"),
     ],
 )
 def test_bad_flow_weights_name_the_option(text, needle):
@@ -28,6 +29,12 @@ def test_bad_flow_weights_name_the_option(text, needle):
         config.parse_flow_weights(text)
     assert str(err.value).startswith("--flow-weights:")
     assert needle in str(err.value)
+
+
+def test_zero_weight_turns_a_flow_off():
+    """programs=0 is how a deployment without course discovery runs (the role's preflight sets it)."""
+    weights = config.parse_flow_weights("dashboard_profile_account=4,enrollment=1,courseware=4,programs=0")
+    assert weights["programs"] == 0
 
 
 def test_think_time_and_course_ids():

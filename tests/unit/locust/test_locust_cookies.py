@@ -42,6 +42,17 @@ jar.extract_cookies(Resp("edxloggedin=; expires=Thu, 01 Jan 1970 00:00:00 GMT; M
 jar.extract_cookies(Resp('edx-user-info=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/'), CompatRequest(LMS + "/logout", headers=Headers()))
 out["after_delete"] = sent(jar)
 
+import time
+jar.extract_cookies(Resp("edx-jwt-cookie-header-payload=H.P; Max-Age=2; Path=/", "edx-jwt-cookie-signature=SIG; Max-Age=2; Path=/",
+                         "later=1; expires=Fri, 01 Jan 2100 00:00:00 GMT; Path=/"), CompatRequest(LMS + "/login_refresh", headers=Headers()))
+out["jwt_fresh"] = jar.get("edx-jwt-cookie-header-payload")
+out["with_jwt"] = sent(jar)
+real_time = time.time
+time.time = lambda: real_time() + 3  # the JWT cookies' Max-Age has passed
+out["jwt_expired"] = jar.get("edx-jwt-cookie-header-payload")
+out["after_expiry"] = sent(jar)
+time.time = real_time
+
 req = CompatRequest(LMS + "/x", headers=Headers())
 c = CookieJar()
 c.extract_cookies(Resp("csrftoken=BBB; Path=/"), CompatRequest(LMS + "/", headers=Headers()))
@@ -57,3 +68,6 @@ print(json.dumps(out))
     assert result["other_origin"] is None and result["other_port"] is None, "cookies only go back to the LMS origin"
     assert result["after_delete"] == "csrftoken=BBB; sessionid=S1", "Django deletions (Max-Age=0) remove cookies; foreign ones are ignored"
     assert result["stock_sends"] == "csrftoken=BBB"  # the stock jar sends the same header for the same cookie
+    assert result["jwt_fresh"] == "H.P" and "edx-jwt-cookie-signature=SIG" in result["with_jwt"]
+    assert result["jwt_expired"] is None, "a cookie past its Max-Age is gone, as in a browser"
+    assert result["after_expiry"] == "csrftoken=BBB; sessionid=S1; later=1", "expired cookies are no longer sent; far-future ones stay"

@@ -33,8 +33,10 @@ def test_creates_accounts_with_emails_and_hashed_passwords(tmp_path):
 
 def test_shell_command_calls_create_test_users_in_process_with_the_batch_from_stdin(tmp_path):
     """What the loadtest_seed role runs: Django's `shell --command` reading one JSON line; no password in argv."""
-    code = ("import json, sys\nfrom django.core.management import call_command\nbatch = json.loads(sys.stdin.readline())\n"
-            "call_command('create_test_users', *batch['usernames'], domain=batch['domain'], password=batch['password'], ignore_user_already_exists=True)")
+    code = (
+        "import json, sys\nfrom django.core.management import call_command\nbatch = json.loads(sys.stdin.readline())\n"
+        "call_command('create_test_users', *batch['usernames'], domain=batch['domain'], password=batch['password'], ignore_user_already_exists=True)"
+    )
     batch = json.dumps({"usernames": ["ann", "bob"], "domain": "lt.example", "password": "Stdin-secret-1"}) + "\n"
     run = manage(tmp_path, "lms", "shell", "--command", code, stdin=batch)
     assert run.returncode == 0 and run.stdout.strip() == "2 created, 0 already there", run.stderr
@@ -64,3 +66,36 @@ def test_rejects_what_edx_platform_rejects(tmp_path):
     assert "Invalid username 'a b'" in manage(tmp_path, "lms", "create_test_users", "a b").stderr
     assert "usage: ./manage.py lms|cms" in manage(tmp_path, "create_test_users", "ann").stderr
     assert not (tmp_path / "accounts.json").exists()
+
+
+def demo_course(tmp_path):
+    course = tmp_path / "data" / "demo"
+    course.mkdir(parents=True)
+    (course / "course.xml").write_text('<course url_name="DemoCourse" org="OpenedX" course="DemoX"/>\n')
+    return tmp_path / "data"
+
+
+def test_create_test_users_with_course_enrolls_everyone_named_once_the_course_is_imported(tmp_path):
+    early = manage(tmp_path, "lms", "create_test_users", "--course", "course-v1:OpenedX+DemoX+DemoCourse", "ann")
+    assert early.returncode == 1 and "Course course-v1:OpenedX+DemoX+DemoCourse does not exist" in early.stderr
+    imported = manage(tmp_path, "cms", "import", str(demo_course(tmp_path)), "demo")
+    assert imported.returncode == 0 and imported.stdout.strip() == "Imported course-v1:OpenedX+DemoX+DemoCourse"
+    manage(tmp_path, "lms", "create_test_users", "bob")  # made before, without --course
+    run = manage(tmp_path, "lms", "create_test_users", "--ignore_user_already_exists", "--course", "course-v1:OpenedX+DemoX+DemoCourse", "ann", "bob")
+    assert run.returncode == 0 and run.stdout.strip() == "1 created, 1 already there", run.stderr
+    accounts = stored(tmp_path)["accounts"]
+    for name in ("ann", "bob"):
+        assert accounts[name]["enrollments"] == {"course-v1:OpenedX+DemoX+DemoCourse": {"mode": "audit", "is_active": True}}
+    bad = manage(tmp_path, "cms", "import", str(tmp_path), "nowhere")
+    assert bad.returncode == 1 and "no readable course.xml" in bad.stderr
+
+
+def test_cache_programs_copies_discoverys_programs_into_the_lms_cache(tmp_path):
+    none = manage(tmp_path, "lms", "cache_programs")
+    assert none.returncode == 1 and "no course discovery" in none.stderr
+    runs = [{"key": "course-v1:OpenedX+DemoX+DemoCourse"}]
+    program = {"uuid": "1f2e3d4c-0000-4000-8000-000000000001", "title": "Seeded", "courses": [{"key": "OpenedX+DemoX", "course_runs": runs}]}
+    (tmp_path / "accounts.json").write_text(json.dumps({"accounts": {}, "runs": [], "discovery": {"programs": [program]}}))
+    run = manage(tmp_path, "lms", "cache_programs")
+    assert run.returncode == 0 and run.stdout.strip() == "1 programs cached"
+    assert stored(tmp_path)["programs"] == [program]

@@ -39,7 +39,7 @@ class Account:
 
 # ------------------------------------------------------------------------------------------------ simple options
 def parse_flow_weights(text: str) -> dict[str, int]:
-    """'courseware=4,programs=1' -> {'courseware': 4, 'programs': 1}; flows left out are not run."""
+    """'courseware=4,programs=0' -> {'courseware': 4, 'programs': 0}; flows left out or weighted 0 are not run."""
     weights: dict[str, int] = {}
     for raw in (text or "").split(","):
         item = raw.strip()
@@ -56,12 +56,12 @@ def parse_flow_weights(text: str) -> dict[str, int]:
         try:
             weight = int(value)
         except ValueError:
-            raise ConfigError(f"--flow-weights: weight of {name!r} must be a positive integer, got {value.strip()!r}") from None
-        if weight <= 0:
-            raise ConfigError(f"--flow-weights: weight of {name!r} must be > 0, got {weight} (leave the flow out to disable it)")
+            raise ConfigError(f"--flow-weights: weight of {name!r} must be an integer >= 0, got {value.strip()!r}") from None
+        if weight < 0:
+            raise ConfigError(f"--flow-weights: weight of {name!r} must be >= 0, got {weight} (0 or leaving it out turns the flow off)")
         weights[name] = weight
-    if not weights:
-        raise ConfigError(f"--flow-weights: no flow given (e.g. {DEFAULT_FLOW_WEIGHTS})")
+    if not any(weights.values()):
+        raise ConfigError(f"--flow-weights: no flow has a weight > 0 (e.g. {DEFAULT_FLOW_WEIGHTS})")
     return weights
 
 
@@ -129,8 +129,7 @@ def load_accounts(path: Path, option: str = "--users-csv") -> list[Account]:
             if len(cells) != 3 or not all(cells):
                 # Named by its first field only: the rest may hold a password.
                 raise ConfigError(
-                    f"{option}: {path} line {lineno}: expected 3 non-empty fields username,email,password, got {len(cells)}"
-                    f" (the row of {cells[0][:40]!r})"
+                    f"{option}: {path} line {lineno}: expected 3 non-empty fields username,email,password, got {len(cells)} (the row of {cells[0][:40]!r})"
                 )
             username, email, password = cells
             if "@" not in email:

@@ -16,7 +16,8 @@ import gevent
 from locust import between, events
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
-from . import config, fixes, health, users
+from . import config, fixes, health, pages, users
+from .routes import ROUTES
 from .shape import StagedRamp
 
 logger = logging.getLogger("openedx_locust")
@@ -96,15 +97,28 @@ def add_arguments(parser):
     )
     group.add_argument("--skip-host-check", env_var="LOCUST_SKIP_HOST_CHECK", action="store_true", default=False, help="do not probe --host before the test")
     group.add_argument("--tls-verify", env_var="LOCUST_TLS_VERIFY", action="store_true", default=False, help="verify the LMS certificate")
+    group.add_argument(
+        "--no-static-files",
+        env_var="LOCUST_NO_STATIC_FILES",
+        action="store_true",
+        default=False,
+        help="skip the /static/ files of the unit and program pages (on by default: Tutor serves them from the LMS)",
+    )
+    group.add_argument(
+        "--mfe-origin",
+        env_var="LOCUST_MFE_ORIGIN",
+        default="",
+        help="origin of the micro-frontends, sent as Origin/Referer (default: Tutor's https://apps.<LMS host>)",
+    )
 
 
 def check_host(host: str | None, timeout: float = 10.0) -> None:
-    """The LMS must answer the login-session GET with 200 and a csrftoken cookie."""
+    """The LMS must answer the CSRF token API (what the MFEs call first) with 200 and a csrftoken cookie."""
     if not host:
         raise config.ConfigError("--host: required, e.g. --host https://lms.example.com")
     if not host.startswith(("http://", "https://")):
         raise config.ConfigError(f"--host: {host!r} must start with http:// or https://")
-    url = host.rstrip("/") + users.LOGIN_PATH
+    url = host.rstrip("/") + ROUTES["csrf_token"].path
     ctx = ssl._create_unverified_context() if host.startswith("https://") else None
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/json"}), timeout=timeout, context=ctx) as resp:
@@ -132,6 +146,8 @@ def apply_user_settings(environment) -> None:
     weights = config.parse_flow_weights(opts.flow_weights)
     lo, hi = config.parse_think_time(opts.think_time)
     users.Settings.course_ids = config.parse_course_ids(opts.course_ids)
+    users.Settings.static_files = not opts.no_static_files
+    users.Settings.mfe_origin = opts.mfe_origin.rstrip("/") or None
     for cls in environment.user_classes:
         if issubclass(cls, users.LmsBehaviour):
             cls.tasks = users.weighted_tasks(weights)
@@ -282,10 +298,13 @@ def on_report_to_master(client_id, data, **_kwargs):
     if isinstance(runner, WorkerRunner):
         payload["index"] = runner.worker_index
     data[health.HEALTH_KEY] = payload
+    data[pages.REPORT_KEY] = pages.TOTALS.drain()
 
 
 @events.worker_report.add_listener
 def on_worker_report(client_id, data, **_kwargs):
+    if pages.REPORT_KEY in data:
+        pages.TOTALS.merge(data[pages.REPORT_KEY])
     recorder = State.recorder
     if recorder is None:
         return
@@ -306,6 +325,9 @@ def health_path(opts) -> Path | None:
 
 @events.quitting.add_listener
 def on_quitting(environment, **_kwargs):
+    prefix = getattr(environment.parsed_options, "csv_prefix", None)
+    if prefix and not isinstance(environment.runner, WorkerRunner):
+        pages.TOTALS.write_csv(Path(f"{prefix}_pages.csv"))
     recorder = State.recorder
     if recorder is None or recorder.test_start is None:
         return

@@ -53,6 +53,8 @@ def load_run(prefix: str, health_path: Path | None, json_path: Path | None) -> d
     history = read_csv(Path(f"{prefix}_stats_history.csv"))
     failures_path = Path(f"{prefix}_failures.csv")
     failures = read_csv(failures_path) if failures_path.is_file() else []
+    pages_path = Path(f"{prefix}_pages.csv")
+    pages = read_csv(pages_path) if pages_path.is_file() else []
     aggregated = next((r for r in stats if r.get("Name") == "Aggregated"), None)
     if aggregated is None:
         raise ReportError(f"{prefix}_stats.csv has no Aggregated row; is it a Locust stats file?")
@@ -71,7 +73,7 @@ def load_run(prefix: str, health_path: Path | None, json_path: Path | None) -> d
         if not json_path.is_file():
             raise ReportError(f"--json: {json_path} is missing")
         final = json.loads(json_path.read_text())
-    return {"stats": stats, "aggregated": aggregated, "history": agg_history, "failures": failures, "health": health, "final": final}
+    return {"stats": stats, "aggregated": aggregated, "history": agg_history, "failures": failures, "pages": pages, "health": health, "final": final}
 
 
 def series(history: list[dict[str, str]], column: str) -> tuple[list[float], list[float | None]]:
@@ -191,6 +193,7 @@ def evaluate(run: dict, args) -> tuple[list[Check], dict]:
         checks.append(Check("load-generator health data", "missing", f"{args.csv_prefix}_health.json", False))
     facts["max_users"] = max_users
     facts["target_users"] = target
+    facts["pages"] = run.get("pages") or []
     return checks, facts
 
 
@@ -203,6 +206,14 @@ def endpoint_rows(run: dict) -> list[list[str]]:
         rps = f"{_num(r.get('Requests/s')) or 0:.2f}"
         rows.append([name, r["Request Count"], r["Failure Count"], r.get("50%", ""), r.get("95%", ""), r.get("99%", ""), rps])
     return rows
+
+
+PAGE_COLUMNS = ("Page", "Views", "Failed views", "Requests per view", "Bytes per view", "Median wait ms", "95% wait ms", "99% wait ms")
+
+
+def page_rows(run: dict) -> list[list[str]]:
+    """What the learner waits per page (<prefix>_pages.csv, written by the locustfile): one row per page."""
+    return [[str(r.get(c, "")) for c in PAGE_COLUMNS] for r in run.get("pages") or []]
 
 
 def write_verdict(run: dict, checks: list[Check], facts: dict, charts_made: list[str], out: Path, title: str) -> bool:
@@ -223,6 +234,10 @@ def write_verdict(run: dict, checks: list[Check], facts: dict, charts_made: list
         md += ["", "## Worker errors", ""] + [f"- worker #{e.get('index')} on {e.get('host')}: {e['error']}" for e in health["worker_errors"]]
     if health.get("plan"):
         md += ["", "## Ramp plan", "", "```", health["plan"], "```"]
+    if page_rows(run):
+        md += ["", "## Pages (the learner's wait: a page's requests, concurrent ones overlapping)", ""]
+        md += ["| " + " | ".join(PAGE_COLUMNS) + " |", "|" + "---|" * len(PAGE_COLUMNS)]
+        md += ["| " + " | ".join(row) + " |" for row in page_rows(run)]
     md += ["", "## Requests by route", "", "| route | requests | failures | p50 ms | p95 ms | p99 ms | req/s |", "|---|---|---|---|---|---|---|"]
     md += ["| " + " | ".join(row) + " |" for row in endpoint_rows(run)]
     if run["failures"]:
@@ -246,6 +261,10 @@ def write_verdict(run: dict, checks: list[Check], facts: dict, charts_made: list
         for c in checks
     )
     routes = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in endpoint_rows(run))
+    page_table = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in page_rows(run))
+    if page_table:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in PAGE_COLUMNS)
+        page_table = f"<h2>Pages (the learner's wait)</h2><table><tr>{head}</tr>{page_table}</table>"
     lost = "".join(
         f"<li>worker #{w.get('index')} on {html.escape(str(w.get('host')))}: {html.escape(w['reason'])} at t={w['t']:.0f}s</li>"
         for w in health.get("lost_workers", [])
@@ -258,6 +277,7 @@ def write_verdict(run: dict, checks: list[Check], facts: dict, charts_made: list
         f"<h1>{html.escape(title)}: <span style='color:{color}'>{verdict}</span></h1>"
         f"<table><tr><th>check</th><th>measured</th><th>limit</th><th>result</th></tr>{rows}</table>"
         + (f"<h2>Workers lost mid-run</h2><ul>{lost}</ul>" if lost else "")
+        + page_table
         + "<h2>Requests by route</h2><table><tr><th>route</th><th>requests</th><th>failures</th><th>p50</th><th>p95</th><th>p99</th><th>req/s</th></tr>"
         + routes
         + f"</table><h2>Charts</h2>{imgs}</body></html>"

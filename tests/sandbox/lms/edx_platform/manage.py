@@ -1,13 +1,16 @@
 #!/usr/bin/env python
-"""The LMS container's `./manage.py` as far as the seeding uses it: `./manage.py lms create_test_users ...`, and
+"""The LMS container's `./manage.py` as far as the seeding uses it: `./manage.py lms create_test_users ...`,
 `./manage.py lms shell --command CODE` with Django's `call_command` for it (the loadtest_seed role passes the batch,
-password included, on standard input to code that calls create_test_users in-process).
+password included, on standard input to code that calls create_test_users in-process), `./manage.py cms import`
+(what `tutor ... do importdemocourse` runs) and `./manage.py lms cache_programs`.
 
 On the Kubernetes test bed kwok runs this for `kubectl exec` into any container named lms (testbed.py's
 ClusterExec), in this directory, as the image's working directory is edx-platform's. It keeps the contract of
 edx-platform's student/management/commands/create_test_users.py: usernames as arguments, email username@domain,
 one password for all, an account that exists is an error unless --ignore_user_already_exists, and then it is left
-as it is (password included). Accounts are kept in the JSON file named by OPENEDX_STANDIN_ACCOUNTS, passwords
+as it is (password included); with --course every named account is enrolled in that (imported) course.
+Accounts, enrollments, imported courses, course discovery's programs and the LMS's program cache are kept in the JSON
+file named by OPENEDX_STANDIN_ACCOUNTS (the HTTP stand-in reads it with --state), passwords
 hashed as Django stores them (pbkdf2_sha256), so a test can check a users CSV against what was really created;
 each run records its argv, so a test can check that no password was passed as an argument.
 Standard library only; `python` is the test environment's (the ClusterExec puts its bin first on PATH).
@@ -25,6 +28,7 @@ import re
 import secrets
 import sys
 import types
+from xml.etree import ElementTree
 
 ACCOUNTS_ENV = "OPENEDX_STANDIN_ACCOUNTS"
 # Django hashes with 1,000,000+ iterations; a stand-in creating thousands of accounts need not burn that CPU.
@@ -83,11 +87,12 @@ def create_test_users(argv: list[str]) -> str:
 
 
 def _create_test_users(args: argparse.Namespace) -> str:
-    if args.course:
-        raise CommandError("this stand-in has no courses: seed without --course (the load test enrolls by API)")
     created = skipped = 0
     with accounts_store(os.environ[ACCOUNTS_ENV]) as data:
         accounts = data["accounts"]
+        if args.course and args.course not in data.get("courses", []):
+            # CourseEnrollment.enroll raises CourseDoesNotExistException for a course that is not in the modulestore
+            raise CommandError(f"Course {args.course} does not exist (import it first)")
         for username in args.usernames:
             email = f"{username}@{args.domain}"
             if not USERNAME_RE.match(username):
@@ -95,11 +100,13 @@ def _create_test_users(args: argparse.Namespace) -> str:
             existing = accounts.get(username)
             if existing and args.ignore_user_already_exists and existing["email"] == email:
                 skipped += 1  # create_users(): same username and email -> the same user, probably; leave it
-                continue
-            if existing or any(a["email"] == email for a in accounts.values()):
+            elif existing or any(a["email"] == email for a in accounts.values()):
                 raise CommandError(f"An account with the Public Username '{username}' or email {email} already exists.")
-            accounts[username] = {"email": email, "password": make_password(args.password), "is_active": True}
-            created += 1
+            else:
+                accounts[username] = {"email": email, "password": make_password(args.password), "is_active": True}
+                created += 1
+            if args.course:  # create_users() enrolls each user it made or found
+                accounts[username].setdefault("enrollments", {})[args.course] = {"mode": args.mode, "is_active": True}
         data["runs"].append({"created": created, "skipped": skipped, "argv": _masked(sys.argv[1:])})
     return f"{created} created, {skipped} already there"
 
@@ -116,6 +123,43 @@ def _masked(argv: list[str]) -> list[str]:
         else:
             out.append(arg)
     return out
+
+
+def import_courses(argv: list[str]) -> str:
+    """`./manage.py cms import DATA_DIR COURSE_DIR...`: the course id comes from each course's course.xml
+    (org, course, url_name = run), as the OLX importer reads it."""
+    parser = argparse.ArgumentParser(prog="manage.py cms import")
+    parser.add_argument("data_dir")
+    parser.add_argument("source_dirs", nargs="*")
+    args = parser.parse_args(argv)
+    dirs = [os.path.join(args.data_dir, d) for d in args.source_dirs] or [args.data_dir]
+    ids = []
+    for course_dir in dirs:
+        try:
+            root = ElementTree.parse(os.path.join(course_dir, "course.xml")).getroot()
+        except (OSError, ElementTree.ParseError) as exc:
+            raise CommandError(f"{course_dir}: no readable course.xml ({exc})") from None
+        parts = [root.get(attr) for attr in ("org", "course", "url_name")]
+        if not all(parts):
+            raise CommandError(f"{course_dir}/course.xml: org, course and url_name are required")
+        ids.append("course-v1:" + "+".join(parts))
+    with accounts_store(os.environ[ACCOUNTS_ENV]) as data:
+        courses = data.setdefault("courses", [])
+        courses.extend(cid for cid in ids if cid not in courses)
+    return "\n".join(f"Imported {cid}" for cid in ids)
+
+
+def cache_programs(argv: list[str]) -> str:
+    """`./manage.py lms cache_programs`: copy course discovery's programs into the LMS cache (the real command reads
+    them over discovery's API with the catalog integration's service user and fails without one)."""
+    argparse.ArgumentParser(prog="manage.py lms cache_programs").parse_args(argv)
+    with accounts_store(os.environ[ACCOUNTS_ENV]) as data:
+        discovery = data.get("discovery")
+        if not discovery:
+            raise CommandError("no course discovery: CatalogIntegration is not configured, no programs to cache")
+        data["programs"] = list(discovery.get("programs", []))
+        count = len(data["programs"])
+    return f"{count} programs cached"
 
 
 def call_command(name: str, *args, **options) -> None:
@@ -147,7 +191,12 @@ def shell(argv: list[str]) -> None:
     exec(args.command, {"__name__": "__main__"})  # what Django's shell --command does
 
 
-COMMANDS = {"create_test_users": lambda argv: print(create_test_users(argv)), "shell": shell}
+COMMANDS = {
+    "create_test_users": lambda argv: print(create_test_users(argv)),
+    "shell": shell,
+    "import": lambda argv: print(import_courses(argv)),
+    "cache_programs": lambda argv: print(cache_programs(argv)),
+}
 
 
 def main(argv: list[str]) -> int:
