@@ -4,9 +4,12 @@ The batches go through `kubectl exec --stdin` into the LMS pod: the real API ser
 API, which runs the LMS stand-in's manage.py (tests/sandbox/lms/edx_platform) with edx-platform's argument
 contract: `./manage.py lms shell --command CODE`, CODE calling create_test_users in-process with the batch read from
 standard input. The demo course goes through real Tutor's `tutor k8s do importdemocourse`: a Job the real
-controller-manager runs to completion on kwok's nodes, before any account exists. Course discovery is real
-tutor-discovery's Deployment (enabled with `tutor plugins enable discovery`); `kubectl exec` into its container runs
-course discovery's stand-in (tests/sandbox/discovery), whose program the LMS stand-in's cache_programs caches.
+controller-manager runs to completion on kwok's nodes, before any account exists. kwok runs no container, so the
+Job's own work (`./manage.py cms import` of the demo course) is done by the tutor the play calls, a wrapper around
+real Tutor that, once `importdemocourse` succeeded, runs that import through `kubectl exec` with the demo course's
+course.xml: without the import first, enrolling fails. Course discovery is real tutor-discovery's Deployment (`tutor
+plugins enable discovery`); `kubectl exec` into its container runs course discovery's stand-in
+(tests/sandbox/discovery), whose program the LMS stand-in's cache_programs caches.
 Checked: the accounts really created (batches, emails, password hashes) against the users CSV and enrolled in the
 demo course; the program holding the demo course, cached by the LMS; the password in the Secret, in no process
 argument and not in a -vvv log; a re-run that creates nothing; a job of its own that writes the same CSV from the
@@ -20,6 +23,7 @@ import csv
 import json
 import stat
 import subprocess
+import sys
 import uuid
 
 import pytest
@@ -61,7 +65,7 @@ def platform(kube_testbed, tmp_path_factory):
     extravars = {
         "openedx_scale_kubeconfig": str(kube_testbed.kubeconfig),
         "tutor_namespace": ns,
-        "tutor_executable": str(VENV_BIN / "tutor"),
+        "tutor_executable": str(tutor_importing(work, ns, kube_testbed.kubeconfig)),
         "tutor_kubectl": str(VENV_BIN / "kubectl"),
         "locust_users": USERS,
         # Usernames of their own: the test bed's account store outlives a test when the test bed is reused.
@@ -69,15 +73,36 @@ def platform(kube_testbed, tmp_path_factory):
         "loadtest_seed_batch": BATCH,
         "loadtest_seed_tutor_root": str(root),
         "loadtest_seed_users_csv": str(work / "users.csv"),
-        "openedx_scale_discovery": True,
+        "openedx_scale_discovery_enabled": True,
         # One program per namespace: the test bed's discovery state outlives a test when the test bed is reused.
         "loadtest_seed_program_title": f"Load test program {ns}",
     }
-    yield {"api": api, "ns": ns, "prefix": extravars["loadtest_seed_prefix"], "work": work, "vars": extravars, "accounts": kube_testbed.lms_accounts,
-           "discovery": kube_testbed.discovery_state}
+    yield {"api": api, "ns": ns, "prefix": extravars["loadtest_seed_prefix"], "work": work, "vars": extravars, "accounts": kube_testbed.lms_accounts}
     core.delete_namespace(ns)
     # Its pods sit on the LMS nodes too: gone before a later test places its own LMS there.
     wait_for(lambda: ns not in {n.metadata.name for n in core.list_namespace().items}, 300, f"namespace {ns} deleted")
+
+
+def tutor_importing(work, ns, kubeconfig):
+    """Real Tutor, then what its importdemocourse Job's container would do (kwok runs none): `./manage.py cms import`
+    of openedx-demo-course's course.xml (demo-course/course/course.xml: org OpenedX, course DemoX, url_name
+    DemoCourse) in the LMS pod, whose image is the CMS's (edx-platform)."""
+    course = work / "demo-course" / "course"
+    course.mkdir(parents=True)
+    (course / "course.xml").write_text('<course url_name="DemoCourse" org="OpenedX" course="DemoX"/>\n')
+    wrapper = work / "tutor"
+    wrapper.write_text(f"""#!{sys.executable}
+import subprocess, sys
+rc = subprocess.run([{str(VENV_BIN / "tutor")!r}, *sys.argv[1:]]).returncode
+if rc == 0 and sys.argv[1:] == ["k8s", "do", "importdemocourse"]:
+    kubectl = [{str(VENV_BIN / "kubectl")!r}, "--kubeconfig", {str(kubeconfig)!r}, "--namespace", {ns!r}]
+    pod = subprocess.run(kubectl + ["get", "pods", "-l", "app.kubernetes.io/name=lms", "-o", "jsonpath={{.items[0].metadata.name}}"],
+                         capture_output=True, text=True, check=True).stdout
+    rc = subprocess.run(kubectl + ["exec", pod, "-c", "lms", "--", "./manage.py", "cms", "import", {str(course)!r}]).returncode
+sys.exit(rc)
+""")
+    wrapper.chmod(0o755)
+    return wrapper
 
 
 def seed(platform, verbosity=0, **overrides):
@@ -115,7 +140,7 @@ def test_seed_creates_the_accounts_the_load_test_logs_in_with(platform):
 
     secret = kept(platform)
     password = secret["password"]
-    expected = {"prefix": platform["prefix"], "domain": "example.com", "users": str(USERS), "complete": "true"}
+    expected = {"prefix": platform["prefix"], "domain": "example.com", "users": str(USERS), "course": DEMO_COURSE, "complete": "true"}
     assert {k: v for k, v in secret.items() if k != "password"} == expected
     assert len(password) == 24 and password.isalnum()
     for run in runs[runs_before:]:  # what the exec'd process really got as arguments
@@ -137,16 +162,15 @@ def test_seed_creates_the_accounts_the_load_test_logs_in_with(platform):
     out = first.stdout
     assert out.index("TASK [openedx_scale.oke.loadtest_seed : Import the demo course]") < out.index(
         "TASK [openedx_scale.oke.loadtest_seed : Create the accounts with create_test_users"), "accounts created before the course"
-    enrollments = json.loads(platform["accounts"].read_text())["enrollments"]
-    for username in created:
-        assert [(e["course_id"], e["mode"], e["is_active"]) for e in enrollments[username]] == [(DEMO_COURSE, "audit", True)], username
+    for username, account in created.items():
+        assert account.get("enrollments") == {DEMO_COURSE: {"mode": "audit", "is_active": True}}, username
 
     # The program: in discovery, holding the demo course, and in the LMS's cache as discovery serves it.
-    mine = [p for p in json.loads(platform["discovery"].read_text())["programs"].values() if p["title"] == platform["vars"]["loadtest_seed_program_title"]]
+    store = json.loads(platform["accounts"].read_text())
+    mine = [p for p in store["discovery"]["programs"] if p["title"] == platform["vars"]["loadtest_seed_program_title"]]
     assert len(mine) == 1 and mine[0]["status"] == "active" and mine[0]["type_attrs"]["slug"] == "microbachelors"
     assert [r["key"] for c in mine[0]["courses"] for r in c["course_runs"]] == [DEMO_COURSE]
-    cached = json.loads(platform["accounts"].read_text())["programs"]
-    assert cached[mine[0]["uuid"]] == mine[0], "the LMS did not cache the program discovery holds"
+    assert mine[0] in store["programs"], "the LMS did not cache the program discovery holds"
     assert f"({mine[0]['uuid']})" in " ".join(first.stdout.split())
 
     batch = client.BatchV1Api(platform["api"])
@@ -160,8 +184,8 @@ def test_seed_creates_the_accounts_the_load_test_logs_in_with(platform):
     again, runs_after = accounts(platform)
     assert len(runs_after) == len(runs) and again == created, "a re-run of a complete seeding ran create_test_users"
     assert second.changed == 0, second.stdout[-4000:]
-    programs = json.loads(platform["discovery"].read_text())["programs"]
-    assert [p["uuid"] for p in programs.values() if p["title"] == platform["vars"]["loadtest_seed_program_title"]] == [mine[0]["uuid"]]
+    programs = json.loads(platform["accounts"].read_text())["discovery"]["programs"]
+    assert [p["uuid"] for p in programs if p["title"] == platform["vars"]["loadtest_seed_program_title"]] == [mine[0]["uuid"]]
     assert kept(platform) == secret and list(csv.DictReader(users_csv.open())) == rows
 
     # A job of its own (AWX): no controller files, only the Secret; it writes the same CSV.

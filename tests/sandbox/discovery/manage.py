@@ -3,17 +3,20 @@
 openedx/course-discovery from /openedx/discovery; its Job and the seeding call `./manage.py ...` there).
 
 - `refresh_course_metadata --partner_code CODE` (course_metadata/management/commands/refresh_course_metadata.py):
-  pulls the LMS's courses (its Courses API) into Course and CourseRun rows of the partner. Here: the LMS stand-in's
-  courses (tests/sandbox/lms/app.py DEFAULT_COURSES); an unknown partner is an error, as Partner.objects.get raises.
+  pulls the LMS's courses (its Courses API) into Course and CourseRun rows of the partner. Here: the courses the LMS
+  stand-in imported (`cms import`, what importdemocourse runs); an unknown partner is an error, as Partner.objects.get
+  raises.
 - `shell --command CODE` (Django's shell): CODE runs with just the ORM the seeding's program code uses, shaped like
   course-discovery's models: Partner (core/models.py, short_code), Course (key ORG+NUMBER), CourseRun (key, course),
   ProgramType (slug; migration 0191_add_microbachelors_program_type and 0090_degree_curriculum_reset create
   microbachelors and masters), Program (uuid, title, marketing_slug, type, status, partner, courses M2M) with
   update_or_create as Django's QuerySet has it, and django.utils.text.slugify.
 
-State: the JSON file named by OPENEDX_STANDIN_DISCOVERY, programs stored in the shape of GET /api/v1/programs/<uuid>/
-(api/serializers.py ProgramSerializer, the fields the LMS's programs pages read), which the LMS stand-in's
-`cache_programs` copies as the real command copies the API's answers into the cache. Standard library only.
+State: key "discovery" of the LMS stand-in's store (the JSON file named by OPENEDX_STANDIN_ACCOUNTS, one per test
+bed, locked the same way): {"courses": {...}, "programs": [...]}, each program in the shape of GET
+/api/v1/programs/<uuid>/ (api/serializers.py ProgramSerializer, the fields the LMS's programs pages read), which the
+LMS stand-in's `cache_programs` copies as the real command copies the API's answers into the LMS cache.
+Standard library only.
 """
 
 import argparse
@@ -25,9 +28,8 @@ import re
 import sys
 import types
 import uuid
-from pathlib import Path
 
-STATE_ENV = "OPENEDX_STANDIN_DISCOVERY"
+STATE_ENV = "OPENEDX_STANDIN_ACCOUNTS"
 # What tutor-discovery's init creates (tasks/discovery/init: create_or_update_partner --code dev / --code openedx).
 PARTNERS = ("dev", "openedx")
 PROGRAM_TYPES = {"microbachelors": "MicroBachelors", "masters": "Masters"}
@@ -50,19 +52,13 @@ def state():
             with open(path) as fh:
                 data = json.load(fh)
         except FileNotFoundError:
-            data = {"courses": {}, "programs": {}, "runs": []}
+            data = {"accounts": {}, "runs": []}
+        data.setdefault("discovery", {"courses": {}, "programs": [], "runs": []})
         yield data
         tmp = f"{path}.{os.getpid()}"
         with open(tmp, "w") as fh:
             json.dump(data, fh)
         os.replace(tmp, path)
-
-
-def lms_courses() -> tuple[str, ...]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-    from tests.sandbox.lms.app import DEFAULT_COURSES
-
-    return DEFAULT_COURSES
 
 
 def refresh_course_metadata(argv: list[str]) -> None:
@@ -72,15 +68,15 @@ def refresh_course_metadata(argv: list[str]) -> None:
     if args.partner_code not in PARTNERS:
         raise CommandError(f"Partner matching query does not exist (partner_code={args.partner_code!r})")
     with state() as data:
-        for run_key in lms_courses():
+        for run_key in data.get("courses", []):
             org, number, _run = run_key.removeprefix("course-v1:").split("+")
-            course = data["courses"].setdefault(f"{args.partner_code}:{org}+{number}", {
+            course = data["discovery"]["courses"].setdefault(f"{args.partner_code}:{org}+{number}", {
                 "key": f"{org}+{number}", "uuid": str(uuid.uuid4()), "title": f"{org} {number}", "partner": args.partner_code,
                 "course_runs": []})
             if run_key not in [r["key"] for r in course["course_runs"]]:
                 course["course_runs"].append({"key": run_key, "uuid": str(uuid.uuid4()), "title": course["title"],
                                               "pacing_type": "self_paced", "type": "audit", "status": "published"})
-        data["runs"].append({"argv": sys.argv[1:]})
+        data["discovery"]["runs"].append({"argv": sys.argv[1:]})
     print(f"Refreshed course metadata for partner {args.partner_code}")
 
 
@@ -160,7 +156,7 @@ class Program:
 
     @classmethod
     def all(cls):
-        return [cls(row) for row in _DATA["programs"].values()]
+        return [cls(row) for row in _DATA["programs"]]
 
     @classmethod
     def update_or_create(cls, defaults=None, **lookup):
@@ -168,14 +164,15 @@ class Program:
         fields = {k: v for k, v in {**lookup, **(defaults or {})}.items()}
         row_fields = {k: (v.short_code if isinstance(v, Partner) else v) for k, v in fields.items() if k != "type"}
         wanted = {k: (v.short_code if isinstance(v, Partner) else v) for k, v in lookup.items()}
-        hits = [r for r in _DATA["programs"].values() if all(r.get(k) == v for k, v in wanted.items())]
+        hits = [r for r in _DATA["programs"] if all(r.get(k) == v for k, v in wanted.items())]
         created = not hits
         row = hits[0] if hits else {"uuid": str(uuid.uuid4()), "courses": []}
+        if created:
+            _DATA["programs"].append(row)
         row.update(row_fields)
         if "type" in fields:
             row.update(type=fields["type"].name, type_attrs={"slug": fields["type"].slug, "coaching_supported": False})
         row.setdefault("marketing_url", f"{row['type_attrs']['slug']}/{row.get('marketing_slug', '')}")
-        _DATA["programs"][row["uuid"]] = row
         return cls(row), created
 
 
@@ -210,10 +207,10 @@ def shell(argv: list[str]) -> None:
         sys.modules[name].__dict__.update(members)
     with state() as data:
         _DATA.clear()
-        _DATA.update(data)
+        _DATA.update(data["discovery"])
         exec(args.command, {"__name__": "__main__"})  # what Django's shell --command does
-        data.update(_DATA)
-        data["runs"].append({"argv": [a if i != 2 else "<code>" for i, a in enumerate(sys.argv[1:])]})
+        data["discovery"].update(_DATA)
+        data["discovery"]["runs"].append({"argv": [a if i != 2 else "<code>" for i, a in enumerate(sys.argv[1:])]})
 
 
 COMMANDS = {"refresh_course_metadata": refresh_course_metadata, "shell": shell}

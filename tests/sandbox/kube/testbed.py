@@ -40,7 +40,6 @@ from tests.helpers.go import go_binary as find_go
 from tests.helpers.net import free_port
 from tests.rehearsal import inventory_path
 from tests.sandbox.discovery import DISCOVERY
-from tests.sandbox.discovery import STATE_ENV as DISCOVERY_ENV
 from tests.sandbox.kube import pki as pkimod
 from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV
 from tests.sandbox.lms.edx_platform import PLATFORM as LMS_PLATFORM
@@ -709,10 +708,10 @@ class Testbed:
     def _lms_exec(self) -> dict:
         """`kubectl exec` into a container named lms (any pod, any namespace) runs in the LMS stand-in's edx-platform
         directory, whose manage.py keeps the accounts it creates in lms_accounts (one file per test bed); into one
-        named discovery, in course discovery's stand-in, whose programs the LMS's cache_programs reads."""
+        named discovery, in course discovery's stand-in, which keeps its courses and programs in the same file (the LMS's
+        cache_programs copies them from there)."""
         envs = [
             {"name": ACCOUNTS_ENV, "value": str(self.lms_accounts)},
-            {"name": DISCOVERY_ENV, "value": str(self.discovery_state)},
             # manage.py's `#!/usr/bin/env python`: this environment's interpreter
             {"name": "PATH", "value": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
         ]
@@ -732,11 +731,6 @@ class Testbed:
     def lms_accounts(self) -> Path:
         """The accounts create_test_users made through `kubectl exec` (JSON; see tests/sandbox/lms/edx_platform)."""
         return self.dir / "lms-accounts.json"
-
-    @property
-    def discovery_state(self) -> Path:
-        """Course discovery's courses and programs made through `kubectl exec` (JSON; see tests/sandbox/discovery)."""
-        return self.dir / "discovery.json"
 
     def mark_started_by(self, who: str) -> None:
         """Record who started the running test bed (the pytest fixture stops only what pytest started)."""

@@ -15,12 +15,15 @@ WANT = {"partner": "openedx", "course_run": "course-v1:OpenedX+DemoX+DemoCourse"
 
 
 def manage(tmp_path, *argv, stdin=""):
-    env = {STATE_ENV: str(tmp_path / "discovery.json"), "PATH": "/usr/bin:/bin"}
+    store = tmp_path / "lms-accounts.json"
+    if not store.exists():  # the LMS stand-in's store after `cms import` of the demo course
+        store.write_text(json.dumps({"accounts": {}, "runs": [], "courses": [WANT["course_run"]]}))
+    env = {STATE_ENV: str(store), "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, "manage.py", *argv], cwd=DISCOVERY, env=env, input=stdin, capture_output=True, text=True, check=False)
 
 
 def programs(tmp_path):
-    return json.loads((tmp_path / "discovery.json").read_text())["programs"]
+    return {p["uuid"]: p for p in json.loads((tmp_path / "lms-accounts.json").read_text())["discovery"]["programs"]}
 
 
 def test_program_holds_the_course_discovery_learned_from_the_lms(tmp_path):
@@ -40,7 +43,15 @@ def test_program_holds_the_course_discovery_learned_from_the_lms(tmp_path):
 
 
 def test_program_before_the_course_is_known_fails(tmp_path):
-    """Without refresh_course_metadata discovery has no such course run: DoesNotExist, exit 1, no program."""
+    """Without refresh_course_metadata discovery has no such course run: DoesNotExist, exit 1, no program; a partner
+    tutor-discovery's init did not create is refused too."""
     run = manage(tmp_path, "shell", "--command", CODE, stdin=json.dumps(WANT) + "\n")
     assert run.returncode == 1 and "CourseRun matching query does not exist" in run.stderr
     assert manage(tmp_path, "refresh_course_metadata", "--partner_code=nope").returncode == 1
+
+
+def test_discovery_knows_only_the_courses_the_lms_imported(tmp_path):
+    (tmp_path / "lms-accounts.json").write_text(json.dumps({"accounts": {}, "runs": []}))
+    assert manage(tmp_path, "refresh_course_metadata", "--partner_code=openedx").returncode == 0
+    run = manage(tmp_path, "shell", "--command", CODE, stdin=json.dumps(WANT) + "\n")
+    assert run.returncode == 1 and "CourseRun matching query does not exist" in run.stderr
