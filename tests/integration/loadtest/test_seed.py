@@ -51,7 +51,13 @@ def platform(kube_testbed, tmp_path_factory):
     ns = f"seed-{uuid.uuid4().hex[:6]}"
     work = tmp_path_factory.mktemp("seed")
     root = work / "tutor"
-    env = {"TUTOR_ROOT": str(root), "KUBECONFIG": str(kube_testbed.kubeconfig), "PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(work)}
+    # tutor-discovery renders with `docker info` and fails without a docker CLI (the role's plugin copes; plain Tutor
+    # here does not): a docker that reaches no daemon, as on a controller with the CLI only.
+    shim = work / "bin"
+    shim.mkdir()
+    (shim / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    (shim / "docker").chmod(0o755)
+    env = {"TUTOR_ROOT": str(root), "KUBECONFIG": str(kube_testbed.kubeconfig), "PATH": f"{VENV_BIN}:{shim}:/usr/bin:/bin", "HOME": str(work)}
     tutor = str(VENV_BIN / "tutor")
     subprocess.run([tutor, "config", "save", "--set", f"K8S_NAMESPACE={ns}"], env=env, check=True, capture_output=True)
     subprocess.run([tutor, "plugins", "enable", "discovery"], env=env, check=True, capture_output=True)
