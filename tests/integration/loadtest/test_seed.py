@@ -96,7 +96,7 @@ def tutor_importing(work, ns, kubeconfig):
     course = work / "demo-course" / "course"
     course.mkdir(parents=True)
     (course / "course.xml").write_text('<course url_name="DemoCourse" org="OpenedX" course="DemoX"/>\n')
-    wrapper = work / "tutor"
+    wrapper = work / "tutor-importing"
     wrapper.write_text(f"""#!{sys.executable}
 import subprocess, sys
 rc = subprocess.run([{str(VENV_BIN / "tutor")!r}, *sys.argv[1:]]).returncode
