@@ -33,9 +33,9 @@ K8S_VERSION = "1.35.0"
 # What each inventory must produce (from its group_vars and the oke_cluster pools they reference).
 EXPECT = {
     "sandbox": {"lms_host": "lms.sandbox.test", "lms_nodes": 2, "services_nodes": 1, "ratelimits": True, "tls": None,
-                "edge": "ingress-nginx"},
+                "edge": "ingress-nginx", "discovery": False},
     "example-jeddah": {"lms_host": "learn.example.edu.sa", "lms_nodes": 5, "services_nodes": 2, "ratelimits": True, "tls": "openedx-tls",
-                       "edge": "envoy-gateway"},
+                       "edge": "envoy-gateway", "discovery": True},
 }
 
 
@@ -401,10 +401,40 @@ def test_secrets_present(rendered):
 
 def test_volumes_on_oci_block_volumes(rendered):
     pvcs = find(rendered["objects"], "PersistentVolumeClaim")
-    assert {p["metadata"]["name"] for p in pvcs} == {"meilisearch", "mysql"}
+    # Course discovery brings its own Elasticsearch when the search backend is Meilisearch.
+    assert {p["metadata"]["name"] for p in pvcs} == {"meilisearch", "mysql"} | ({"elasticsearch"} if rendered["expect"]["discovery"] else set())
     for pvc in pvcs:
         assert pvc["spec"]["storageClassName"] == "oci-bv"
         assert pvc["spec"]["resources"]["requests"]["storage"] == "50Gi"
+
+
+def test_course_discovery_only_where_the_inventory_turns_it_on(rendered):
+    """tutor-discovery's own manifests (from the plugin installed from PyPI), read from what would be applied: its
+    Deployment, init Job, Service and settings, Caddy's route, the edge's host, the LMS's programs settings, and a way
+    through the NetworkPolicies to MySQL, Redis and the LMS. Off: not one of them."""
+    objects = rendered["objects"]
+    host = f"discovery.{rendered['expect']['lms_host']}"
+    caddyfile = one(objects, "ConfigMap", prefix="caddy-config")["data"]["Caddyfile"]
+    lms_settings = "\n".join(one(objects, "ConfigMap", prefix="openedx-settings-lms")["data"].values())
+    routed = {h for o in find(objects, "HTTPRoute") for h in o["spec"].get("hostnames", [])}
+    routed |= {r["host"] for o in find(objects, "Ingress") for r in o["spec"].get("rules", [])}
+    django = one(objects, "NetworkPolicy", "openedx-scale-mysql")["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"]
+    named = {(o["kind"], o["metadata"]["name"]) for o in objects if "discovery" in o["metadata"]["name"]}
+    if not rendered["expect"]["discovery"]:
+        assert not named and host not in routed and host not in caddyfile and "discovery" not in django
+        assert 'MFE_CONFIG["ENABLE_PROGRAMS"]' not in lms_settings
+        return
+    assert {("Deployment", "discovery"), ("Job", "discovery-job"), ("Service", "discovery")} <= named
+    assert one(objects, "ConfigMap", prefix="discovery-settings")
+    image = one(objects, "Deployment", "discovery")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "docker.io/overhangio/openedx-discovery:22.0.0", image
+    assert f"{host}{{$default_site_port}}" in caddyfile and 'import proxy "discovery:8000"' in caddyfile
+    assert host in routed, routed
+    assert 'MFE_CONFIG["ENABLE_PROGRAMS"] = True' in lms_settings and f'"DISCOVERY_API_BASE_URL": "https://{host}"' in lms_settings
+    assert "discovery" in django
+    # With Meilisearch as the platform's search, discovery's Elasticsearch runs beside it, placed and sized.
+    search = one(objects, "Deployment", "elasticsearch")["spec"]["template"]["spec"]
+    assert search["nodeSelector"] == {POOL: "services"} and search["containers"][0]["resources"]["requests"]["memory"]
 
 
 def test_login_rate_limits_follow_the_inventory(rendered):

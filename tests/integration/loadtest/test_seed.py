@@ -4,10 +4,16 @@ The batches go through `kubectl exec --stdin` into the LMS pod: the real API ser
 API, which runs the LMS stand-in's manage.py (tests/sandbox/lms/edx_platform) with edx-platform's argument
 contract: `./manage.py lms shell --command CODE`, CODE calling create_test_users in-process with the batch read from
 standard input. The demo course goes through real Tutor's `tutor k8s do importdemocourse`: a Job the real
-controller-manager runs to completion on kwok's nodes. Checked: the accounts really created (batches, emails,
-password hashes) against the users CSV; the password in the Secret, in no process argument and not in a -vvv log; a
-re-run that creates nothing; a job of its own that writes the same CSV from the Secret alone; a differing password
-and a missing LMS pod refused with the fix before anything changes.
+controller-manager runs to completion on kwok's nodes, before any account exists. kwok runs no container, so the
+Job's own work (`./manage.py cms import` of the demo course) is done by the tutor the play calls, a wrapper around
+real Tutor that, once `importdemocourse` succeeded, runs that import through `kubectl exec` with the demo course's
+course.xml: without the import first, enrolling fails. Course discovery is real tutor-discovery's Deployment (`tutor
+plugins enable discovery`); `kubectl exec` into its container runs course discovery's stand-in
+(tests/sandbox/discovery), whose program the LMS stand-in's cache_programs caches.
+Checked: the accounts really created (batches, emails, password hashes) against the users CSV and enrolled in the
+demo course; the program holding the demo course, cached by the LMS; the password in the Secret, in no process
+argument and not in a -vvv log; a re-run that creates nothing; a job of its own that writes the same CSV from the
+Secret alone; a differing password and a missing LMS pod refused with the fix before anything changes.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import csv
 import json
 import stat
 import subprocess
+import sys
 import uuid
 
 import pytest
@@ -30,6 +37,7 @@ PLAYBOOK = REPO / "playbooks" / "loadtest.yml"
 USERS_CSV_PLAY = REPO / "tests" / "integration" / "loadtest" / "playbooks" / "users_csv.yml"
 SECRET = "openedx-scale-loadtest-users"
 USERS, BATCH = 1203, 500
+DEMO_COURSE = "course-v1:OpenedX+DemoX+DemoCourse"
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +51,27 @@ def platform(kube_testbed, tmp_path_factory):
     ns = f"seed-{uuid.uuid4().hex[:6]}"
     work = tmp_path_factory.mktemp("seed")
     root = work / "tutor"
-    env = {"TUTOR_ROOT": str(root), "KUBECONFIG": str(kube_testbed.kubeconfig), "PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(work)}
+    # tutor-discovery renders with `docker info` and fails without a docker CLI (the role's plugin copes; plain Tutor
+    # here does not): a docker that reaches no daemon, as on a controller with the CLI only.
+    shim = work / "bin"
+    shim.mkdir()
+    (shim / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    (shim / "docker").chmod(0o755)
+    env = {"TUTOR_ROOT": str(root), "KUBECONFIG": str(kube_testbed.kubeconfig), "PATH": f"{VENV_BIN}:{shim}:/usr/bin:/bin", "HOME": str(work)}
     tutor = str(VENV_BIN / "tutor")
     subprocess.run([tutor, "config", "save", "--set", f"K8S_NAMESPACE={ns}"], env=env, check=True, capture_output=True)
+    subprocess.run([tutor, "plugins", "enable", "discovery"], env=env, check=True, capture_output=True)
     subprocess.run([tutor, "k8s", "start"], env=env, check=True, capture_output=True)
 
-    def lms_running():
-        pods = core.list_namespaced_pod(ns, label_selector="app.kubernetes.io/name=lms").items
+    def running(name):
+        pods = core.list_namespaced_pod(ns, label_selector=f"app.kubernetes.io/name={name}").items
         return any(p.status.phase == "Running" for p in pods)
 
-    wait_for(lms_running, 180, "the LMS pod running")
+    wait_for(lambda: running("lms") and running("discovery"), 180, "the LMS and discovery pods running")
     extravars = {
         "openedx_scale_kubeconfig": str(kube_testbed.kubeconfig),
         "tutor_namespace": ns,
-        "tutor_executable": str(VENV_BIN / "tutor"),
+        "tutor_executable": str(tutor_importing(work, ns, kube_testbed.kubeconfig)),
         "tutor_kubectl": str(VENV_BIN / "kubectl"),
         "locust_users": USERS,
         # Usernames of their own: the test bed's account store outlives a test when the test bed is reused.
@@ -64,11 +79,36 @@ def platform(kube_testbed, tmp_path_factory):
         "loadtest_seed_batch": BATCH,
         "loadtest_seed_tutor_root": str(root),
         "loadtest_seed_users_csv": str(work / "users.csv"),
+        "openedx_scale_discovery_enabled": True,
+        # One program per namespace: the test bed's discovery state outlives a test when the test bed is reused.
+        "loadtest_seed_program_title": f"Load test program {ns}",
     }
     yield {"api": api, "ns": ns, "prefix": extravars["loadtest_seed_prefix"], "work": work, "vars": extravars, "accounts": kube_testbed.lms_accounts}
     core.delete_namespace(ns)
     # Its pods sit on the LMS nodes too: gone before a later test places its own LMS there.
     wait_for(lambda: ns not in {n.metadata.name for n in core.list_namespace().items}, 300, f"namespace {ns} deleted")
+
+
+def tutor_importing(work, ns, kubeconfig):
+    """Real Tutor, then what its importdemocourse Job's container would do (kwok runs none): `./manage.py cms import`
+    of openedx-demo-course's course.xml (demo-course/course/course.xml: org OpenedX, course DemoX, url_name
+    DemoCourse) in the LMS pod, whose image is the CMS's (edx-platform)."""
+    course = work / "demo-course" / "course"
+    course.mkdir(parents=True)
+    (course / "course.xml").write_text('<course url_name="DemoCourse" org="OpenedX" course="DemoX"/>\n')
+    wrapper = work / "tutor-importing"
+    wrapper.write_text(f"""#!{sys.executable}
+import subprocess, sys
+rc = subprocess.run([{str(VENV_BIN / "tutor")!r}, *sys.argv[1:]]).returncode
+if rc == 0 and sys.argv[1:] == ["k8s", "do", "importdemocourse"]:
+    kubectl = [{str(VENV_BIN / "kubectl")!r}, "--kubeconfig", {str(kubeconfig)!r}, "--namespace", {ns!r}]
+    pod = subprocess.run(kubectl + ["get", "pods", "-l", "app.kubernetes.io/name=lms", "-o", "jsonpath={{.items[0].metadata.name}}"],
+                         capture_output=True, text=True, check=True).stdout
+    rc = subprocess.run(kubectl + ["exec", pod, "-c", "lms", "--", "./manage.py", "cms", "import", {str(course)!r}]).returncode
+sys.exit(rc)
+""")
+    wrapper.chmod(0o755)
+    return wrapper
 
 
 def seed(platform, verbosity=0, **overrides):
@@ -106,7 +146,7 @@ def test_seed_creates_the_accounts_the_load_test_logs_in_with(platform):
 
     secret = kept(platform)
     password = secret["password"]
-    expected = {"prefix": platform["prefix"], "domain": "example.com", "users": str(USERS), "complete": "true"}
+    expected = {"prefix": platform["prefix"], "domain": "example.com", "users": str(USERS), "course": DEMO_COURSE, "complete": "true"}
     assert {k: v for k, v in secret.items() if k != "password"} == expected
     assert len(password) == 24 and password.isalnum()
     for run in runs[runs_before:]:  # what the exec'd process really got as arguments
@@ -124,6 +164,21 @@ def test_seed_creates_the_accounts_the_load_test_logs_in_with(platform):
         assert account["email"] == row["email"] and account["is_active"]
         assert check_password(row["password"], account["password"])
 
+    # Enrolled as learners: the course existed before the first account (imported first), every account is in it.
+    out = first.stdout
+    assert out.index("TASK [openedx_scale.oke.loadtest_seed : Import the demo course]") < out.index(
+        "TASK [openedx_scale.oke.loadtest_seed : Create the accounts with create_test_users"), "accounts created before the course"
+    for username, account in created.items():
+        assert account.get("enrollments") == {DEMO_COURSE: {"mode": "audit", "is_active": True}}, username
+
+    # The program: in discovery, holding the demo course, and in the LMS's cache as discovery serves it.
+    store = json.loads(platform["accounts"].read_text())
+    mine = [p for p in store["discovery"]["programs"] if p["title"] == platform["vars"]["loadtest_seed_program_title"]]
+    assert len(mine) == 1 and mine[0]["status"] == "active" and mine[0]["type_attrs"]["slug"] == "microbachelors"
+    assert [r["key"] for c in mine[0]["courses"] for r in c["course_runs"]] == [DEMO_COURSE]
+    assert mine[0] in store["programs"], "the LMS did not cache the program discovery holds"
+    assert f"({mine[0]['uuid']})" in " ".join(first.stdout.split())
+
     batch = client.BatchV1Api(platform["api"])
     jobs = [j for j in batch.list_namespaced_job(platform["ns"]).items if j.metadata.name.startswith("cms-job-")]
     assert len(jobs) == 1 and jobs[0].status.succeeded == 1, "tutor k8s do importdemocourse ran its Job to completion"
@@ -135,6 +190,8 @@ def test_seed_creates_the_accounts_the_load_test_logs_in_with(platform):
     again, runs_after = accounts(platform)
     assert len(runs_after) == len(runs) and again == created, "a re-run of a complete seeding ran create_test_users"
     assert second.changed == 0, second.stdout[-4000:]
+    programs = json.loads(platform["accounts"].read_text())["discovery"]["programs"]
+    assert [p["uuid"] for p in programs if p["title"] == platform["vars"]["loadtest_seed_program_title"]] == [mine[0]["uuid"]]
     assert kept(platform) == secret and list(csv.DictReader(users_csv.open())) == rows
 
     # A job of its own (AWX): no controller files, only the Secret; it writes the same CSV.

@@ -39,6 +39,7 @@ import yaml
 from tests.helpers.go import go_binary as find_go
 from tests.helpers.net import free_port
 from tests.rehearsal import inventory_path
+from tests.sandbox.discovery import DISCOVERY
 from tests.sandbox.kube import pki as pkimod
 from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV
 from tests.sandbox.lms.edx_platform import PLATFORM as LMS_PLATFORM
@@ -706,24 +707,22 @@ class Testbed:
 
     def _lms_exec(self) -> dict:
         """`kubectl exec` into a container named lms (any pod, any namespace) runs in the LMS stand-in's edx-platform
-        directory, whose manage.py keeps the accounts it creates in lms_accounts (one file per test bed)."""
+        directory, whose manage.py keeps the accounts it creates in lms_accounts (one file per test bed); into one
+        named discovery, in course discovery's stand-in, which keeps its courses and programs in the same file (the LMS's
+        cache_programs copies them from there)."""
+        envs = [
+            {"name": ACCOUNTS_ENV, "value": str(self.lms_accounts)},
+            # manage.py's `#!/usr/bin/env python`: this environment's interpreter
+            {"name": "PATH", "value": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
+        ]
         return {
             "apiVersion": "kwok.x-k8s.io/v1alpha1",
             "kind": "ClusterExec",
             "metadata": {"name": "lms"},
             "spec": {
                 "execs": [
-                    {
-                        "containers": ["lms"],
-                        "local": {
-                            "workDir": str(LMS_PLATFORM),
-                            "envs": [
-                                {"name": ACCOUNTS_ENV, "value": str(self.lms_accounts)},
-                                # manage.py's `#!/usr/bin/env python`: this environment's interpreter
-                                {"name": "PATH", "value": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
-                            ],
-                        },
-                    }
+                    {"containers": ["lms"], "local": {"workDir": str(LMS_PLATFORM), "envs": envs}},
+                    {"containers": ["discovery"], "local": {"workDir": str(DISCOVERY), "envs": envs}},
                 ]
             },
         }

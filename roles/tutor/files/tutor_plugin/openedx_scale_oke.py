@@ -20,6 +20,7 @@ that way are public knowledge and must never reach a cluster.
 import hashlib
 import math
 import os
+import shutil
 import string
 import uuid as uuid_module
 
@@ -311,6 +312,23 @@ for _patch_name in ("k8s-override", "kustomization-patches", "kustomization-reso
 # Secrets out of ConfigMaps and literal env values: a patch of its own under Tutor's patch names (patch() joins them).
 hooks.Filters.ENV_PATCHES.add_items([("kustomization", _template("secrets-kustomization")),
                                      ("kustomization-patches", _template("secrets-kustomization-patches"))])
+
+
+def _docker_rootless_or_none(check):
+    """tutor-discovery's is_docker_rootless runs `docker info` and catches only its failure, so rendering (its
+    docker-compose dev patch, never used on Kubernetes) raises FileNotFoundError where there is no docker CLI: the
+    AWX execution environment, CI. No docker CLI: not rootless docker."""
+
+    def is_docker_rootless():
+        return shutil.which("docker") is not None and check()
+
+    return is_docker_rootless
+
+
+@hooks.Filters.ENV_TEMPLATE_VARIABLES.add(priority=hooks.priorities.LOW)
+def _discovery_without_docker(items):
+    # In place, after the plugins' own items (no duplicate names, so no conflict warnings).
+    return [(name, _docker_rootless_or_none(value) if name == "is_docker_rootless" else value) for name, value in items]
 
 
 _SEED = os.environ.get(SEED_ENV)
