@@ -380,14 +380,14 @@ def mysql_settings(memory_request, connections_needed, max_connections=0, headro
     memory = quantity_gib(memory_request, "the MySQL memory request (tutor_resources.mysql.memory_request)")
     needed = _number(connections_needed, "MySQL connections needed", minimum=0, integer=True)
     given = _number(max_connections or 0, "MySQL max connections", minimum=0, integer=True)
-    connections = given or int(math.ceil(needed * (1 + float(headroom)) - 1e-9))
+    connections = given or math.ceil(needed * (1 + float(headroom)) - 1e-9)
     pool = math.floor(memory * 0.8 - MYSQL_FIXED_GIB - connections * MYSQL_PER_CONNECTION_MIB / 1024.0)
     if pool < 1:
         raise AnsibleFilterError(
             "MySQL with {0} GiB and {1} connections has no room for a 1 GiB buffer pool: raise "
             "tutor_resources.mysql.memory_request to at least {2}Gi".format(
                 round(memory, 2), connections,
-                int(math.ceil((1 + MYSQL_FIXED_GIB + connections * MYSQL_PER_CONNECTION_MIB / 1024.0) / 0.8))))
+                math.ceil((1 + MYSQL_FIXED_GIB + connections * MYSQL_PER_CONNECTION_MIB / 1024.0) / 0.8)))
     redo = max(1, min(16, pool // 4))
     return {
         "memory_gib": round(memory, 2),
@@ -420,7 +420,7 @@ def celery_sizing(step_rate, problem_checks_per_step=0, grading_task_seconds=0, 
     if not (share and seconds):
         return out
     task_rate = float(step_rate) * share
-    needed = int(math.ceil(task_rate * seconds / float(utilization) - 1e-9))
+    needed = math.ceil(task_rate * seconds / float(utilization) - 1e-9)
     out.update({"task_rate": round(task_rate, 1), "processes": needed, "rows": []})
     provided = _number(provided_processes, "Celery grading processes", minimum=0, integer=True)
     out["rows"].append(_row("Celery grading processes", "processes", needed, provided,
@@ -429,7 +429,7 @@ def celery_sizing(step_rate, problem_checks_per_step=0, grading_task_seconds=0, 
     minutes = _optional(backlog_minutes, "broker backlog minutes")
     message = _optional(task_message_kib, "task message KiB")
     if minutes and message and str(broker_maxmemory):
-        backlog = int(math.ceil(task_rate * 60 * minutes * message / 1024.0))
+        backlog = math.ceil(task_rate * 60 * minutes * message / 1024.0)
         out["broker_backlog_mib"] = backlog
         out["rows"].append(_row("Redis broker ({0:g} min backlog)".format(minutes), "MiB", backlog,
                                 _redis_bytes(broker_maxmemory) // 1024 ** 2,
