@@ -59,14 +59,14 @@ DEFAULTS = {
     "AUTOSCALING": {
         "cms": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "1", "memory_request": "4Gi"},
         "cms-worker": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "1", "memory_request": "2Gi"},
-        "lms-worker": {"min": 1, "max": 8, "cpu_utilization": 75, "cpu_request": "2", "memory_request": "3Gi"},
+        "lms-worker": {"min": 1, "max": 8, "cpu_utilization": 75, "cpu_request": "1", "memory_request": "2Gi"},
         "mfe": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "100m", "memory_request": "128Mi"},
         # Caddy is on the path of every request: never a single pod.
         "caddy": {"min": 2, "max": 4, "cpu_utilization": 75, "cpu_request": "500m", "memory_request": "256Mi"},
     },
     # Requests (memory limit = request) of Tutor's other Deployments and of its init Jobs: no BestEffort pod.
     "RESOURCES": {
-        "mysql": {"cpu_request": "4", "memory_request": "16Gi"},
+        "mysql": {"cpu_request": "2", "memory_request": "16Gi"},
         "meilisearch": {"cpu_request": "1", "memory_request": "2Gi"},
         "smtp": {"cpu_request": "50m", "memory_request": "64Mi"},
     },
