@@ -21,6 +21,7 @@ TESTBED = (
     "integration/operate/test_rehearsal.py",
     "integration/deploy/test_apply.py",
     "integration/deploy/test_apply_envoy.py",
+    "integration/deploy/test_login_limits.py",
 )
 # Tests on the systemd-nspawn machines (build/sandbox/machines), one after the other.
 MACHINES = ("molecule/", "integration/loadtest/", "integration/operate/test_fault_matrix.py")

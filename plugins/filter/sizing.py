@@ -227,7 +227,9 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
                provided_pods=0, provided_processes_per_pod=0, provided_threads=0, services_nodes=0,
                mongodb_members=3, requests_per_step=1.0, response_kib=0, lb_max_mbps=0,
                mysql_max_connections=0, mysql_reserved_connections=0, cms_slots=0,
-               redis_maxmemory="", session_kib=0):
+               redis_maxmemory="", session_kib=0, mysql_memory_request="", celery_processes=0,
+               grading_processes=0, problem_checks_per_step=0, grading_task_seconds=0, broker_maxmemory="",
+               broker_backlog_minutes=0, task_message_kib=0, redis_memory=None):
     """LMS capacity for `target_users` concurrent users (closed model: each user thinks, then requests).
 
     request rate   = users x R / (think time + R x service time)     R = LMS requests per step (page view)
@@ -243,7 +245,9 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
 
     With provided_* (the inventory's values) the result says what they carry and `shortfall` is
     true when they carry less than the target. `components` lists needed vs provided for what the
-    other inputs describe (MySQL connections, Redis session memory, load-balancer bandwidth).
+    other inputs describe (MySQL connections, Redis session memory and fork headroom, Celery grading
+    workers and the broker's backlog room, load-balancer bandwidth); `mysql` the MySQL settings sized
+    from its memory request and the connections (with `mysql_memory_request`).
     """
     users = _number(target_users, "target users", minimum=1, integer=True)
     think = mean_think_time(think_time_seconds)
@@ -312,13 +316,144 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
         provided = capacity(int(provided_pods), int(provided_processes_per_pod or per_pod), int(provided_threads or threads))
         provided["shortfall"] = provided["max_users"] < users
         provided["coverage"] = round(provided["max_users"] / float(users), 3)
+        # The mean think time at which the provided fleet carries the target (same closed model, solved for think).
+        provided["think_time_for_target_seconds"] = round(max(0.0, users * per_step / max(provided["max_request_rate"], 1e-9)
+                                                                  - per_step * service), 1)
         result["provided"] = provided
     if services_nodes:
         result["mongodb"] = mongodb_placement(mongodb_members, services_nodes)
     lms_slots = result.get("provided", result["recommended"])["slots"]
-    result["components"] = _components(result, lms_slots, response_kib, lb_max_mbps, mysql_max_connections,
-                                       mysql_reserved_connections, cms_slots, redis_maxmemory, session_kib)
+    # Django holds up to one connection per serving thread (LMS and CMS) and per Celery process, plus jobs and admin.
+    connections = int(lms_slots) + _number(cms_slots, "CMS slots", minimum=0, integer=True) + \
+        _number(celery_processes, "Celery processes", minimum=0, integer=True) + \
+        _number(mysql_reserved_connections, "MySQL reserved connections", minimum=0, integer=True)
+    result["mysql_connections_needed"] = connections
+    if str(mysql_memory_request):
+        result["mysql"] = mysql_settings(mysql_memory_request, connections, max_connections=mysql_max_connections,
+                                         serving_threads=int(lms_slots) + int(cms_slots))
+        mysql_max_connections = result["mysql"]["max_connections"]
+    result["celery"] = celery_sizing(rate / per_step, problem_checks_per_step, grading_task_seconds, utilization,
+                                     grading_processes, broker_maxmemory, broker_backlog_minutes, task_message_kib)
+    rows = _components(result, connections, response_kib, lb_max_mbps, mysql_max_connections, redis_maxmemory,
+                       session_kib)
+    rows += _redis_fork_rows(redis_memory or [])
+    rows += result["celery"].get("rows", [])
+    result["components"] = rows
+    result["shortfall"] = any(not row["ok"] for row in rows)
     return result
+
+
+_QUANTITY_GIB = {"": 1.0 / 2 ** 30, "Ki": 1.0 / 2 ** 20, "Mi": 1.0 / 2 ** 10, "Gi": 1.0, "Ti": 2.0 ** 10,
+                 "k": 1e3 / 2 ** 30, "M": 1e6 / 2 ** 30, "G": 1e9 / 2 ** 30, "T": 1e12 / 2 ** 30}
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+
+
+def quantity_gib(quantity, name="memory"):
+    """A Kubernetes memory quantity (8Gi, 512Mi, 1e9 bytes as 1G) in GiB."""
+    match = _QUANTITY.match(str(quantity).strip())
+    if not match:
+        raise AnsibleFilterError("{0} must be a Kubernetes memory quantity like 16Gi or 512Mi, got {1!r}".format(name, quantity))
+    return float(match.group(1)) * _QUANTITY_GIB[match.group(2) or ""]
+
+
+# MySQL 8.4 reference manual: thread_stack is 1 MiB; each connection also holds a connection buffer and a result
+# buffer (net_buffer_length, growing to max_allowed_packet) and per-query sort/join/read buffers while it runs.
+MYSQL_PER_CONNECTION_MIB = 2
+# Memory outside the buffer pool and the connections: the redo log buffer, the data dictionary and table caches,
+# performance_schema.
+MYSQL_FIXED_GIB = 1.0
+# Tables one query opens at most (joins): the manual sizes table_open_cache as concurrent connections x this.
+MYSQL_TABLES_PER_QUERY = 8
+
+
+def mysql_settings(memory_request, connections_needed, max_connections=0, headroom=0.25, serving_threads=0):
+    """MySQL 8.4 server settings sized from the container's memory and the connections that can be open.
+
+    max_connections       = connections needed x (1 + headroom), unless given
+    innodb_buffer_pool    = 80 % of the memory (the manual's figure for a dedicated server) minus the
+                            connections' and the fixed memory, in whole GiB (a multiple of chunk size x instances)
+    innodb_redo_log       = a quarter of the buffer pool, 1-16 GiB (8.4's default, 100 MiB, forces flushing at
+                            every write burst of a pool this size)
+    table_open_cache      = max_connections x tables per query, at least 8.4's default 4000
+    thread_cache_size     = the serving threads (each reconnects per request with Django's CONN_MAX_AGE 0)
+    """
+    memory = quantity_gib(memory_request, "the MySQL memory request (tutor_resources.mysql.memory_request)")
+    needed = _number(connections_needed, "MySQL connections needed", minimum=0, integer=True)
+    given = _number(max_connections or 0, "MySQL max connections", minimum=0, integer=True)
+    connections = given or math.ceil(needed * (1 + float(headroom)) - 1e-9)
+    pool = math.floor(memory * 0.8 - MYSQL_FIXED_GIB - connections * MYSQL_PER_CONNECTION_MIB / 1024.0)
+    if pool < 1:
+        raise AnsibleFilterError(
+            "MySQL with {0} GiB and {1} connections has no room for a 1 GiB buffer pool: raise "
+            "tutor_resources.mysql.memory_request to at least {2}Gi".format(
+                round(memory, 2), connections,
+                math.ceil((1 + MYSQL_FIXED_GIB + connections * MYSQL_PER_CONNECTION_MIB / 1024.0) / 0.8)))
+    redo = max(1, min(16, pool // 4))
+    return {
+        "memory_gib": round(memory, 2),
+        "max_connections": connections,
+        "innodb_buffer_pool_size_gib": pool,
+        "innodb_redo_log_capacity_gib": redo,
+        "table_open_cache": max(4000, connections * MYSQL_TABLES_PER_QUERY),
+        "thread_cache_size": min(16384, max(9, int(serving_threads) or connections)),
+        "args": [
+            "--max-connections={0}".format(connections),
+            "--innodb-buffer-pool-size={0}G".format(pool),
+            "--innodb-redo-log-capacity={0}G".format(redo),
+            "--table-open-cache={0}".format(max(4000, connections * MYSQL_TABLES_PER_QUERY)),
+            "--thread-cache-size={0}".format(min(16384, max(9, int(serving_threads) or connections))),
+        ],
+    }
+
+
+def celery_sizing(step_rate, problem_checks_per_step=0, grading_task_seconds=0, utilization=0.7, provided_processes=0,
+                  broker_maxmemory="", backlog_minutes=0, task_message_kib=0):
+    """LMS Celery workers for the grading tasks: every problem check queues one subsection-grade task.
+
+    task rate  = learner steps per second x problem checks per step
+    processes  = task rate x task seconds / utilisation
+    broker     = the messages of `backlog_minutes` at the task rate (workers down or behind) within maxmemory
+    """
+    out = {}
+    share = _optional(problem_checks_per_step, "problem checks per step")
+    seconds = _optional(grading_task_seconds, "grading task seconds")
+    if not (share and seconds):
+        return out
+    task_rate = float(step_rate) * share
+    needed = math.ceil(task_rate * seconds / float(utilization) - 1e-9)
+    out.update({"task_rate": round(task_rate, 1), "processes": needed, "rows": []})
+    provided = _number(provided_processes, "Celery grading processes", minimum=0, integer=True)
+    out["rows"].append(_row("Celery grading processes", "processes", needed, provided,
+                            "raise the lms-worker HPA max x --concurrency (tutor_autoscaling.lms-worker max and "
+                            "cpu_request) to at least {0} processes".format(needed)))
+    minutes = _optional(backlog_minutes, "broker backlog minutes")
+    message = _optional(task_message_kib, "task message KiB")
+    if minutes and message and str(broker_maxmemory):
+        backlog = math.ceil(task_rate * 60 * minutes * message / 1024.0)
+        out["broker_backlog_mib"] = backlog
+        out["rows"].append(_row("Redis broker ({0:g} min backlog)".format(minutes), "MiB", backlog,
+                                _redis_bytes(broker_maxmemory) // 1024 ** 2,
+                                "raise tutor_redis_broker_maxmemory to at least {0}mb".format(backlog)))
+    return out
+
+
+def _row(name, unit, needed, provided, fix):
+    return {"component": name, "unit": unit, "needed": needed, "provided": provided, "ok": provided >= needed, "fix": fix}
+
+
+# Redis forks for an AOF rewrite; the child's pages are copied on write, up to the whole dataset when every key
+# changes during the rewrite (redis.io, "Redis persistence" / latency docs): maxmemory twice, plus the process.
+REDIS_FORK_OVERHEAD_MIB = 256
+
+
+def _redis_fork_rows(instances):
+    rows = []
+    for name, maxmemory, memory_request in instances:
+        needed = 2 * (_redis_bytes(maxmemory) // 1024 ** 2) + REDIS_FORK_OVERHEAD_MIB
+        provided = int(quantity_gib(memory_request, "the Redis {0} memory request".format(name)) * 1024)
+        rows.append(_row("Redis {0} memory (AOF fork)".format(name), "MiB", needed, provided,
+                         "raise tutor_redis_{0}_memory_request to at least {1}Mi".format(name, needed)))
+    return rows
 
 
 _REDIS_UNITS = {"": 1, "k": 1000, "kb": 1024, "m": 1000 ** 2, "mb": 1024 ** 2, "g": 1000 ** 3, "gb": 1024 ** 3}
@@ -333,34 +468,25 @@ def _redis_bytes(value):
     return int(match.group(1)) * _REDIS_UNITS[(match.group(2) or "").lower()]
 
 
-def _components(result, lms_slots, response_kib, lb_max_mbps, mysql_max_connections, mysql_reserved_connections,
-                cms_slots, redis_maxmemory, session_kib):
+def _components(result, mysql_needed, response_kib, lb_max_mbps, mysql_max_connections, redis_maxmemory, session_kib):
     """Needed vs provided per component the inputs describe; a component without inputs is left out."""
     rows = []
-
-    def row(name, unit, needed, provided, fix):
-        rows.append({"component": name, "unit": unit, "needed": needed, "provided": provided,
-                     "ok": provided >= needed, "fix": fix})
-
     provided = result.get("provided")
     if provided:
-        row("LMS users carried", "users", result["target_users"], provided["max_users"],
-            "use {0} LMS nodes x {1} processes".format(result["pods"], result["processes_per_pod"]))
+        rows.append(_row("LMS users carried", "users", result["target_users"], provided["max_users"],
+                         "use {0} LMS nodes x {1} processes".format(result["pods"], result["processes_per_pod"])))
     if _number(mysql_max_connections, "MySQL max connections", minimum=0, integer=True):
-        # Django holds up to one connection per serving thread (LMS and CMS), plus Celery, jobs and admin.
-        needed = int(lms_slots) + _number(cms_slots, "CMS slots", minimum=0, integer=True) + \
-            _number(mysql_reserved_connections, "MySQL reserved connections", minimum=0, integer=True)
-        row("MySQL connections", "connections", needed, int(mysql_max_connections),
-            "raise tutor_mysql_max_connections to at least {0}".format(needed))
+        rows.append(_row("MySQL connections", "connections", mysql_needed, int(mysql_max_connections),
+                         "raise tutor_mysql_max_connections to at least {0} (0 = sized)".format(mysql_needed)))
     if _optional(session_kib, "session KiB") and str(redis_maxmemory):
-        # Sessions live in the Redis cache: evicting one logs a learner out; keep them at most 3/4 of maxmemory.
+        # Sessions live in their own non-evicting Redis: full, it refuses new logins; keep them at most 3/4 of it.
         needed = math.ceil(result["target_users"] * float(session_kib) / 1024.0 / 0.75)
-        row("Redis memory (sessions)", "MiB", needed, _redis_bytes(redis_maxmemory) // 1024 ** 2,
-            "raise the Redis maxmemory to at least {0}mb".format(needed))
+        rows.append(_row("Redis memory (sessions)", "MiB", needed, _redis_bytes(redis_maxmemory) // 1024 ** 2,
+                         "raise tutor_redis_sessions_maxmemory to at least {0}mb".format(needed)))
     if _optional(lb_max_mbps, "load balancer Mbps") and _optional(response_kib, "response KiB"):
         needed = math.ceil(result["request_rate"] * float(response_kib) * 8 * 1024 / 1e6)
-        row("Load balancer bandwidth", "Mbps", needed, int(float(lb_max_mbps)),
-            "raise the flexible load balancer's maximum to at least {0} Mbps (or serve static files from a CDN)".format(needed))
+        rows.append(_row("Load balancer bandwidth", "Mbps", needed, int(float(lb_max_mbps)),
+                         "raise the flexible load balancer's maximum to at least {0} Mbps (or serve static files from a CDN)".format(needed)))
     return rows
 
 
@@ -410,14 +536,23 @@ def sizing_table(sizing):
                 provided["max_users"], sizing["target_users"], sizing["pods"], sizing["processes_per_pod"]))
     components = sizing.get("components") or []
     if components:
-        lines.append("  {0:26} {1:>12} {2:>12}  {3}".format("component", "needed", "provided", "unit"))
+        lines.append("  {0:32} {1:>10} {2:>10}  {3}".format("component", "needed", "provided", "unit"))
         for item in components:
-            lines.append("  {0:26} {1:>12} {2:>12}  {3}{4}".format(
+            lines.append("  {0:32} {1:>10} {2:>10}  {3}{4}".format(
                 item["component"], item["needed"], item["provided"], item["unit"], "" if item["ok"] else "  SHORT"))
         for item in components:
             if not item["ok"] and item["component"] != "LMS users carried":
                 lines.append("  WARNING: {0}: {1} {3} needed, {2} provided: {4}".format(
                     item["component"], item["needed"], item["provided"], item["unit"], item["fix"]))
+    if provided and provided["shortfall"]:
+        lines.append("  the provided LMS carries {0} users at a mean think time of {1} s".format(
+            sizing["target_users"], provided["think_time_for_target_seconds"]))
+    mysql = sizing.get("mysql")
+    if mysql:
+        lines.append("  MySQL                   {0}".format(" ".join(mysql["args"])))
+    celery = sizing.get("celery") or {}
+    if celery:
+        lines.append("  Celery grading          {0} tasks/s -> {1} processes".format(celery["task_rate"], celery["processes"]))
     mongo = sizing.get("mongodb")
     if mongo:
         lines.append("  MongoDB                 {0} members on {1} services nodes {2}: survives {3} node loss(es){4}".format(
@@ -445,6 +580,8 @@ class FilterModule(object):
             "lms_sizing": lms_sizing,
             "sizing_table": sizing_table,
             "mongodb_placement": mongodb_placement,
+            "mysql_settings": mysql_settings,
+            "quantity_gib": quantity_gib,
             "edge_tuning": edge_tuning,
             "edge_nginx_annotations": edge_nginx_annotations,
             "edge_nginx_configmap": edge_nginx_configmap,

@@ -9,8 +9,13 @@ from __future__ import annotations
 import base64
 import configparser
 import filecmp
+import json
 import math
+import os
 import re
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +26,7 @@ import yaml
 
 from tests.helpers import ingress_nginx, redis, uwsgi
 from tests.helpers.ansible import REPO, VENV_BIN, assert_ok, run_playbook
+from tests.helpers.net import free_port
 from tests.rehearsal import inventory_path
 from tests.sandbox.kube import crds
 
@@ -32,11 +38,13 @@ K8S_VERSION = "1.35.0"
 
 # What each inventory must produce (from its group_vars and the oke_cluster pools they reference).
 EXPECT = {
-    "sandbox": {"lms_host": "lms.sandbox.test", "lms_nodes": 2, "services_nodes": 1, "ratelimits": True, "tls": None,
+    "sandbox": {"lms_host": "lms.sandbox.test", "lms_nodes": 2, "services_nodes": 1, "tls": None,
                 "edge": "ingress-nginx", "discovery": False},
-    "example-jeddah": {"lms_host": "learn.example.edu.sa", "lms_nodes": 5, "services_nodes": 2, "ratelimits": True, "tls": "openedx-tls",
+    "example-jeddah": {"lms_host": "learn.example.edu.sa", "lms_nodes": 5, "services_nodes": 2, "tls": "openedx-tls",
                        "edge": "envoy-gateway", "discovery": True},
 }
+# Our own figure for one uWSGI or Celery process of the LMS/CMS (tutor_sizing_process_memory_gib's default).
+PROCESS_MEMORY_GIB = 0.75
 
 
 def files(edge: str) -> tuple[str, ...]:
@@ -170,6 +178,9 @@ def test_real_uwsgi_runs_the_rendered_ini(rendered, service, tmp_path):
     container = one(objects, "Deployment", service)["spec"]["template"]["spec"]["containers"][0]
     env = {k: v for k, v in env_of(container).items() if k.startswith("UWSGI_") and v is not None}
     env["SERVICE_VARIANT"] = service
+    # The stats server of the Deployment's environment, moved to a free loopback port.
+    assert env["UWSGI_STATS"].startswith("127.0.0.1:")
+    env["UWSGI_STATS"] = f"127.0.0.1:{free_port()}"
     with uwsgi.serve(ini, env, tmp_path) as (port, log):
         seen = uwsgi.report(port)
         # Processes and threads as sized, the buffers and harakiri as configured, in uWSGI's own parse.
@@ -195,6 +206,46 @@ def test_real_uwsgi_runs_the_rendered_ini(rendered, service, tmp_path):
         assert statuses.count(200) == burst, f"{statuses.count(200)}/{burst} answered"
 
 
+def probe_argv(container, name):
+    command = container[name]["exec"]["command"]
+    assert command[:2] == ["python", "-c"], command
+    return [sys.executable, *command[1:]]
+
+
+def run_probe(argv, env, timeout):
+    started = time.monotonic()
+    done = subprocess.run(argv, env={"PATH": os.environ["PATH"], "UWSGI_STATS": env["UWSGI_STATS"]}, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    return done.returncode, time.monotonic() - started, done.stderr
+
+
+@pytest.mark.parametrize("service", ["lms", "cms"])
+def test_readiness_asks_uwsgi_itself(rendered, service, tmp_path):
+    """The rendered readiness and startup probes, run against the real uWSGI on the rendered ini: ready once the
+    workers accept requests, still answering within the probe's timeout while every worker slot is busy (the master
+    answers, not a worker), not ready when uWSGI is gone; nothing of it asks a database."""
+    objects = rendered["objects"]
+    ini = one(objects, "ConfigMap", prefix="openedx-uwsgi-config")["data"]["uwsgi.ini"]
+    container = one(objects, "Deployment", service)["spec"]["template"]["spec"]["containers"][0]
+    readiness, startup = probe_argv(container, "readinessProbe"), probe_argv(container, "startupProbe")
+    assert readiness == startup
+    timeout = container["readinessProbe"]["timeoutSeconds"]
+    env = {k: v for k, v in env_of(container).items() if k.startswith("UWSGI_") and v is not None}
+    env.update(SERVICE_VARIANT=service, UWSGI_WORKERS="2", UWSGI_STATS=f"127.0.0.1:{free_port()}")
+    assert run_probe(readiness, env, timeout)[0] != 0, "ready without uWSGI"
+    with uwsgi.serve(ini, env, tmp_path) as (port, _log):
+        code, _seconds, err = run_probe(readiness, env, timeout)
+        assert code == 0, err
+        slots = int(env["UWSGI_WORKERS"]) * int(env["UWSGI_THREADS"])
+        with ThreadPoolExecutor(max_workers=slots * 2) as pool:
+            busy = [pool.submit(uwsgi.request, port, "/?sleep=3", 0, b"", 30) for _ in range(slots * 2)]
+            time.sleep(0.5)
+            code, seconds, err = run_probe(readiness, env, timeout)
+            assert code == 0 and seconds < timeout, (code, seconds, err)
+            assert all(f.result()[0] == 200 for f in busy)
+    assert run_probe(readiness, env, timeout)[0] != 0, "ready after uWSGI stopped"
+
+
 def test_lms_placement(rendered):
     objects, expect = rendered["objects"], rendered["expect"]
     lms = one(objects, "Deployment", "lms")
@@ -218,11 +269,13 @@ def test_lms_placement(rendered):
 @pytest.mark.parametrize("service", ["lms", "cms"])
 def test_lms_and_cms_probes(rendered, service):
     """Readiness gates the rollout: with maxSurge 0 / maxUnavailable 1 the next old pod goes only once the new one
-    answers /heartbeat, so at most one LMS pod's capacity is ever missing; startup covers the slow imports."""
+    is ready, so at most one LMS pod's capacity is ever missing; startup covers the slow imports. Neither asks
+    /heartbeat (MySQL and MongoDB): a shared datastore's outage must not unready every pod at once."""
     container = one(rendered["objects"], "Deployment", service)["spec"]["template"]["spec"]["containers"][0]
     for name in ("startupProbe", "readinessProbe"):
         probe = container[name]
-        assert probe["httpGet"] == {"path": "/heartbeat", "port": 8000, "httpHeaders": [{"name": "Host", "value": service}]}, name
+        assert "httpGet" not in probe and "heartbeat" not in json.dumps(probe), name
+        assert "UWSGI_STATS" in probe["exec"]["command"][2], name
         assert 0 < probe["timeoutSeconds"] < probe["periodSeconds"]
     # Up to 10 minutes of start-up before the kubelet restarts the container; readiness lost after 30 s.
     assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] == 600
@@ -314,7 +367,7 @@ def test_mongodb_replica_set(rendered):
     assert init["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
 
 
-REDIS_POLICIES = {"broker": "noeviction", "cache": "allkeys-lru"}
+REDIS_POLICIES = {"broker": "noeviction", "cache": "allkeys-lru", "sessions": "noeviction"}
 
 
 def test_redis_broker_and_cache(rendered):
@@ -331,6 +384,68 @@ def test_redis_broker_and_cache(rendered):
         selector = {"app.kubernetes.io/name": "redis", "app.kubernetes.io/component": name}
         assert one(objects, "Service", f"redis-{name}")["spec"]["selector"] == selector
         assert selector.items() <= sts["spec"]["template"]["metadata"]["labels"].items()
+
+
+def redis_confs(objects) -> dict[str, dict[str, str]]:
+    secret = one(objects, "Secret", "redis-auth")["stringData"]
+    return {name: dict(line.split(" ", 1) for line in secret[f"{name}.conf"].splitlines() if line)
+            for name in REDIS_POLICIES}
+
+
+def redis_bytes(size: str) -> int:
+    number, unit = re.fullmatch(r"([0-9]+)(k|kb|m|mb|g|gb)?", size.lower()).groups()
+    return int(number) * {"k": 1000, "kb": 1024, "m": 10 ** 6, "mb": 2 ** 20, "g": 10 ** 9, "gb": 2 ** 30, None: 1}[unit]
+
+
+def test_sessions_in_a_redis_that_never_evicts_and_aof_fork_headroom(rendered):
+    objects = rendered["objects"]
+    settings = "\n".join(secret_files(objects, "openedx-settings-lms").values())
+    assert 'SESSION_ENGINE = "django.contrib.sessions.backends.cache"' in settings
+    alias = re.findall(r'^SESSION_CACHE_ALIAS = "([a-z_]+)"', settings, re.M)[-1]
+    location = re.search(r'CACHES\["' + alias + r'"\] = \{[^}]*"LOCATION": "redis://[^@]+@([a-z-]+):', settings).group(1)
+    confs = redis_confs(objects)
+    assert location == "redis-sessions" and confs["sessions"]["maxmemory-policy"] == "noeviction"
+    for name, conf in confs.items():
+        # An AOF rewrite forks; copy-on-write can double the dataset: the limit holds 2 x maxmemory.
+        limit = one(objects, "StatefulSet", f"redis-{name}")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+        assert conf["appendonly"] == "yes"
+        assert gib(limit) * 2 ** 30 >= 2 * redis_bytes(conf["maxmemory"]) + 256 * 2 ** 20, (name, limit, conf["maxmemory"])
+
+
+def test_real_redis_keeps_sessions_when_the_cache_evicts(rendered, tmp_path):
+    """The real redis-server on the rendered cache and session confs (maxmemory lowered to 8 MB to fill it in a test,
+    the policies as rendered): Django-style sessions (with the cookie age as TTL) survive the cache being filled far
+    past maxmemory; a full session store refuses new sessions instead of dropping old ones. The old layout (sessions
+    in the evicting cache) loses them: the test tells the two apart."""
+    secret = one(rendered["objects"], "Secret", "redis-auth")["stringData"]
+    password = secret["password"]
+    payload = "x" * 2000
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "sessions").mkdir()
+    with redis.serve(secret["cache.conf"], tmp_path / "cache", password=password) as cache, \
+         redis.serve(secret["sessions.conf"], tmp_path / "sessions", password=password) as sessions:
+        for port in (cache, sessions):
+            assert redis.command(port, "CONFIG", "SET", "maxmemory", "8mb", password=password) == "OK"
+        for i in range(500):
+            redis.command(sessions, "SET", f"sessions:1:django.contrib.sessions.cache{i}", payload, "EX", "1209600", password=password)
+            # The old layout: the same sessions in the cache instance.
+            redis.command(cache, "SET", f"default:1:django.contrib.sessions.cache{i}", payload, "EX", "1209600", password=password)
+        for i in range(20000):  # ~40 MB of cache entries into an 8 MB cache
+            redis.command(cache, "SET", f"general:1:block{i}", payload, "EX", "300", password=password)
+        info = redis.command(cache, "INFO", "stats", password=password)
+        assert int(re.search(r"evicted_keys:(\d+)", info).group(1)) > 10000
+        kept_in_cache = sum(redis.command(cache, "EXISTS", f"default:1:django.contrib.sessions.cache{i}", password=password)
+                            for i in range(500))
+        assert kept_in_cache < 250, "the evicting cache kept the sessions: the test would not tell the layouts apart"
+        assert all(redis.command(sessions, "EXISTS", f"sessions:1:django.contrib.sessions.cache{i}", password=password)
+                   for i in range(500))
+        # Filling the session store itself: new writes are refused (OOM), the existing sessions all stay.
+        with pytest.raises(RuntimeError, match="OOM"):
+            for i in range(500, 20000):
+                redis.command(sessions, "SET", f"sessions:1:django.contrib.sessions.cache{i}", payload, "EX", "1209600", password=password)
+        assert all(redis.command(sessions, "EXISTS", f"sessions:1:django.contrib.sessions.cache{i}", password=password)
+                   for i in range(500))
+        assert "evicted_keys:0" in redis.command(sessions, "INFO", "stats", password=password)
 
 
 @pytest.mark.parametrize("name", sorted(REDIS_POLICIES))
@@ -415,7 +530,7 @@ def test_course_discovery_only_where_the_inventory_turns_it_on(rendered):
     objects = rendered["objects"]
     host = f"discovery.{rendered['expect']['lms_host']}"
     caddyfile = one(objects, "ConfigMap", prefix="caddy-config")["data"]["Caddyfile"]
-    lms_settings = "\n".join(one(objects, "ConfigMap", prefix="openedx-settings-lms")["data"].values())
+    lms_settings = "\n".join(secret_files(objects, "openedx-settings-lms").values())
     routed = {h for o in find(objects, "HTTPRoute") for h in o["spec"].get("hostnames", [])}
     routed |= {r["host"] for o in find(objects, "Ingress") for r in o["spec"].get("rules", [])}
     django = one(objects, "NetworkPolicy", "openedx-scale-mysql")["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"]
@@ -437,25 +552,157 @@ def test_course_discovery_only_where_the_inventory_turns_it_on(rendered):
     assert search["nodeSelector"] == {POOL: "services"} and search["containers"][0]["resources"]["requests"]["memory"]
 
 
-def test_login_rate_limits_follow_the_inventory(rendered):
+def test_login_rate_limits_are_openedx_platforms_unless_the_load_test_sets_them(rendered, monkeypatch):
+    """The LMS settings keep openedx-platform's limits (lms/envs/common.py: 100/5m per IP, 30/5m per email): the
+    rendered lines, run as Python, give them back without the environment and the load test's with it; the
+    rendered Deployment carries none of it (playbooks/loadtest.yml adds it for a run and takes it out after)."""
     settings = secret_files(rendered["objects"], "openedx-settings-lms")
     text = "\n".join(settings.values())
-    assert ("LOGISTRATION_RATELIMIT_RATE" in text) is rendered["expect"]["ratelimits"]
-    assert ("LOGISTRATION_PER_EMAIL_RATELIMIT_RATE" in text) is rendered["expect"]["ratelimits"]
+    assert "100000" not in text
+    start = text.index("import os as _openedx_scale_oke_os")
+    end = text.index("LOGISTRATION_PER_EMAIL_RATELIMIT_RATE)", start) + len("LOGISTRATION_PER_EMAIL_RATELIMIT_RATE)")
+    platform = {"LOGISTRATION_RATELIMIT_RATE": "100/5m", "LOGISTRATION_PER_EMAIL_RATELIMIT_RATE": "30/5m"}
+
+    def limits():
+        names = dict(platform)
+        exec(text[start:end], {}, names)  # our own rendered settings lines
+        return {k: names[k] for k in platform}
+
+    assert limits() == platform
+    monkeypatch.setenv("OPENEDX_SCALE_OKE_LOGISTRATION_RATELIMIT_RATE", "100000/m")
+    assert limits() == {**platform, "LOGISTRATION_RATELIMIT_RATE": "100000/m"}
+    lms = one(rendered["objects"], "Deployment", "lms")["spec"]["template"]["spec"]["containers"][0]
+    assert not [name for name in env_of(lms) if "LOGISTRATION" in name]
+
+
+def gib(quantity: str) -> float:
+    units = {"Ki": 2 ** -20, "Mi": 2 ** -10, "Gi": 1, "Ti": 2 ** 10, "": 2 ** -30}
+    number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", quantity).groups()
+    return float(number) * units[unit]
+
+
+def pod_processes(objects) -> dict[str, tuple[int, float]]:
+    """{Deployment: (processes, memory limit GiB)} for every uWSGI (UWSGI_WORKERS) and Celery (--concurrency) pod."""
+    out = {}
+    for obj in find(objects, "Deployment"):
+        container = obj["spec"]["template"]["spec"]["containers"][0]
+        workers = env_of(container).get("UWSGI_WORKERS")
+        concurrency = [a.split("=", 1)[1] for a in container.get("args", []) if a.startswith("--concurrency=")]
+        processes = int(workers) if workers else int(concurrency[0]) if concurrency else 0
+        if processes:
+            out[obj["metadata"]["name"]] = (processes, gib(container["resources"]["limits"]["memory"]))
+    return out
+
+
+def memory_short(objects) -> list[str]:
+    """Pods whose memory limit is below (processes + the uWSGI or Celery master) x PROCESS_MEMORY_GIB."""
+    return [f"{name}: {processes} + 1 processes in {limit} GiB"
+            for name, (processes, limit) in sorted(pod_processes(objects).items())
+            if limit < (processes + 1) * PROCESS_MEMORY_GIB]
+
+
+def test_every_uwsgi_and_celery_pod_memory_holds_its_processes(rendered):
+    objects = rendered["objects"]
+    assert {"lms", "cms", "lms-worker", "cms-worker"} <= set(pod_processes(objects))
+    assert memory_short(objects) == []
+    # Broken: the CMS's 4 workers under the 2 Gi it had (3.75 GiB needed) is named.
+    broken = [json.loads(json.dumps(o)) for o in objects]
+    cms = one(broken, "Deployment", "cms")["spec"]["template"]["spec"]["containers"][0]
+    cms["resources"]["limits"]["memory"] = "2Gi"
+    assert memory_short(broken) == ["cms: 4 + 1 processes in 2.0 GiB"]
+
+
+def mysql_options(objects) -> dict[str, str]:
+    container = one(objects, "Deployment", "mysql")["spec"]["template"]["spec"]["containers"][0]
+    return {a[2:].split("=", 1)[0]: a.split("=", 1)[1] for a in container["args"] if a.startswith("--") and "=" in a}
+
+
+def size_gib(value: str) -> float:
+    """A mysqld size option (10G, 512M, bytes) in GiB."""
+    units = {"K": 2 ** -20, "M": 2 ** -10, "G": 1, "T": 2 ** 10, "": 2 ** -30}
+    number, unit = re.fullmatch(r"([0-9]+)([KMGT]?)", value).groups()
+    return int(number) * units[unit]
+
+
+def connecting_processes(objects) -> int:
+    """Every thread or process that can hold a MySQL connection, at every HPA's max: uWSGI workers x threads, Celery
+    processes."""
+    hpa_max = {h["metadata"]["name"]: h["spec"]["maxReplicas"] for h in find(objects, "HorizontalPodAutoscaler")}
+    total = 0
+    for name, (processes, _limit) in pod_processes(objects).items():
+        deployment = one(objects, "Deployment", name)
+        threads = int(env_of(deployment["spec"]["template"]["spec"]["containers"][0]).get("UWSGI_THREADS") or 1)
+        total += hpa_max.get(name, deployment["spec"].get("replicas", 1)) * processes * threads
+    return total
+
+
+def mysql_problems(objects) -> list[str]:
+    """MySQL 8.4 reference manual: buffer pool up to 80 % of a dedicated server's memory (and far above the 128 MiB
+    default), each connection's thread stack (1 MiB) beside it; connections for everything that can connect;
+    table_open_cache at least connections x tables per join (8 here); a redo log above the 100 MiB default."""
+    options = mysql_options(objects)
+    limit = gib(one(objects, "Deployment", "mysql")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"])
+    problems = []
+    connections = int(options.get("max-connections", 151))
+    pool = size_gib(options.get("innodb-buffer-pool-size", "128M"))
+    if connections < connecting_processes(objects):
+        problems.append(f"max-connections {connections} < {connecting_processes(objects)} threads and processes")
+    if not 0.5 * limit <= pool <= 0.8 * limit - connections / 1024:
+        problems.append(f"innodb-buffer-pool-size {pool} GiB outside 50 %-80 % of {limit} GiB less the connections")
+    if size_gib(options.get("innodb-redo-log-capacity", "100M")) < 1:
+        problems.append("innodb-redo-log-capacity below 1 GiB")
+    if int(options.get("table-open-cache", 4000)) < connections * 8:
+        problems.append("table-open-cache below the connections x tables per join")
+    if int(options.get("thread-cache-size", 8 + connections // 100)) < 100:
+        problems.append("thread-cache-size at the autosized default")
+    return problems
+
+
+def test_mysql_sized_from_its_memory_and_connections(rendered):
+    objects = rendered["objects"]
+    assert mysql_problems(objects) == []
+    options = mysql_options(objects)
+    assert set(options) >= {"max-connections", "innodb-buffer-pool-size", "innodb-redo-log-capacity", "table-open-cache",
+                            "thread-cache-size"}
+    # Broken: each setting at MySQL 8.4's default (or below what the load needs) is named.
+    for arg, expected in (("--innodb-buffer-pool-size=128M", "innodb-buffer-pool-size"), ("--max-connections=151", "max-connections"),
+                          ("--innodb-redo-log-capacity=100M", "redo"), ("--table-open-cache=400", "table-open-cache"),
+                          ("--thread-cache-size=9", "thread-cache-size")):
+        broken = [json.loads(json.dumps(o)) for o in objects]
+        container = one(broken, "Deployment", "mysql")["spec"]["template"]["spec"]["containers"][0]
+        container["args"] = [a for a in container["args"] if not a.startswith(arg.split("=")[0] + "=")] + [arg]
+        assert any(expected in p for p in mysql_problems(broken)), (arg, mysql_problems(broken))
 
 
 def test_sizing_table_and_warnings(rendered):
     out = " ".join(rendered["run"].stdout.split())  # the YAML callback wraps long lines
     assert "LMS sizing for" in out and "LMS pods = LMS nodes" in out
     if rendered["inventory"] == "example-jeddah":
-        # 50,000 users need more LMS nodes than the case study's five: the warning must be loud.
-        assert "WARNING: 5 LMS pods x 54 uWSGI processes x 2 threads carry about" in out
+        # 50,000 users at 5-15 s need more LMS nodes than the case study's five: short, accepted by the inventory,
+        # with the think time at which the five carry the target.
+        assert "WARNING: the inventory carries about 3849 users, below the 50000 targeted" in out
+        assert "the provided LMS carries 50000 users at a mean think time of 142.9 s" in out
         # 1.625 requests per page view at 32 KiB each: about 2 Gbps through the 1000 Mbps load balancer.
         assert "WARNING: Load balancer bandwidth:" in out and "1000 provided" in out
     # Needed vs provided per component, one table.
-    assert "MySQL connections" in out and "Redis memory (sessions)" in out
-    # Fewer than 3 services nodes: the replica set survives no node loss, and says so.
+    for row in ("MySQL connections", "Redis memory (sessions)", "Redis cache memory (AOF fork)", "Celery grading processes",
+                "Redis broker (10 min backlog)"):
+        assert row in out, row
+    assert "MySQL --max-connections=" in out
+    # Fewer than 3 services nodes: the replica set survives no node loss, and the deploy says what that does.
     assert "survives 0 node loss(es) - NO node loss" in out
+    assert "leaves no majority, so no primary: courseware, course outlines and every write to MongoDB fail" in out
+
+
+def test_a_shortfall_is_refused_with_the_table_unless_accepted(tmp_path):
+    """example-jeddah accepts its shortfall (tutor_sizing_accept_shortfall) and renders; without the flag the deploy
+    stops in the preflight with the whole table, before anything is written."""
+    run = render("example-jeddah", tmp_path / "render", tutor_sizing_accept_shortfall=False)
+    assert run.rc != 0
+    out = " ".join(run.stdout.split())
+    assert "The inventory is short of its target (rows marked SHORT)" in out
+    assert "LMS users carried" in out and "SHORT" in out and "tutor_sizing_accept_shortfall: true" in out
+    assert not (tmp_path / "render").exists()
 
 
 # ---------------------------------------------------------------- ingress-nginx's own parsers as the judge

@@ -29,9 +29,16 @@ BAD_INPUT = [
     ({"tutor_lms_pool_taint": "openedx-scale/pool=lms"}, "tutor_lms_pool_taint must be empty (off) or key=value:Effect"),
     ({"tutor_autoscaling": {"caddy": {"min": 1, "max": 3, "cpu_utilization": 80, "cpu_request": "1", "memory_request": "1Gi"}}},
      "'caddy' (every request passes through it) needs min >= 2"),
-    # 200 x 1Gi of Caddy at max plus the datastores (32 GiB) on one 128 GiB services node.
+    # 200 x 1Gi of Caddy at max plus the datastores (49 GiB) on one 128 GiB services node.
     ({"tutor_autoscaling": {"caddy": {"min": 2, "max": 200, "cpu_utilization": 80, "cpu_request": "1", "memory_request": "1Gi"}}},
-     "With every HPA of tutor_autoscaling at its max, the services pool needs 232.1 GiB of memory requests"),
+     "With every HPA of tutor_autoscaling at its max, the services pool needs 249.1 GiB of memory requests"),
+    # 4 CMS uWSGI workers and their master at 0.75 GiB each in 2 Gi.
+    ({"tutor_autoscaling": {"cms": {"min": 1, "max": 2, "cpu_utilization": 75, "cpu_request": "1", "memory_request": "2Gi"},
+                            "caddy": {"min": 2, "max": 4, "cpu_utilization": 75, "cpu_request": "500m", "memory_request": "256Mi"}}},
+     "cms has 2Gi for 4 + 1 processes (3.75 GiB)"),
+    # 5,000 users on the sandbox's 2 LMS nodes: refused with the table unless the inventory accepts it.
+    ({"tutor_sizing_accept_shortfall": False, "openedx_scale_target_users": 5000},
+     "accept the shortfall explicitly: tutor_sizing_accept_shortfall: true"),
     ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
     ({"openedx_scale_edge": "traefik"}, "openedx_scale_edge=traefik: use envoy-gateway"),
     ({"envoy_gateway_crd_files": ["/nonexistent/crds.yaml"], "openedx_scale_edge": "envoy-gateway"},

@@ -86,10 +86,8 @@ CASES = {
     "bad think time": ({"locust_think_time": [5, 1]}, ["locust_think_time"]),
     "bad course key": ({"locust_course_ids": ["DemoX"]}, ["locust_course_ids"]),
     "ramp over the login limit": ({"locust_ramp_spawn_rate": 50, "locust_users": 4000}, ["locust_ramp_spawn_rate:", "login"]),
-    "login limits claimed, not raised": (
-        {"locust_login_limits_raised": True, "tutor_loadtest_login_ratelimits": False},
-        ["locust_login_limits_raised is true", "tutor_loadtest_login_ratelimits: false", "Fix:"],
-    ),
+    "login limits claimed, not raised": ({"locust_login_limits_raised": True, "openedx_scale_login_limits_raised": False},
+                                         ["locust_login_limits_raised is true", "openedx_scale_login_limits_raised: false", "Fix:"]),
     "no users CSV": ({"locust_users_csv": ""}, ["locust_users_csv: empty"]),
     "missing users CSV": ({"locust_users_csv": "/nonexistent/users.csv"}, ["locust_users_csv", "does not exist"]),
     # locust.conf takes one option per line: a newline would add options of its own.

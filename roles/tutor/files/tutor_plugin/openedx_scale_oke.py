@@ -6,7 +6,8 @@ Installed by the openedx_scale.oke.tutor role as a single-file plugin in $(tutor
 next to its templates (openedx_scale_oke_templates/). It makes Tutor's Kubernetes manifests carry:
 uWSGI tuning, LMS placement (own node pool, one pod per node, no surge, PDB, no HPA), services-pool
 placement and HPAs for everything else, an Ingress (or Gateway API HTTPRoutes) per Tutor host behind
-Caddy, MongoDB as a replica set, Redis as a non-evicting broker and an evicting cache (passwords only in Secrets), and Meilisearch
+Caddy, MongoDB as a replica set, Redis as a non-evicting broker, an evicting cache and a non-evicting session store
+(passwords only in Secrets), and Meilisearch
 or Elasticsearch on OCI block volumes (with an init that only touches the search backend in use).
 The datastores are rendered into a separate kustomization (env/plugins/openedx_scale_oke/
 datastores) that the role applies itself, so `tutor k8s stop/delete` never touches the data.
@@ -57,23 +58,25 @@ DEFAULTS = {
     "CMS_UWSGI_HARAKIRI": 300,
     # Everything but the LMS scales horizontally on the services pool.
     "AUTOSCALING": {
-        "cms": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "1", "memory_request": "2Gi"},
-        "cms-worker": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "500m", "memory_request": "1Gi"},
-        "lms-worker": {"min": 1, "max": 8, "cpu_utilization": 75, "cpu_request": "500m", "memory_request": "1Gi"},
+        "cms": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "1", "memory_request": "4Gi"},
+        "cms-worker": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "1", "memory_request": "2Gi"},
+        "lms-worker": {"min": 1, "max": 8, "cpu_utilization": 75, "cpu_request": "1", "memory_request": "2Gi"},
         "mfe": {"min": 1, "max": 4, "cpu_utilization": 75, "cpu_request": "100m", "memory_request": "128Mi"},
         # Caddy is on the path of every request: never a single pod.
         "caddy": {"min": 2, "max": 4, "cpu_utilization": 75, "cpu_request": "500m", "memory_request": "256Mi"},
     },
     # Requests (memory limit = request) of Tutor's other Deployments and of its init Jobs: no BestEffort pod.
     "RESOURCES": {
-        "mysql": {"cpu_request": "2", "memory_request": "8Gi"},
+        "mysql": {"cpu_request": "2", "memory_request": "16Gi"},
         "meilisearch": {"cpu_request": "1", "memory_request": "2Gi"},
         "smtp": {"cpu_request": "50m", "memory_request": "64Mi"},
     },
     "JOB_RESOURCES": {"cpu_request": "500m", "memory_request": "2Gi"},
-    # Startup: the LMS imports for minutes before uWSGI answers; readiness: /heartbeat (database and MongoDB).
+    # Startup: the LMS imports for minutes before uWSGI answers. Startup and readiness ask uWSGI's stats server
+    # (loopback) whether a worker accepts requests: no database, and no queueing behind the users' requests.
     "PROBE_STARTUP_FAILURES": 60,
     "PROBE_PERIOD_SECONDS": 10,
+    "UWSGI_STATS_PORT": 1717,
     # Empty = LMS pool untainted. "key=value:Effect" (e.g. openedx-scale/pool=lms:NoSchedule): LMS pods tolerate it.
     "LMS_POOL_TAINT": "",
     "INGRESS_CLASS": "nginx",
@@ -90,7 +93,8 @@ DEFAULTS = {
     "NETWORK_POLICIES": True,
     "EDGE_NAMESPACE": "ingress-nginx",
     "HTTPS_REDIRECT": True,
-    "MYSQL_MAX_CONNECTIONS": 4000,
+    # mysqld options; the role sizes them from the MySQL memory request and the connections (lms_sizing).
+    "MYSQL_ARGS": [],
     "VOLUME_SIZES": {"meilisearch": "50Gi", "mysql": "50Gi"},
     "MONGODB_MEMBERS": 3,
     "MONGODB_CPU_REQUEST": "1",
@@ -99,20 +103,19 @@ DEFAULTS = {
     "MONGODB_CACHE_GB": 2,
     # Two Redis instances: the broker (Celery queues, event bus) never evicts, the cache does.
     "REDIS_BROKER_MAXMEMORY": "2gb",
-    "REDIS_BROKER_MEMORY_REQUEST": "3Gi",
+    "REDIS_BROKER_MEMORY_REQUEST": "5Gi",
     "REDIS_CACHE_MAXMEMORY": "4gb",
     "REDIS_CACHE_MAXMEMORY_POLICY": "allkeys-lru",
-    "REDIS_CACHE_MEMORY_REQUEST": "5Gi",
+    "REDIS_CACHE_MEMORY_REQUEST": "9Gi",
+    # Sessions: their own Redis that never evicts (an evicted session logs a learner out).
+    "REDIS_SESSIONS_MAXMEMORY": "1gb",
+    "REDIS_SESSIONS_MEMORY_REQUEST": "3Gi",
     "REDIS_STORAGE": "50Gi",
     "SEARCH_BACKEND": "meilisearch",
     "ELASTICSEARCH_IMAGE": "docker.io/elasticsearch:7.17.29",
     "ELASTICSEARCH_HEAP": "2g",
     "ELASTICSEARCH_MEMORY_REQUEST": "4Gi",
     "ELASTICSEARCH_STORAGE": "50Gi",
-    # Load tests only (issue 4 item 6): thousands of logins from 50 load-generator IPs.
-    "LOADTEST_LOGIN_RATELIMITS": False,
-    "LOGISTRATION_RATELIMIT_RATE": "100000/m",
-    "LOGISTRATION_PER_EMAIL_RATELIMIT_RATE": "100000/m",
 }
 
 # Generated once by Tutor, saved in config.yml (which the role keeps in a Kubernetes Secret).

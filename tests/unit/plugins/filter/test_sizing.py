@@ -145,7 +145,7 @@ def test_dns_name_errors():
 def test_filter_module_exposes_every_filter():
     names = sizing.FilterModule().filters()
     assert set(names) == {"lms_sizing", "sizing_table", "mongodb_placement", "edge_tuning", "edge_nginx_annotations",
-                          "edge_nginx_configmap", "edge_envoy_policies", "dns_name_errors"}
+                          "edge_nginx_configmap", "edge_envoy_policies", "dns_name_errors", "mysql_settings", "quantity_gib"}
 
 
 def test_requests_per_step_multiply_the_request_rate():
@@ -173,6 +173,78 @@ def test_components_compare_needed_and_provided():
     text = "\n".join(sizing.sizing_table(s))
     assert "Load balancer bandwidth" in text and "SHORT" in text
     assert "WARNING: Load balancer bandwidth: 2047 Mbps needed, 1000 provided: raise the flexible load balancer's maximum" in text
+
+
+def test_mysql_sized_from_its_memory_and_the_connections():
+    m = sizing.mysql_settings("16Gi", 642, serving_threads=572)
+    # 642 connections + 25 % headroom; 80 % of 16 GiB - 1 GiB fixed - 803 x 2 MiB = 10.2 -> a 10 GiB pool.
+    assert m["max_connections"] == 803
+    assert m["innodb_buffer_pool_size_gib"] == 10 and m["innodb_redo_log_capacity_gib"] == 2
+    assert m["table_open_cache"] == 803 * 8 and m["thread_cache_size"] == 572
+    assert m["args"] == ["--max-connections=803", "--innodb-buffer-pool-size=10G", "--innodb-redo-log-capacity=2G",
+                         "--table-open-cache=6424", "--thread-cache-size=572"]
+    # An explicit max_connections wins; the pool shrinks with the connections' memory.
+    assert sizing.mysql_settings("16Gi", 642, max_connections=4000)["innodb_buffer_pool_size_gib"] == 3
+    # The default table cache is the floor; the redo log stays within 1-16 GiB.
+    small = sizing.mysql_settings("4Gi", 10)
+    assert small["table_open_cache"] == 4000 and small["innodb_redo_log_capacity_gib"] == 1
+    assert sizing.mysql_settings("256Gi", 10)["innodb_redo_log_capacity_gib"] == 16
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("2Gi", 4000), "2.0 GiB and 5000 connections has no room for a 1 GiB buffer pool: raise tutor_resources.mysql.memory_request to at least 15Gi"),
+    (("16 gigs", 10), "Kubernetes memory quantity like 16Gi"),
+])
+def test_mysql_settings_refuse_what_cannot_run(args, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        sizing.mysql_settings(*args)
+
+
+def test_mysql_connections_count_every_process_that_can_connect():
+    s = sizing.lms_sizing(50000, 10, provided_pods=5, provided_processes_per_pod=54, provided_threads=2, cms_slots=32,
+                          celery_processes=20, mysql_reserved_connections=50, mysql_memory_request="16Gi")
+    assert s["mysql_connections_needed"] == 540 + 32 + 20 + 50
+    assert s["mysql"]["max_connections"] == 803
+    rows = {r["component"]: r for r in s["components"]}
+    assert rows["MySQL connections"]["provided"] == 803 and rows["MySQL connections"]["ok"]
+    # A max_connections below what can connect is a SHORT row.
+    short = sizing.lms_sizing(50000, 10, provided_pods=5, provided_processes_per_pod=54, provided_threads=2,
+                              mysql_max_connections=500, mysql_memory_request="16Gi")
+    assert not {r["component"]: r for r in short["components"]}["MySQL connections"]["ok"] and short["shortfall"]
+
+
+def test_celery_sized_from_the_grading_task_rate():
+    s = sizing.lms_sizing(50000, 10, service_time_seconds=0.67, requests_per_step=1.625, problem_checks_per_step=0.05,
+                          grading_task_seconds=0.2, grading_processes=16, broker_maxmemory="2gb",
+                          broker_backlog_minutes=10, task_message_kib=2)
+    # 50,000 / (10 + 1.625 x 0.67) = 4509 steps/s, 5 % problem checks: 225.5 tasks/s x 0.2 s / 0.7 = 65 processes.
+    assert s["celery"]["task_rate"] == 225.5 and s["celery"]["processes"] == 65
+    rows = {r["component"]: r for r in s["components"]}
+    assert rows["Celery grading processes"] == {**rows["Celery grading processes"], "needed": 65, "provided": 16, "ok": False}
+    # Ten minutes of 225 tasks/s at 2 KiB each: 265 MiB of the broker's 2048.
+    assert rows["Redis broker (10 min backlog)"]["needed"] == 265 and rows["Redis broker (10 min backlog)"]["ok"]
+    assert s["shortfall"] is True
+    assert "celery" in s and sizing.lms_sizing(1000, 10)["celery"] == {}
+
+
+def test_redis_memory_holds_an_aof_rewrite_fork():
+    s = sizing.lms_sizing(1000, 10, redis_memory=[["cache", "4gb", "5Gi"], ["sessions", "1gb", "3Gi"]])
+    rows = {r["component"]: r for r in s["components"]}
+    assert rows["Redis cache memory (AOF fork)"] == {**rows["Redis cache memory (AOF fork)"], "needed": 8448, "provided": 5120, "ok": False}
+    assert rows["Redis sessions memory (AOF fork)"]["ok"]
+    assert "tutor_redis_cache_memory_request to at least 8448Mi" in rows["Redis cache memory (AOF fork)"]["fix"]
+
+
+def test_shortfall_table_says_at_which_think_time_the_fleet_carries_the_target():
+    s = sizing.lms_sizing(50000, [5, 15], service_time_seconds=0.67, requests_per_step=1.625, provided_pods=5,
+                          provided_processes_per_pod=54, provided_threads=2)
+    think = s["provided"]["think_time_for_target_seconds"]
+    assert think == 142.9
+    # Solved back through the model: at that think time the same fleet carries the target.
+    again = sizing.lms_sizing(50000, think, service_time_seconds=0.67, requests_per_step=1.625, provided_pods=5,
+                              provided_processes_per_pod=54, provided_threads=2)
+    assert abs(again["provided"]["max_users"] - 50000) < 50 and s["shortfall"]
+    assert "carries 50000 users at a mean think time of 142.9 s" in "\n".join(sizing.sizing_table(s))
 
 
 def test_components_are_left_out_without_their_inputs():
