@@ -14,6 +14,7 @@ from tests.helpers.ansible import REPO, run_playbook
 LOADTEST = REPO / "playbooks" / "loadtest.yml"
 RATE = "OPENEDX_SCALE_OKE_LOGISTRATION_RATELIMIT_RATE"
 EMAIL_RATE = "OPENEDX_SCALE_OKE_LOGISTRATION_PER_EMAIL_RATELIMIT_RATE"
+API_RATE = "OPENEDX_SCALE_OKE_LOGISTRATION_API_RATELIMIT"
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_a_failed_load_test_restores_the_login_limits(lms, tmp_path):
     assert run.rc != 0
     out = " ".join(run.stdout.split())
     assert "Unknown flow(s) checkout" in out, run.stdout[-3000:]
-    assert RATE not in lms_env(lms) and EMAIL_RATE not in lms_env(lms)
+    assert not {RATE, EMAIL_RATE, API_RATE} & set(lms_env(lms))
     # The raise really reached the cluster: a ReplicaSet of the run carried the load test's limits.
-    assert any(env.get(RATE) == "100000/m" and env.get(EMAIL_RATE) == "100000/m" for env in replica_set_envs(lms))
+    assert any(env.get(RATE) == env.get(EMAIL_RATE) == env.get(API_RATE) == "100000/m" for env in replica_set_envs(lms))
     assert lms_env(lms)["SERVICE_VARIANT"] == "lms", "the restore kept the rest of the environment"

@@ -560,8 +560,8 @@ def test_login_rate_limits_are_openedx_platforms_unless_the_load_test_sets_them(
     text = "\n".join(settings.values())
     assert "100000" not in text
     start = text.index("import os as _openedx_scale_oke_os")
-    end = text.index("LOGISTRATION_PER_EMAIL_RATELIMIT_RATE)", start) + len("LOGISTRATION_PER_EMAIL_RATELIMIT_RATE)")
-    platform = {"LOGISTRATION_RATELIMIT_RATE": "100/5m", "LOGISTRATION_PER_EMAIL_RATELIMIT_RATE": "30/5m"}
+    end = text.index("LOGISTRATION_API_RATELIMIT)", start) + len("LOGISTRATION_API_RATELIMIT)")
+    platform = {"LOGISTRATION_RATELIMIT_RATE": "100/5m", "LOGISTRATION_PER_EMAIL_RATELIMIT_RATE": "30/5m", "LOGISTRATION_API_RATELIMIT": "20/m"}
 
     def limits():
         names = dict(platform)
@@ -571,6 +571,8 @@ def test_login_rate_limits_are_openedx_platforms_unless_the_load_test_sets_them(
     assert limits() == platform
     monkeypatch.setenv("OPENEDX_SCALE_OKE_LOGISTRATION_RATELIMIT_RATE", "100000/m")
     assert limits() == {**platform, "LOGISTRATION_RATELIMIT_RATE": "100000/m"}
+    monkeypatch.setenv("OPENEDX_SCALE_OKE_LOGISTRATION_API_RATELIMIT", "100000/m")
+    assert limits()["LOGISTRATION_API_RATELIMIT"] == "100000/m"
     lms = one(rendered["objects"], "Deployment", "lms")["spec"]["template"]["spec"]["containers"][0]
     assert not [name for name in env_of(lms) if "LOGISTRATION" in name]
 
