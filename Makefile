@@ -22,8 +22,8 @@ help: ## List the targets
 bootstrap: ## Install Debian packages, the .venv and the collection link (safe to re-run)
 	@bash tools/bootstrap.sh
 
-test: bootstrap ## Every test tier CI runs, on two workers; ends with pytest's "N passed, N failed" line
-	$(PYTEST) -n 2 --dist loadgroup tests/quality tests/unit tests/integration tests/molecule
+test: bootstrap ## Every tier CI runs on two workers, the Go builds first (--prebuild); tier times, then "N passed"
+	$(PYTEST) -n 2 --dist loadgroup --prebuild tests/quality tests/unit tests/integration tests/molecule
 
 lint: bootstrap ## ansible-lint (production profile), yamllint, ruff, role contract
 	$(PYTEST) tests/quality -m "not sanity"

@@ -227,8 +227,6 @@ def _go_build(dest: Path) -> dict:
     return {k: round(v, 1) for k, v in times.items()}
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m tests.sandbox.kube.build", description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="rebuild even if cached")
