@@ -57,7 +57,7 @@ for stage in "provision cluster" "provision VMs" "test bed" deploy seed "load te
     printf '  %-18s %-11s\n' "$stage" "not reached"
     continue
   fi
-  IFS=$'\t' read -r _ status detail at <<<"$line"
+  IFS=$'\t' read -r _ status at detail <<<"$line"
   printf '  %-18s %-11s %6s  %s\n' "$stage" "$status" "$(( at - prev ))s" "$detail"
   prev=$at
 done
