@@ -317,6 +317,8 @@ class Machines:
 
     def _ensure_bridge(self) -> None:
         if _run(["ip", "link", "show", self.bridge], check=False).returncode != 0:
+            if not self._pinned:
+                self._subnet = None  # released with the bridge (maybe by another process): claim again
             _run(["ip", "link", "add", self.bridge, "type", "bridge"])
         addr = f"{self.host_ip}/{self.subnet.prefixlen}"
         if addr not in _run(["ip", "-4", "-o", "addr", "show", "dev", self.bridge]).stdout:
