@@ -11,6 +11,8 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Inventory for `make rehearsal`; any other inventory works with `make rehearsal INVENTORY=...`.
 INVENTORY ?= tests/rehearsal/inventory
+# `make rehearsal RENDER_ONLY=1`: the quick path (deploy stage rendered, no test bed, no seeding).
+RENDER_ONLY ?=
 
 .PHONY: help bootstrap test lint sanity units integration molecule bench rehearsal testbed ee-context clean
 
@@ -20,8 +22,8 @@ help: ## List the targets
 bootstrap: ## Install Debian packages, the .venv and the collection link (safe to re-run)
 	@bash tools/bootstrap.sh
 
-test: bootstrap ## Every test tier CI runs, on two workers; ends with pytest's "N passed, N failed" line
-	$(PYTEST) -n 2 --dist loadgroup tests/quality tests/unit tests/integration tests/molecule
+test: bootstrap ## Every tier CI runs on two workers, the Go builds first (--prebuild); tier times, then "N passed"
+	$(PYTEST) -n 2 --dist loadgroup --prebuild tests/quality tests/unit tests/integration tests/molecule
 
 lint: bootstrap ## ansible-lint (production profile), yamllint, ruff, role contract
 	$(PYTEST) tests/quality -m "not sanity"
@@ -44,8 +46,8 @@ bench: bootstrap ## Benchmarks that print side-by-side ratios
 testbed: bootstrap ## Build (cached) and start the Kubernetes test bed (NODESET=sandbox|example-jeddah)
 	bash tests/sandbox/kube/testbed.sh up --reuse --nodeset $(or $(NODESET),sandbox)
 
-rehearsal: bootstrap ## The whole pipeline on the local stand-ins (tests/rehearsal)
-	INVENTORY=$(INVENTORY) bash tools/rehearsal.sh
+rehearsal: ## The whole pipeline on the stand-ins, deploy applied on the test bed (RENDER_ONLY=1: render it)
+	INVENTORY=$(INVENTORY) RENDER_ONLY=$(RENDER_ONLY) bash tools/rehearsal.sh
 
 ee-context: bootstrap ## AWX execution-environment build context in build/ee/context (build it with podman/docker)
 	rm -rf build/ee && mkdir -p build/ee

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Each tier's time at the end of the run, and `--prebuild` (the slowest builds started first): tests/helpers/tiers.py.
+pytest_plugins = ["tests.helpers.tiers"]
+
 TESTS = Path(__file__).resolve().parent
 # Tests on the control-plane test bed (build/kube) run one after the other: they fill the same simulated nodes, and a
 # fit check counts every pod on them. The rehearsal deploys there too (and uses VMs).

@@ -28,7 +28,7 @@ import yaml
 
 from tests.helpers.go import build_lock
 from tests.sandbox.kube import crds
-from tests.sandbox.kube.testbed import cache_dir, go_binary, go_env
+from tests.sandbox.kube.build import cache_dir, go_binary, go_env
 from tests.sandbox.lms.tls import ensure_self_signed
 
 MODULE = "github.com/envoyproxy/gateway"

@@ -10,7 +10,7 @@ import time
 import yaml
 
 from tests.helpers.ansible import REPO, assert_ok, run_playbook
-from tests.sandbox.machines import SUBNET, Machines, host_leftovers, machines
+from tests.sandbox.machines import Machines, host_leftovers, machines
 
 PLAYBOOKS = REPO / "tests" / "integration" / "loadtest" / "playbooks"
 NAMES = ["it-mach-a", "it-mach-b"]
@@ -25,7 +25,7 @@ def test_machines_boot_isolated_and_clean_up(nspawn_host, tmp_path):
         a, b = booted["it-mach-a"], booted["it-mach-b"]
         ips = [a.ip, b.ip]
         assert boot_s < 30, f"two machines took {boot_s:.1f}s to boot on a warm cache"
-        assert len(set(ips)) == 2 and all(ipaddress.ip_address(ip) in SUBNET for ip in ips)
+        assert len(set(ips)) == 2 and all(ipaddress.ip_address(ip) in mgr.subnet for ip in ips)
 
         # Real systemd as PID 1, own hostname, pinned CPUs.
         for m in (a, b):
@@ -86,3 +86,25 @@ def test_bad_input_is_refused_before_anything_changes(nspawn_host):
         else:
             raise AssertionError(f"up({names}, {kw}) should have failed")
     assert mgr.get("it-x") is None
+
+
+def test_two_sets_side_by_side(nspawn_host, tmp_path):
+    """Two checkouts' machine sets (the default one and one in another directory, same machine name in both) run at
+    once on their own bridges and /24s; removing one set's last machine leaves the other set's bridge and machine."""
+    mine, other = Machines(), Machines(tmp_path / "other-checkout")
+    mine.ensure_rootfs()
+    with machines(["it-twin"]) as a_set, machines(["it-twin"], base_dir=other.base) as b_set:
+        a, b = a_set["it-twin"], b_set["it-twin"]
+        nets = (mine.network(), other.network())
+        assert nets[0]["bridge"] != nets[1]["bridge"] and not ipaddress.ip_network(nets[0]["subnet"]).overlaps(ipaddress.ip_network(nets[1]["subnet"]))
+        assert ipaddress.ip_address(a.ip) in mine.subnet and ipaddress.ip_address(b.ip) in other.subnet
+        assert {a.netns, b.netns} == {f"osm{mine.ident}-it-twin", f"osm{other.ident}-it-twin"}
+        # Each machine reaches its own set's host address (where that set's LMS stand-in listens).
+        probe = "python3 -c \"import socket; socket.create_connection(('{}', 22), 3); print('ok')\""
+        assert mine.ssh(a, probe.format(a.ip)).stdout.strip() == "ok"
+        assert other.ssh(b, probe.format(b.ip)).stdout.strip() == "ok"
+        other.down(["it-twin"])
+        links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+        assert mine.bridge in links and other.bridge not in links
+        assert mine.ssh(a, "systemctl is-system-running").stdout.strip() == "running"
+    assert host_leftovers(["it-twin"], [b.ip], base_dir=other.base) == {"netns": [], "links": [], "processes": [], "mounts": []}

@@ -85,6 +85,12 @@ def test_rehearsal_completes_cleanly_without_leaking_secrets(tmp_path):
         assert proc.returncode == 0, f"rehearsal failed (rc={proc.returncode}) after {elapsed:.0f} s:\n{log[-15000:]}\n{_boot_failures()}"
         print(f"\nrehearsal: {elapsed:.0f} s")
 
+        # Every stage ran for real: the summary at the end says so, stage by stage.
+        summary = log[log.rindex("[rehearsal] summary") :]
+        stages = ("provision cluster", "provision VMs", "test bed", "deploy", "seed", "load test", "teardown")
+        status = {stage: re.search(rf"^  {stage} +(\S+)", summary, re.M) for stage in stages}
+        assert {k: m and m.group(1) for k, m in status.items()} == dict.fromkeys(stages, "applied"), summary
+
         # The report: path printed, charts and verdict present.
         reports = re.findall(r"report: (\S+)", log)
         assert reports, "the rehearsal did not print where the report is"

@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from tests.sandbox.kube.testbed import Testbed, TestbedError, build, load_nodeset
+from tests.sandbox.kube.build import TestbedError, build
+from tests.sandbox.kube.testbed import Testbed, load_nodeset
 
 
 def main(argv: list[str] | None = None) -> int:

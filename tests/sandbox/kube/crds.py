@@ -18,7 +18,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .testbed import go_binary, go_env
+from .build import go_binary, go_env
 
 # module, version, go.sum hash (h1), CRD files inside the module.
 MODULES = (

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.kube.testbed import Testbed, TestbedError, last_cold_build
+from tests.sandbox.kube.build import TestbedError, last_cold_build
+from tests.sandbox.kube.testbed import Testbed
 
 TIMES: dict = {}
 

@@ -16,17 +16,13 @@ Where things live (see docs/testbed.md):
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import re
-import resource
 import shutil
 import signal
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -36,31 +32,21 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers.go import go_binary as find_go
 from tests.helpers.net import free_port
 from tests.rehearsal import inventory_path
 from tests.sandbox.discovery import DISCOVERY
 from tests.sandbox.kube import pki as pkimod
+from tests.sandbox.kube.build import K8S_VERSION, TestbedError, build, log, state_dir
 from tests.sandbox.lms.edx_platform import ACCOUNTS_ENV
 from tests.sandbox.lms.edx_platform import PLATFORM as LMS_PLATFORM
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-K8S_VERSION = "v1.35.4"
 FAKE_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 # Where the API server reaches the kubelet API of every node (kwok's server, with its own certificate).
 KUBELET_HOST = "localhost"
 NODESETS = HERE / "nodesets"
 
-# binary name -> (Go module directory under go/, package path)
-BINARIES = {
-    "kube-apiserver": ("kubernetes", "k8s.io/kubernetes/cmd/kube-apiserver"),
-    "kube-controller-manager": ("kubernetes", "k8s.io/kubernetes/cmd/kube-controller-manager"),
-    "kube-scheduler": ("kubernetes", "k8s.io/kubernetes/cmd/kube-scheduler"),
-    "etcd": ("kubernetes", "go.etcd.io/etcd/server/v3"),
-    "kwok": ("kwok", "sigs.k8s.io/kwok/cmd/kwok"),
-}
-# Components in start order; `down` stops them in reverse.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "cloud")
 
 
@@ -70,170 +56,6 @@ def _node_matches(node, body: dict) -> bool:
     capacity = (node.status.capacity or {}) if node.status else {}
     want = body["metadata"]["labels"]
     return all(labels.get(k) == v for k, v in want.items()) and all(capacity.get(k) == v for k, v in body["status"]["capacity"].items())
-
-
-class TestbedError(RuntimeError):
-    """Something the test bed could not do; the message says what and where to look."""
-
-    __test__ = False  # not a pytest test class, despite the name
-
-
-def state_dir() -> Path:
-    return Path(os.environ.get("KUBE_TESTBED_DIR", REPO / "build" / "kube")).resolve()
-
-
-def cache_dir() -> Path:
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "openedx-scale-kube"
-    return Path(os.environ.get("KUBE_TESTBED_CACHE", default)).resolve()
-
-
-def go_binary() -> str:
-    try:
-        return find_go()
-    except RuntimeError as exc:
-        raise TestbedError(str(exc)) from None
-
-
-def _log(msg: str) -> None:
-    print(f"[testbed] {msg}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------- build
-
-
-def _ldflags() -> str:
-    # What the /version endpoint reports (the release's own build sets the same variables).
-    flags = ["-s", "-w"]
-    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
-        major, minor = K8S_VERSION.lstrip("v").split(".")[:2]
-        flags += [f"-X={pkg}.gitVersion={K8S_VERSION}", f"-X={pkg}.gitMajor={major}", f"-X={pkg}.gitMinor={minor}", f"-X={pkg}.gitTreeState=clean"]
-    return " ".join(flags)
-
-
-def go_env() -> dict[str, str]:
-    cache = cache_dir()
-    env = dict(os.environ)
-    env.update(
-        GOMODCACHE=str(cache / "gomod"),
-        GOCACHE=str(cache / "gobuild"),
-        GOTOOLCHAIN="local",
-        CGO_ENABLED="0",
-        # -mod=readonly: the committed go.sum is the only source of truth for module hashes.
-        GOFLAGS="-buildvcs=false -mod=readonly",
-    )
-    return env
-
-
-def build_key() -> str:
-    """Identity of a build: module files, Go version and flags. Same key, same binaries."""
-    h = hashlib.sha256()
-    go_version = subprocess.run([go_binary(), "version"], capture_output=True, text=True, check=True).stdout.strip()
-    h.update(go_version.encode())
-    h.update(_ldflags().encode())
-    for module in sorted({entry[0] for entry in BINARIES.values()}):
-        for name in ("go.mod", "go.sum"):
-            h.update((HERE / "go" / module / name).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _built_name(pkg: str) -> str:
-    # `go build -o dir/` names a binary after the package path's last element, skipping a /vN suffix.
-    parts = pkg.split("/")
-    return parts[-2] if re.fullmatch(r"v\d+", parts[-1]) else parts[-1]
-
-
-def build(force: bool = False) -> dict:
-    """Make build/kube/bin hold the binaries; return where they came from and how long it took."""
-    bindir = state_dir() / "bin"
-    key = build_key()
-    keyfile = bindir / ".key"
-    if not force and keyfile.is_file() and keyfile.read_text().strip() == key and all((bindir / b).is_file() for b in BINARIES):
-        return {"source": "ready", "key": key, "seconds": 0.0}
-    bindir.mkdir(parents=True, exist_ok=True)
-    cached = cache_dir() / "bin" / key
-    started = time.monotonic()
-    result: dict = {"key": key}
-    if force or not all((cached / b).is_file() for b in BINARIES):
-        load_before = os.getloadavg()[0]
-        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        result.update(_go_build(cached))
-        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        result["source"] = "go build"
-        # CPU time is what a cold build costs whatever the machine's load: wall time ≈ cpu_seconds / cores.
-        result["cpu_seconds"] = round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 1)
-        # Kept with the binaries, so warm runs can still print what the cold build cost.
-        cold = dict(
-            result,
-            seconds=round(time.monotonic() - started, 1),
-            cpus=os.cpu_count(),
-            load_before=round(load_before, 1),
-            at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        )
-        (cached / "build-times.json").write_text(json.dumps(cold, indent=2) + "\n")
-    else:
-        result["source"] = "binary cache"
-    for b in BINARIES:
-        tmp = bindir / f".{b}.tmp"
-        shutil.copy2(cached / b, tmp)
-        tmp.replace(bindir / b)
-    keyfile.write_text(key + "\n")
-    result["seconds"] = round(time.monotonic() - started, 1)
-    (state_dir() / "build-times.json").write_text(json.dumps(result, indent=2) + "\n")
-    return result
-
-
-def last_cold_build() -> dict | None:
-    """Timings of the `go build` that produced the current binaries (None if unknown)."""
-    try:
-        return json.loads((cache_dir() / "bin" / build_key() / "build-times.json").read_text())
-    except (OSError, ValueError, TestbedError):
-        return None
-
-
-def _go_build(dest: Path) -> dict:
-    go, env = go_binary(), go_env()
-    for d in ("gomod", "gobuild"):
-        (cache_dir() / d).mkdir(parents=True, exist_ok=True)
-    logdir = state_dir() / "logs"
-    logdir.mkdir(parents=True, exist_ok=True)
-    out = Path(tempfile.mkdtemp(prefix="bin-", dir=cache_dir()))
-    times = {"download_seconds": 0.0, "compile_seconds": 0.0}
-    modules: dict[str, list[str]] = {}
-    for module, pkg in BINARIES.values():
-        modules.setdefault(module, []).append(pkg)
-    try:
-        for module, pkgs in modules.items():
-            moddir = HERE / "go" / module
-            log = logdir / f"build-{module}.log"
-            # One `go build` per module: packages shared by the four control-plane binaries compile once,
-            # and go schedules package compiles over all cores (-p = GOMAXPROCS) by itself.
-            steps = (
-                ("download_seconds", [go, "mod", "download", "-x"]),
-                ("compile_seconds", [go, "build", "-trimpath", f"-ldflags={_ldflags()}", "-o", str(out) + "/", *pkgs]),
-            )
-            for label, cmd in steps:
-                _log(f"{module}: {' '.join(cmd[:3])} ... (log: {log})")
-                t0 = time.monotonic()
-                with log.open("a") as fh:
-                    fh.write(f"$ {' '.join(cmd)}\n")
-                    fh.flush()
-                    rc = subprocess.run(cmd, cwd=moddir, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False).returncode
-                times[label] += time.monotonic() - t0
-                if rc != 0:
-                    tail = "".join(log.read_text().splitlines(keepends=True)[-30:])
-                    raise TestbedError(f"{' '.join(cmd)} failed in {moddir} (rc={rc}); end of {log}:\n{tail}")
-            for pkg in pkgs:
-                name = next(b for b, (m, p) in BINARIES.items() if p == pkg)
-                if _built_name(pkg) != name:
-                    (out / _built_name(pkg)).rename(out / name)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists():
-            shutil.rmtree(dest)
-        out.rename(dest)
-    finally:
-        if out.exists():
-            shutil.rmtree(out, ignore_errors=True)
-    return {k: round(v, 1) for k, v in times.items()}
 
 
 # ------------------------------------------------------------------------------------------- node sets
@@ -753,7 +575,7 @@ class Testbed:
             with contextlib.suppress(FileNotFoundError):
                 (self.run / f"{comp}.pid").unlink()
         if not quiet:
-            _log(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+            log(f"stopped: {', '.join(stopped) or 'nothing was running'}")
         return stopped
 
     # -- API objects

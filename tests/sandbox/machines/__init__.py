@@ -10,8 +10,11 @@ Python API::
     mgr = Machines()           # the OCI sandbox's boot hook: one machine per launched instance
     m = mgr.up(["inst-1"])[0]  # returns once sshd answers and systemd is `running`
     mgr.down(["inst-1"])
+
+Each set of machines (one state directory; by default one per checkout) has its own bridge, /24, namespaces and
+links, so several checkouts (and CI beside them) run machines at once; `mgr.network()` names them.
 """
 
-from tests.sandbox.machines.core import BASE_DIR, BRIDGE, SUBNET, Machine, MachineError, Machines, host_leftovers, machines
+from tests.sandbox.machines.core import BASE_DIR, Machine, MachineError, Machines, host_leftovers, machines
 
-__all__ = ["BASE_DIR", "BRIDGE", "SUBNET", "Machine", "MachineError", "Machines", "host_leftovers", "machines"]
+__all__ = ["BASE_DIR", "Machine", "MachineError", "Machines", "host_leftovers", "machines"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import yaml
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     p_inv = sub.add_parser("inventory", help="Ansible inventory (YAML) of the running machines")
     p_inv.add_argument("--group", action="append", default=[], metavar="GROUP=a,b", help="also put these machines in GROUP")
     sub.add_parser("rootfs", help="build the cached root fs now")
+    p_net = sub.add_parser("network", help="this set's bridge, /24 and host address (JSON); --ensure creates the bridge")
+    p_net.add_argument("--ensure", action="store_true")
     p_ssh = sub.add_parser("ssh", help="run a command on a machine over SSH")
     p_ssh.add_argument("name")
     p_ssh.add_argument("command", nargs=argparse.REMAINDER)
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{m.name:20} {m.ip:15} cpus={m.cpus} pid={m.pid} {m.state}")
         elif args.cmd == "inventory":
             print(yaml.safe_dump(mgr.inventory(_groups(args.group)), sort_keys=False), end="")
+        elif args.cmd == "network":
+            print(json.dumps(mgr.ensure_network() if args.ensure else mgr.network()))
         elif args.cmd == "rootfs":
             print(mgr.ensure_rootfs(log=lambda s: print(s, file=sys.stderr)))
         elif args.cmd == "ssh":

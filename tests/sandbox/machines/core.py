@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import ipaddress
 import json
 import os
@@ -28,13 +29,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-# Everything (root fs cache, keys, per-machine state) lives here; override to share a warm cache between clones.
+# One machine set: keys and per-machine state. Each set (by default one per checkout) has host-wide names of its own
+# (bridge, /24, namespaces, links) derived from this directory, so sets run side by side and never touch each other.
 BASE_DIR = Path(os.environ.get("OPENEDX_SCALE_MACHINES_DIR", REPO / "build" / "sandbox" / "machines"))
-# A private /24 nothing else on this host uses; machines get .10-.250, the host bridge .1.
-SUBNET = ipaddress.ip_network(os.environ.get("OPENEDX_SCALE_MACHINES_SUBNET", "10.199.57.0/24"))
-BRIDGE = "osm-br0"
-NETNS_PREFIX = "osm-"
-VETH_PREFIX = "osmh"
+# The debootstrap'd root fs, shared read-only by every set on this host (overlay lower dir), keyed by its recipe.
+CACHE_DIR = Path(os.environ.get("OPENEDX_SCALE_MACHINES_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "openedx-scale-machines"))
+# Set to pin a set's /24; otherwise each set claims a free one in 10.199.0.0/16 (machines .10-.250, the bridge .1).
+SUBNET_ENV = "OPENEDX_SCALE_MACHINES_SUBNET"
+# Host-wide claims of the /24s: one file per third octet naming the owning set's directory (tmpfs: gone at reboot).
+CLAIMS_DIR = Path(os.environ.get("OPENEDX_SCALE_MACHINES_CLAIMS", "/run/openedx-scale-machines"))
+# 10.199.57.0/24 on bridge osm-br0 is what checkouts from before per-set names use: never claimed, never touched.
+LEGACY_OCTET = 57
 SUITE = "bookworm"
 MIRROR = os.environ.get("OPENEDX_SCALE_MACHINES_MIRROR", "http://deb.debian.org/debian")
 PACKAGES = ["python3", "python3-venv", "python3-apt", "openssh-server", "systemd", "systemd-sysv", "dbus", "iproute2", "nftables", "sudo", "procps"]
@@ -62,6 +67,10 @@ MACHINE_MASKED_UNITS = ["systemd-remount-fs.service", "systemd-sysctl.service", 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
+def _recipe() -> str:
+    return json.dumps({"version": ROOTFS_VERSION, "suite": SUITE, "packages": PACKAGES, "masked": MASKED_UNITS}, sort_keys=True)
+
+
 class MachineError(RuntimeError):
     """A machine could not be built, booted or removed; the message says what to do."""
 
@@ -77,14 +86,8 @@ class Machine:
     cpus: int
     pid: int
     state: str = "running"
-
-    @property
-    def netns(self) -> str:
-        return NETNS_PREFIX + self.name
-
-    @property
-    def veth(self) -> str:
-        return f"{VETH_PREFIX}{self.ip.rsplit('.', 1)[1]}"
+    netns: str = ""  # host-wide names, recorded so any process removes exactly these
+    veth: str = ""
 
 
 def _run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
@@ -105,14 +108,41 @@ def _pid_alive(pid: int) -> bool:
 class Machines:
     """Build, boot, list and remove machines; all state lives under `base_dir` so any process can manage them."""
 
-    def __init__(self, base_dir: Path | str = BASE_DIR, subnet: ipaddress.IPv4Network = SUBNET):
-        self.base = Path(base_dir)
-        self.subnet = subnet
-        self.rootfs = self.base / "rootfs"
+    def __init__(
+        self,
+        base_dir: Path | str = BASE_DIR,
+        subnet: ipaddress.IPv4Network | str | None = None,
+        cache_dir: Path | str = CACHE_DIR,
+        claims_dir: Path | str = CLAIMS_DIR,
+    ):
+        self.base = Path(base_dir).resolve()
+        self.cache = Path(cache_dir)
+        self.claims = Path(claims_dir)
+        self.rootfs = self.cache / f"rootfs-{hashlib.sha256(_recipe().encode()).hexdigest()[:12]}"
         self.runs = self.base / "run"
         self.key = self.base / "ssh" / "id_ed25519"
         self.known_hosts = self.base / "ssh" / "known_hosts"
-        self.host_ip = str(next(subnet.hosts()))
+        # Interface names are at most 15 characters: "osm" + 6 hex digits (+ "h" + last octet for a veth).
+        self.ident = hashlib.sha256(str(self.base).encode()).hexdigest()[:6]
+        self.bridge = f"osm{self.ident}"
+        pinned = subnet or os.environ.get(SUBNET_ENV)
+        self._pinned = bool(pinned)
+        self._subnet = ipaddress.ip_network(pinned) if pinned else None
+
+    @property
+    def subnet(self) -> ipaddress.IPv4Network:
+        """This set's /24: pinned, or claimed on first use (see _claim_subnet)."""
+        if self._subnet is None:
+            self._subnet = self._claim_subnet()
+        return self._subnet
+
+    @property
+    def host_ip(self) -> str:
+        return str(next(self.subnet.hosts()))
+
+    def network(self) -> dict:
+        """The host-wide names of this set (what `python -m tests.sandbox.machines network` prints)."""
+        return {"bridge": self.bridge, "subnet": str(self.subnet), "host_ip": self.host_ip, "dir": str(self.base)}
 
     # ---------------------------------------------------------------- preconditions and the cached root fs
     def check_host(self) -> None:
@@ -130,9 +160,10 @@ class Machines:
                 raise MachineError(f"{tool} not found: apt-get install {pkg} (listed in tools/apt-packages.txt; `make bootstrap` installs it)")
 
     @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        self.base.mkdir(parents=True, exist_ok=True)
-        with open(self.base / ".lock", "w") as fh:
+    def _lock(self, where: Path | None = None) -> Iterator[None]:
+        where = where or self.base
+        where.mkdir(parents=True, exist_ok=True)
+        with open(where / ".lock", "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -140,16 +171,16 @@ class Machines:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def ensure_rootfs(self, log=print) -> Path:
-        """debootstrap the Debian root fs once; later calls reuse the cache (stamp file records the recipe)."""
-        stamp = self.base / "rootfs.stamp"
-        want = json.dumps({"version": ROOTFS_VERSION, "suite": SUITE, "packages": PACKAGES, "masked": MASKED_UNITS}, sort_keys=True)
-        with self._lock():
-            if self.rootfs.is_dir() and stamp.is_file() and stamp.read_text() == want:
+        """debootstrap the Debian root fs once per recipe into the host's cache; later calls (any set) reuse it.
+
+        A new recipe gets a new directory, so machines of other sets never lose the lower dir they run on."""
+        stamp = self.rootfs.with_suffix(".stamp")
+        self.cache.mkdir(parents=True, exist_ok=True)
+        with self._lock(self.cache):
+            if self.rootfs.is_dir() and stamp.is_file() and stamp.read_text() == _recipe():
                 self._ensure_key()
                 return self.rootfs
-            if any(self._state_dirs()):
-                raise MachineError(f"root fs recipe changed while machines are up: run `python -m tests.sandbox.machines down --all` first ({self.base})")
-            tmp = self.base / "rootfs.tmp"
+            tmp = self.rootfs.with_suffix(".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             log(f"[machines] debootstrap {SUITE} into {tmp} (once; a few minutes)")
             t0 = time.monotonic()
@@ -165,7 +196,7 @@ class Machines:
             self._customise(tmp)
             shutil.rmtree(self.rootfs, ignore_errors=True)
             tmp.rename(self.rootfs)
-            stamp.write_text(want)
+            stamp.write_text(_recipe())
             log(f"[machines] root fs ready in {time.monotonic() - t0:.0f}s")
             self._ensure_key()
             return self.rootfs
@@ -235,17 +266,79 @@ class Machines:
         tmp.replace(self.known_hosts)
 
     # ---------------------------------------------------------------- network
+    def _bridge_subnet(self) -> ipaddress.IPv4Network | None:
+        """The /24 on this set's bridge, when the bridge exists (its machines may be running on it)."""
+        out = _run(["ip", "-4", "-o", "addr", "show", "dev", self.bridge], check=False).stdout.split()
+        return next((ipaddress.ip_interface(w).network for i, w in enumerate(out) if i and out[i - 1] == "inet"), None)
+
+    def _claim_subnet(self) -> ipaddress.IPv4Network:
+        """A /24 of 10.199.0.0/16 for this set, the same on every call while it is claimed.
+
+        Under a host-wide lock: the bridge's own /24 if it exists, else this set's claim, else the first free /24 from
+        a start derived from the set's directory. Free: no other set's claim (an owner whose directory is gone has
+        released it) and no address of any link on this host in it (older checkouts' osm-br0 included)."""
+        self.base.mkdir(parents=True, exist_ok=True)  # a claim lives as long as its owner's directory
+        with self._lock(self.claims):
+            on_bridge = self._bridge_subnet()
+            if on_bridge:
+                return on_bridge
+            used = set()
+            for line in _run(["ip", "-4", "-o", "addr", "show"]).stdout.splitlines():
+                words = line.split()
+                if "inet" in words:
+                    used.add(ipaddress.ip_interface(words[words.index("inet") + 1]).network)
+            owners = {}
+            for claim in self.claims.glob("[0-9]*"):
+                with contextlib.suppress(OSError, ValueError):
+                    owners[int(claim.name)] = claim.read_text().strip()
+            mine = [o for o, d in owners.items() if d == str(self.base)]
+            start = int(self.ident, 16) % 254 + 1
+            order = mine + [(start - 1 + i) % 254 + 1 for i in range(254)]
+            for octet in order:
+                net = ipaddress.ip_network(f"10.199.{octet}.0/24")
+                owner = owners.get(octet)
+                if octet == LEGACY_OCTET or (owner and owner != str(self.base) and Path(owner).is_dir()):
+                    continue
+                if any(net.overlaps(u) for u in used):
+                    continue
+                for stale in mine:
+                    if stale != octet:
+                        (self.claims / str(stale)).unlink(missing_ok=True)
+                (self.claims / str(octet)).write_text(f"{self.base}\n")
+                return net
+        raise MachineError(f"no free /24 in 10.199.0.0/16 for {self.base}: remove other checkouts' machines, or set {SUBNET_ENV}=<a free /24>")
+
+    def _release_subnet(self) -> None:
+        with self._lock(self.claims):
+            for claim in self.claims.glob("[0-9]*"):
+                with contextlib.suppress(OSError):
+                    if claim.read_text().strip() == str(self.base):
+                        claim.unlink()
+
     def _ensure_bridge(self) -> None:
-        if _run(["ip", "link", "show", BRIDGE], check=False).returncode != 0:
-            _run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+        if _run(["ip", "link", "show", self.bridge], check=False).returncode != 0:
+            if not self._pinned:
+                self._subnet = None  # released with the bridge (maybe by another process): claim again
+            _run(["ip", "link", "add", self.bridge, "type", "bridge"])
         addr = f"{self.host_ip}/{self.subnet.prefixlen}"
-        if addr not in _run(["ip", "-4", "-o", "addr", "show", "dev", BRIDGE]).stdout:
-            _run(["ip", "addr", "add", addr, "dev", BRIDGE])
-        _run(["ip", "link", "set", BRIDGE, "up"])
+        if addr not in _run(["ip", "-4", "-o", "addr", "show", "dev", self.bridge]).stdout:
+            _run(["ip", "addr", "add", addr, "dev", self.bridge])
+        _run(["ip", "link", "set", self.bridge, "up"])
+
+    def ensure_network(self) -> dict:
+        """Create this set's bridge (a service for the machines, like the LMS stand-in, listens on its address)."""
+        self.check_host()
+        with self._lock():
+            self._ensure_bridge()
+        return self.network()
 
     def _drop_bridge_if_unused(self) -> None:
+        # Only this set's own bridge: other sets (other checkouts, tests beside them) have their own.
         if not any(self._state_dirs()):
-            _run(["ip", "link", "del", BRIDGE], check=False)
+            _run(["ip", "link", "del", self.bridge], check=False)
+            if not self._pinned:
+                self._release_subnet()
+                self._subnet = None
 
     def _setup_netns(self, m: Machine) -> None:
         ns = m.netns
@@ -254,14 +347,16 @@ class Machines:
         _run(["ip", "netns", "add", ns])
         # The machine end is created directly inside its namespace and named like a VM's first NIC.
         _run(["ip", "link", "add", m.veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
-        _run(["ip", "link", "set", m.veth, "master", BRIDGE, "up"])
+        _run(["ip", "link", "set", m.veth, "master", self.bridge, "up"])
         _run(["ip", "-n", ns, "addr", "add", f"{m.ip}/{self.subnet.prefixlen}", "dev", "eth0"])
         _run(["ip", "-n", ns, "link", "set", "lo", "up"])
         _run(["ip", "-n", ns, "link", "set", "eth0", "up"])
 
     def _teardown_netns(self, m: Machine) -> None:
-        _run(["ip", "netns", "del", m.netns], check=False)  # destroys eth0 and with it the veth pair
-        _run(["ip", "link", "del", m.veth], check=False)
+        if m.netns:
+            _run(["ip", "netns", "del", m.netns], check=False)  # destroys eth0 and with it the veth pair
+        if m.veth:
+            _run(["ip", "link", "del", m.veth], check=False)
 
     # ---------------------------------------------------------------- lifecycle
     def up(self, names: Iterable[str], cpus: int | dict[str, int] | None = None, timeout: float = 90.0, log=print) -> list[Machine]:
@@ -318,7 +413,7 @@ class Machines:
             for sub in ("upper", "work", "merged"):
                 (sd / sub).mkdir(parents=True)
             ip = self._allocate_ip()
-            m = Machine(name=name, ip=ip, cpus=cpus, pid=0)
+            m = Machine(name=name, ip=ip, cpus=cpus, pid=0, netns=f"osm{self.ident}-{name}", veth=f"osm{self.ident}h{ip.rsplit('.', 1)[1]}")
             # Reserve the address before releasing the lock; pid is filled in once nspawn runs.
             (sd / "machine.json").write_text(json.dumps(asdict(m)))
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name}", "-f", str(sd / "host_key")])
@@ -514,9 +609,10 @@ def machines(names: Iterable[str], cpus: int | dict[str, int] | None = None, bas
 
 def host_leftovers(names: Iterable[str], ips: Iterable[str], base_dir: Path | str = BASE_DIR) -> dict[str, list[str]]:
     """What machines `names` (with addresses `ips`) left on the host; tests use it to prove `down` cleans up fully."""
-    runs = [str(Path(base_dir) / "run" / n) + "/" for n in names]
-    netns = {NETNS_PREFIX + n for n in names}
-    veths = {f"{VETH_PREFIX}{ip.rsplit('.', 1)[1]}" for ip in ips}
+    mgr = Machines(base_dir)
+    runs = [str(mgr.runs / n) + "/" for n in names]
+    netns = {f"osm{mgr.ident}-{n}" for n in names}
+    veths = {f"osm{mgr.ident}h{ip.rsplit('.', 1)[1]}" for ip in ips}
     left_ns = [ln.split()[0] for ln in _run(["ip", "netns", "list"]).stdout.splitlines() if ln.split()[0] in netns]
     links = [ln.split(":")[1].strip().split("@")[0] for ln in _run(["ip", "-o", "link", "show"]).stdout.splitlines()]
     procs = []
