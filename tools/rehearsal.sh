@@ -8,6 +8,9 @@ inventory=${INVENTORY:-tests/rehearsal/inventory}
 # minutes on OCI take seconds here): the hook on PYTHONPATH reads the sandbox's URL once it has started.
 export PYTHONPATH="$PWD/tests/sandbox/oci/pyhook${PYTHONPATH:+:$PYTHONPATH}"
 export OPENEDX_SCALE_OCI_SANDBOX_CLOCK_FILE="$PWD/build/sandbox/oci/endpoint"
+# The edge roles install their Helm charts: a helm built from its Go module, the charts from the pinned source trees.
+helm_env=$(.venv/bin/python -m tests.helpers.helm) || { echo "[rehearsal] cannot build helm or prepare the charts" >&2; exit 1; }
+eval "$helm_env"
 start=$(date +%s)
 ansible-playbook -i "$inventory" tests/rehearsal/rehearsal.yml "$@"
 rc=$?

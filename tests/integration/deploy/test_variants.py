@@ -34,8 +34,9 @@ BAD_INPUT = [
      "With every HPA of tutor_autoscaling at its max, the services pool needs 232.1 GiB of memory requests"),
     ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
     ({"openedx_scale_edge": "traefik"}, "openedx_scale_edge=traefik: use envoy-gateway"),
-    ({"envoy_gateway_crd_files": ["/nonexistent/crds.yaml"], "openedx_scale_edge": "envoy-gateway"},
-     "envoy_gateway_crd_files: /nonexistent/crds.yaml not found"),
+    ({"envoy_gateway_chart_digest": "sha256:abc", "openedx_scale_edge": "envoy-gateway"},
+     "envoy_gateway_chart_digest be empty or sha256:<64 hex> of an oci:// chart"),
+    ({"ingress_nginx_chart_version": "latest"}, "ingress_nginx_chart_version a pinned version"),
     ({"envoy_gateway_proxy_replicas": 0, "openedx_scale_edge": "envoy-gateway"}, "envoy_gateway_proxy_replicas >= 1"),
     # Credential policy: empty, short, one repeated character, characters that break a Redis URL, a bad keyfile.
     ({"tutor_settings": {"REDIS_PASSWORD": ""}}, "tutor_settings.REDIS_PASSWORD (0 characters) must have 16-1024 characters"),

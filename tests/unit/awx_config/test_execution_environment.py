@@ -91,6 +91,15 @@ def test_system_packages_are_bindep(context):
     assert "--user-bindep=bindep.txt" in containerfile and "--user-pip=requirements.txt" in containerfile
 
 
+def test_helm_client_is_installed_at_the_version_the_tests_build(context):
+    # kubernetes.core.helm (the edge roles) runs the helm client; the tests build the same version from source.
+    from tests.helpers import helm
+
+    containerfile = (context / "Containerfile").read_text()
+    assert f"ARG HELM_VERSION={helm.VERSION}" in containerfile
+    assert "sha256sum -c -" in containerfile and "install -m 0755 /tmp/linux-amd64/helm /usr/local/bin/helm" in containerfile
+
+
 def test_this_collection_is_installed_from_the_checkout(context):
     galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
     tarballs = list((context / "_build" / "collection").glob("openedx_scale-oke-*.tar.gz"))
