@@ -170,6 +170,14 @@ def test_ingress_nginx_edge(edge):
     assert config["use-proxy-protocol"] == "true"
     assert lb["service.beta.kubernetes.io/oci-load-balancer-connection-proxy-protocol-version"] == "2"
     assert one(objects, "IngressClass", "nginx")["spec"]["controller"] == "k8s.io/ingress-nginx"
+    # The chart with the role's values: placement, replicas, requests, no second hop, no admission webhook.
+    assert service["spec"]["externalTrafficPolicy"] == "Local"
+    deployment = one(objects, "Deployment", "ingress-nginx-controller")["spec"]
+    pod = deployment["template"]["spec"]
+    assert deployment["replicas"] == 2 and pod["nodeSelector"]["openedx-scale/pool"] == "services"
+    assert pod["containers"][0]["resources"]["requests"] == {"cpu": "2", "memory": "2Gi"}
+    assert "--ingress-class=nginx" in pod["containers"][0]["args"]
+    assert not [o for o in objects if o["kind"] == "ValidatingWebhookConfiguration" or o["metadata"]["name"].startswith("ingress-nginx-admission")]
 
 
 def test_envoy_gateway_edge(edge):
@@ -198,6 +206,11 @@ def test_envoy_gateway_edge(edge):
     assert lb["service.beta.kubernetes.io/oci-load-balancer-shape"] == "flexible"
     assert int(lb["service.beta.kubernetes.io/oci-load-balancer-shape-flex-max"]) >= 1000
     assert lb["service.beta.kubernetes.io/oci-load-balancer-connection-proxy-protocol-version"] == "2"
+    # The chart with the role's values: the role applies the CRDs (none rendered), no topology injector webhook,
+    # certgen on the services pool.
+    assert not [o for o in objects if o["kind"] in ("CustomResourceDefinition", "MutatingWebhookConfiguration")]
+    certgen = one(objects, "Job", prefix="envoy-gateway")["spec"]["template"]["spec"]
+    assert certgen["nodeSelector"] == {"openedx-scale/pool": "services"} and certgen["containers"][0]["resources"]["requests"]["memory"] == "64Mi"
     # No image: the proxy image compiled into the controller release follows the chart version.
     assert "image" not in proxy["envoyDeployment"]["container"]
     assert proxy["envoyDeployment"]["pod"]["nodeSelector"] == {"openedx-scale/pool": "services"}
