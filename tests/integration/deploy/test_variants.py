@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import yaml
 
-from tests.helpers.ansible import assert_ok
+from tests.helpers.ansible import VENV_BIN, assert_ok, run_playbook
+from tests.rehearsal import inventory_path
 
-from .test_render import render
+from .test_render import PLAYBOOK, render
 
 
 def load(out):
@@ -53,6 +57,17 @@ BAD_INPUT = [
      "tutor_settings.OPENEDX_SCALE_OKE_MONGODB_KEYFILE (20 characters) must have 6-1024 base64"),
     ({"tutor_settings": {"OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "A" * 1025}}, "KEYFILE (1025 characters) must have 6-1024"),
 ]
+
+
+def test_edge_without_a_helm_client_stops_in_preflight(tmp_path):
+    # A PATH without helm (the system's own directories, the venv's tutor and kubectl).
+    path = os.pathsep.join([str(VENV_BIN), "/usr/bin", "/bin"])
+    assert shutil.which("helm", path=path) is None
+    variables = {"openedx_render_dir": str(tmp_path / "render"), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
+    run = run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars=variables, envvars={"PATH": path})
+    assert run.rc != 0
+    assert "The ingress-nginx chart is installed with helm, which is not on this controller's PATH" in " ".join(run.stdout.split())
+    assert not (tmp_path / "render").exists()
 
 
 def test_every_weak_credential_is_named_in_one_message(tmp_path):
