@@ -176,7 +176,8 @@ def playbook_env() -> dict[str, str]:
 
 def uninstall(release: str, namespace: str, kubeconfig: str) -> None:
     """`helm uninstall --wait`: a test's release and every object of it, cluster-scoped RBAC included."""
-    _run([binary(), "uninstall", release, "--namespace", namespace, "--kubeconfig", kubeconfig, "--wait", "--timeout", "5m"], "/", dict(os.environ))
+    _run([binary(), "uninstall", release, "--namespace", namespace, "--kubeconfig", kubeconfig, "--ignore-not-found", "--wait",
+          "--timeout", "5m"], "/", dict(os.environ))
 
 
 if __name__ == "__main__":
