@@ -1,6 +1,6 @@
 """A `helm` built from its Go module, and the upstream charts taken from the source trees of the pinned releases.
 
-`build()` downloads helm.sh/helm/v4 at VERSION from the Go module proxy (hash-checked against SUM) and builds
+`build()` downloads helm.sh/helm/v3 at VERSION from the Go module proxy (hash-checked against SUM) and builds
 ./cmd/helm inside the module as released (its own go.mod and go.sum, -mod=readonly), with the release's version
 stamped in as its Makefile does. Everything is cached outside the checkout (HELM_BUILD_CACHE, default
 ~/.cache/openedx-scale-helm), keyed by the helm and Go versions, so a fresh clone on the same machine is warm;
@@ -29,10 +29,12 @@ import yaml
 
 from tests.helpers.go import build_lock, go_binary
 
-MODULE = "helm.sh/helm/v4"
-VERSION = "v4.3.2"
-# go.sum hash (h1) of helm.sh/helm/v4@v4.3.2 as the Go checksum database records it.
-SUM = "h1:zdd8DgKTlLrlYIzdoAntDHLH0V3RkgNIpQ3yjzuD84M="
+# helm 3, as on the controller (execution-environment.yml): kubernetes.core 6.2's helm module runs `helm list --all`,
+# a flag helm 4 removed.
+MODULE = "helm.sh/helm/v3"
+VERSION = "v3.22.1"
+# go.sum hash (h1) of helm.sh/helm/v3@v3.22.1 as the Go checksum database records it.
+SUM = "h1:uo2SouzAxMkKZTNzZ1lLP/c/Bu7xfUJKYDaYMxMHvk8="
 
 
 class HelmError(RuntimeError):
