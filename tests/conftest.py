@@ -33,6 +33,16 @@ SHARED = {"integration/deploy/test_render.py": "deploy-render", "integration/dep
           "integration/deploy/test_edge_translate.py": "deploy-render"}
 
 
+def pytest_collection_finish(session):
+    # helm (tests.helpers.helm) takes minutes to build cold: when playbooks will run, start it in the background so it
+    # overlaps the tests before the first edge playbook, which then finds it in the cache (a second start waits on
+    # the build lock and finds it too).
+    if any(Path(item.path).resolve().relative_to(TESTS).as_posix().startswith(("integration/", "molecule/")) for item in session.items):
+        from tests.helpers import helm
+
+        helm.start_build()
+
+
 def group_of(path: Path) -> str:
     relative = path.resolve().relative_to(TESTS).as_posix()
     if relative.startswith(TESTBED):

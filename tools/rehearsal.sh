@@ -36,6 +36,9 @@ bootstrapped=$(date +%s)
 # minutes on OCI take seconds here): the hook on PYTHONPATH reads the sandbox's URL once it has started.
 export PYTHONPATH="$PWD/tests/sandbox/oci/pyhook${PYTHONPATH:+:$PYTHONPATH}"
 export OPENEDX_SCALE_OCI_SANDBOX_CLOCK_FILE="$PWD/build/sandbox/oci/endpoint"
+# The edge roles install their Helm charts: a helm built from its Go module, the charts from the pinned source trees.
+helm_env=$(.venv/bin/python -m tests.helpers.helm) || { log "cannot build helm or prepare the charts" >&2; exit 1; }
+eval "$helm_env"
 ansible-playbook -i "$inventory" tests/rehearsal/rehearsal.yml -e sandbox_kube_mode="$mode" "$@"
 rc=$?
 if ((rc != 0)); then

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, openedx_scale maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Deploy-stage filters: LMS capacity sizing, the neutral edge (ingress) tuning and its translations."""
+"""Deploy-stage filters: LMS capacity sizing, MongoDB placement and DNS-name checks."""
 
 from __future__ import (absolute_import, division, print_function)
 
@@ -12,32 +12,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-# The edge tuning, expressed once and controller-neutral. Defaults are the case study's ingress
-# annotations (which held 50k users) plus the controller settings that go with them; each controller
-# gets a translation below (ingress-nginx and Envoy Gateway).
-EDGE_TUNING_DEFAULTS = {
-    "keepalive_requests": 5000,          # requests per client keep-alive connection
-    "keepalive_timeout_seconds": 75,     # idle client keep-alive
-    "max_connections_per_client": 5000,  # concurrent connections per client IP (0 = unlimited)
-    "max_body_size": "500M",             # request body limit (Studio uploads)
-    "connect_timeout_seconds": 3600,
-    "read_timeout_seconds": 3600,
-    "send_timeout_seconds": 3600,
-    "socket_timeout_seconds": 120,       # the case study's timeout-socket (not an ingress-nginx annotation: client timeouts)
-    "route_to_service_ip": True,         # one upstream (the Service VIP) instead of pod endpoints
-    "force_https": True,
-    "upstream_keepalive_connections": 1000,
-    "upstream_keepalive_requests": 10000,
-    "upstream_keepalive_timeout_seconds": 60,
-    "client_header_buffer_size": "16k",
-    "large_client_header_buffers": "8 16k",  # big cookies / JWT headers (uWSGI buffer-size 16000 behind)
-    "proxy_buffer_size": "128k",         # large Set-Cookie at login ("upstream sent too big header")
-    "worker_connections": 65536,
-    "client_ip_from_proxy_protocol": True,  # the OCI load balancer forwards client IPs by proxy protocol
-}
-
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_SIZE = re.compile(r"^[0-9]+[kKmMgG]?$")
 
 
 def _number(value, name, minimum=0.0, integer=False):
@@ -69,156 +44,6 @@ def mean_think_time(think_time_seconds, name="think time"):
             raise AnsibleFilterError("{0} [min, max] has min > max: {1!r}".format(name, think_time_seconds))
         return (low + high) / 2.0
     return _number(think_time_seconds, name, minimum=0)
-
-
-def edge_tuning(overrides=None):
-    """The neutral edge tuning: defaults updated with `overrides`; unknown keys are an error."""
-    overrides = overrides or {}
-    if not isinstance(overrides, dict):
-        raise AnsibleFilterError("edge tuning must be a mapping of {0}, got {1!r}".format(sorted(EDGE_TUNING_DEFAULTS), overrides))
-    unknown = sorted(set(overrides) - set(EDGE_TUNING_DEFAULTS))
-    if unknown:
-        raise AnsibleFilterError("openedx_scale_edge_tuning: unknown edge tuning keys {0}. Fix: use {1}".format(unknown, sorted(EDGE_TUNING_DEFAULTS)))
-    tuning = dict(EDGE_TUNING_DEFAULTS)
-    tuning.update(overrides)
-    for key in ("max_body_size", "client_header_buffer_size", "proxy_buffer_size"):
-        if not _SIZE.match(str(tuning[key])):
-            raise AnsibleFilterError("edge tuning {0} must be a size like 500M or 16k, got {1!r}".format(key, tuning[key]))
-    for key, value in tuning.items():
-        if key.endswith(("_seconds", "_requests", "_connections", "_per_client")):
-            _number(value, "edge tuning " + key, minimum=0, integer=True)
-    return tuning
-
-
-def _bool(value):
-    return "true" if value else "false"
-
-
-def edge_nginx_annotations(overrides=None):
-    """Per-Ingress annotations for ingress-nginx from the neutral tuning, in the forms its parsers accept.
-
-    ingress-nginx's proxy-*-timeout annotations pass `parser.ValidateInt` (seconds, no unit: "3600s" fails
-    and the controller falls back to the ConfigMap); keep-alive-requests and the socket timeout have no
-    annotation at all, so they live only in `edge_nginx_configmap`.
-    """
-    t = edge_tuning(overrides)
-    annotations = {
-        "nginx.ingress.kubernetes.io/proxy-body-size": str(t["max_body_size"]),
-        "nginx.ingress.kubernetes.io/proxy-connect-timeout": str(t["connect_timeout_seconds"]),
-        "nginx.ingress.kubernetes.io/proxy-read-timeout": str(t["read_timeout_seconds"]),
-        "nginx.ingress.kubernetes.io/proxy-send-timeout": str(t["send_timeout_seconds"]),
-        "nginx.ingress.kubernetes.io/service-upstream": _bool(t["route_to_service_ip"]),
-        "nginx.ingress.kubernetes.io/ssl-redirect": _bool(t["force_https"]),
-        "nginx.ingress.kubernetes.io/proxy-buffer-size": str(t["proxy_buffer_size"]),
-    }
-    if int(t["max_connections_per_client"]) > 0:
-        annotations["nginx.ingress.kubernetes.io/limit-connections"] = str(t["max_connections_per_client"])
-    return annotations
-
-
-def edge_nginx_configmap(overrides=None):
-    """The ingress-nginx controller ConfigMap data matching the same tuning (all values strings)."""
-    t = edge_tuning(overrides)
-    return {
-        "keep-alive": str(t["keepalive_timeout_seconds"]),
-        "keep-alive-requests": str(t["keepalive_requests"]),
-        # The case study's timeout-socket: nginx's client read timeouts (seconds; the key has no annotation).
-        "client-header-timeout": str(t["socket_timeout_seconds"]),
-        "client-body-timeout": str(t["socket_timeout_seconds"]),
-        "upstream-keepalive-connections": str(t["upstream_keepalive_connections"]),
-        "upstream-keepalive-requests": str(t["upstream_keepalive_requests"]),
-        "upstream-keepalive-timeout": str(t["upstream_keepalive_timeout_seconds"]),
-        "client-header-buffer-size": str(t["client_header_buffer_size"]),
-        "large-client-header-buffers": str(t["large_client_header_buffers"]),
-        "proxy-buffer-size": str(t["proxy_buffer_size"]),
-        "proxy-body-size": str(t["max_body_size"]),
-        "proxy-connect-timeout": str(t["connect_timeout_seconds"]),
-        "proxy-read-timeout": str(t["read_timeout_seconds"]),
-        "proxy-send-timeout": str(t["send_timeout_seconds"]),
-        "max-worker-connections": str(t["worker_connections"]),
-        "ssl-redirect": _bool(t["force_https"]),
-        "use-proxy-protocol": _bool(t["client_ip_from_proxy_protocol"]),
-        "use-forwarded-headers": "false",
-        "enable-underscores-in-headers": "false",
-    }
-
-
-_QUANTITY_UNITS = {"": "", "k": "Ki", "m": "Mi", "g": "Gi"}
-
-# Keys Envoy Gateway has no setting for, and why (rendered with the policies, so the gap is visible).
-EDGE_ENVOY_NOT_APPLICABLE = {
-    "max_connections_per_client": "Envoy Gateway limits connections per listener (ClientTrafficPolicy "
-                                  "connection.connectionLimit.value), not per client IP; a 5000 cap for all "
-                                  "50 load generators together would throttle the test",
-    "upstream_keepalive_connections": "Envoy keeps an unbounded pool of upstream connections per host; "
-                                      "circuitBreaker.maxConnections is a hard cap, not an idle-pool size",
-    "client_header_buffer_size": "no Envoy Gateway setting; Envoy accepts 60 KiB of request headers, more "
-                                 "than uWSGI's buffer-size 16000 behind it",
-    "large_client_header_buffers": "no Envoy Gateway setting; Envoy accepts 60 KiB of request headers, more "
-                                   "than uWSGI's buffer-size 16000 behind it",
-    "proxy_buffer_size": "Envoy buffers upstream response headers up to 60 KiB without a fixed buffer",
-}
-
-
-def _quantity(size):
-    """An nginx size (500M, 16k, 1024) as a Kubernetes quantity (500Mi, 16Ki, 1024)."""
-    size = str(size)
-    unit = size[-1].lower() if size[-1].isalpha() else ""
-    return size[:len(size) - len(unit)] + _QUANTITY_UNITS[unit]
-
-
-def _seconds(value):
-    return "{0}s".format(int(value))
-
-
-def edge_envoy_policies(overrides=None):
-    """The same tuning for Envoy Gateway: ClientTrafficPolicy and BackendTrafficPolicy specs, the HTTPS
-    redirect of the HTTPRoute, and the keys with no Envoy Gateway setting (with the reason).
-
-    Every key of the tuning is either mapped here or named in `not_applicable`. The specs carry no
-    targetRefs: the role attaches both policies to its Gateway.
-    """
-    t = edge_tuning(overrides)
-    client = {
-        "connection": {"connectionLimit": {"maxRequestsPerConnection": int(t["keepalive_requests"])}},
-        "timeout": {
-            # Idle client keep-alive, and the case study's timeout-socket: the whole request must arrive in it.
-            "http": {"idleTimeout": _seconds(t["keepalive_timeout_seconds"]),
-                     "requestReceivedTimeout": _seconds(t["socket_timeout_seconds"])},
-        },
-        # nginx drops headers with underscores (ignore_invalid_headers); so does Envoy here.
-        "headers": {"withUnderscoresAction": "DropHeader"},
-    }
-    if t["client_ip_from_proxy_protocol"]:
-        client["proxyProtocol"] = {"optional": False}
-    backend = {
-        "timeout": {
-            "tcp": {"connectTimeout": _seconds(t["connect_timeout_seconds"])},
-            # nginx's read/send timeouts are idle gaps; Envoy's route timeout (15 s by default) is the whole
-            # response, so it takes the read timeout and the stream idle timeout the larger of the two.
-            "http": {"requestTimeout": _seconds(t["read_timeout_seconds"]),
-                     "streamIdleTimeout": _seconds(max(int(t["read_timeout_seconds"]), int(t["send_timeout_seconds"]))),
-                     "connectionIdleTimeout": _seconds(t["upstream_keepalive_timeout_seconds"])},
-        },
-        # nginx's only cap on concurrent proxied requests is worker_connections; Envoy's is the cluster's circuit
-        # breaker, 1024 connections / requests / pending by default (egctl translate shows them), and past it
-        # Envoy answers 503 at once: about 5,000 requests in flight at 50k users over two proxies overflow it.
-        "circuitBreaker": {
-            "maxRequestsPerConnection": int(t["upstream_keepalive_requests"]),
-            "maxConnections": int(t["worker_connections"]),
-            "maxParallelRequests": int(t["worker_connections"]),
-            "maxPendingRequests": int(t["worker_connections"]),
-        },
-        # Requests above the limit are refused with 413; Envoy holds each request body in memory up to it.
-        "requestBuffer": {"limit": _quantity(t["max_body_size"])},
-        "routingType": "Service" if t["route_to_service_ip"] else "Endpoint",
-    }
-    return {
-        "client_traffic_policy": client,
-        "backend_traffic_policy": backend,
-        "https_redirect": bool(t["force_https"]),
-        "not_applicable": dict(EDGE_ENVOY_NOT_APPLICABLE),
-    }
 
 
 def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_fraction=0.5,
@@ -582,9 +407,5 @@ class FilterModule(object):
             "mongodb_placement": mongodb_placement,
             "mysql_settings": mysql_settings,
             "quantity_gib": quantity_gib,
-            "edge_tuning": edge_tuning,
-            "edge_nginx_annotations": edge_nginx_annotations,
-            "edge_nginx_configmap": edge_nginx_configmap,
-            "edge_envoy_policies": edge_envoy_policies,
             "dns_name_errors": dns_name_errors,
         }

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import ansible_runner
 
+from tests.helpers import helm
 from tests.rehearsal import INVENTORY as REHEARSAL_INVENTORY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,6 +61,10 @@ class PlaybookRun:
         return out
 
 
+# Playbooks that install an edge (Helm charts): they run with tests.helpers.helm's helm and charts.
+EDGE_PLAYBOOKS = {"deploy_openedx.yml", "site.yml", "rehearsal.yml"}
+
+
 def run_playbook(
     playbook: str | os.PathLike,
     inventory: str | os.PathLike | list | None = None,
@@ -84,6 +89,10 @@ def run_playbook(
             "ANSIBLE_FORCE_COLOR": "false",
             "ANSIBLE_NOCOLOR": "true",
         }
+        if Path(playbook).name in EDGE_PLAYBOOKS:
+            # Any inventory (example-jeddah's too) takes the charts from source; a test's own extravars still win.
+            env.update(helm.playbook_env())
+            extravars = {**helm.chart_vars(), **(extravars or {})}
         env.update(envvars or {})
         cmdline = []
         if check:

@@ -13,3 +13,6 @@ CASE_STUDY_ANNOTATIONS = {
 }
 # Annotations ingress-nginx ignores: keep-alive-requests and timeout-socket have no annotation parser.
 NO_OP_ANNOTATIONS = ("nginx.ingress.kubernetes.io/keep-alive-requests", "nginx.ingress.kubernetes.io/timeout-socket")
+# What the translation renders for them: nginx caps proxy_connect_timeout at about 75 s, so the case study's 3600 s
+# connect timeout means 75 s (plugins/filter/edge.py CONNECT_TIMEOUT_MAX_SECONDS).
+TRANSLATED_ANNOTATIONS = {**CASE_STUDY_ANNOTATIONS, "nginx.ingress.kubernetes.io/proxy-connect-timeout": "75"}

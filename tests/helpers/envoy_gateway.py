@@ -33,7 +33,8 @@ from tests.sandbox.lms.tls import ensure_self_signed
 
 MODULE = "github.com/envoyproxy/gateway"
 # Kinds egctl's translator reads; the rest of the deployment is not its business.
-KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "ClientTrafficPolicy", "BackendTrafficPolicy", "EnvoyProxy", "Service",
+KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "ClientTrafficPolicy", "BackendTrafficPolicy", "EnvoyExtensionPolicy",
+         "EnvoyProxy", "Service",
          "Namespace", "Secret"}
 METADATA_NAME = "kubernetes.io/metadata.name"
 
@@ -42,7 +43,8 @@ class CheckerError(RuntimeError):
     """egctl could not be built or run, or the objects cannot be handed to it; the message says why."""
 
 
-def _module() -> tuple[str, Path]:
+def module() -> tuple[str, Path]:
+    """Version and source tree of the pinned Envoy Gateway module (the test bed's CRD module)."""
     for path, version, checksum, _pattern in crds.MODULES:
         if path == MODULE:
             return version, crds.module_dir(path, version, checksum)
@@ -52,7 +54,7 @@ def _module() -> tuple[str, Path]:
 def build() -> dict:
     """The egctl binary of the pinned Envoy Gateway release (built once per version and Go); path and timings."""
     started = time.monotonic()
-    version, source = _module()
+    version, source = module()
     go = go_binary()
     env = go_env()
     go_version = subprocess.run([go, "version"], capture_output=True, text=True, check=True, env=env).stdout.split()[2]
@@ -151,7 +153,7 @@ def not_accepted(translated: dict) -> list[str]:
     for key, kind in singles.items():
         if key in translated:
             lines += [f"{kind} {translated[key]['metadata']['name']} {w}: {t}={s} ({r}) {m}" for w, t, s, r, m in conditions(translated[key]) if s != "True"]
-    for key in ("gateways", "httpRoutes", "clientTrafficPolicies", "backendTrafficPolicies"):
+    for key in ("gateways", "httpRoutes", "clientTrafficPolicies", "backendTrafficPolicies", "envoyExtensionPolicies"):
         for obj in translated.get(key, []):
             rows = conditions(obj)
             if not rows:

@@ -92,6 +92,15 @@ def build_key() -> str:
     return h.hexdigest()[:16]
 
 
+def module_dir() -> Path:
+    """The source tree of MODULE_VERSION in the module cache (downloaded once, checked against the checksum database)."""
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    downloaded = json.loads(_run([go_binary(), "mod", "download", "-json", f"{MODULE}@{MODULE_VERSION}"], cwd=cache_dir()))
+    if downloaded.get("Error"):
+        raise CheckerError(f"go mod download {MODULE}@{MODULE_VERSION}: {downloaded['Error']}")
+    return Path(downloaded["Dir"])
+
+
 def build() -> dict:
     """The checker binary (built once per key); returns its path and how it was obtained, with timings."""
     key = build_key()
@@ -101,13 +110,11 @@ def build() -> dict:
         if binary.is_file():
             return {"binary": str(binary), "key": key, "source": "cache", "seconds": round(time.monotonic() - started, 1)}
         go = go_binary()
-        downloaded = json.loads(_run([go, "mod", "download", "-json", f"{MODULE}@{MODULE_VERSION}"], cwd=cache_dir()))
-        if downloaded.get("Error"):
-            raise CheckerError(f"go mod download {MODULE}@{MODULE_VERSION}: {downloaded['Error']}")
+        source = module_dir()
         download_seconds = time.monotonic() - started
         src = Path(tempfile.mkdtemp(prefix="src-", dir=cache_dir()))
         try:
-            shutil.copytree(downloaded["Dir"], src, dirs_exist_ok=True)
+            shutil.copytree(source, src, dirs_exist_ok=True)
             for dirpath, _dirs, _files in os.walk(src):
                 os.chmod(dirpath, 0o755)
             for name, target in SOURCES.items():

@@ -14,6 +14,7 @@ import uuid
 import pytest
 import yaml
 
+from tests.helpers import helm
 from tests.helpers.ansible import assert_ok, run_playbook
 from tests.helpers.netpol import check_network_policies
 from tests.helpers.secrets import SECRET_SETTINGS, canaries, leaks
@@ -38,17 +39,17 @@ def deployment(kube_testbed):
         "tutor_namespace": name,
         "tutor_ingress_class": name,
         "ingress_nginx_namespace": f"{name}-ingress",
+        # The release names the controller objects and the chart's cluster-scoped RBAC: one per test.
+        "ingress_nginx_release_name": f"{name}-ingress-nginx",
         "ingress_nginx_class": name,
         "tutor_apply_timeout": 600,
         "ingress_nginx_wait_timeout": 600,
     }
     yield {"api": api, "ns": name, "vars": variables}
-    core, rbac, net = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api), client.NetworkingV1Api(api)
+    core = client.CoreV1Api(api)
+    helm.uninstall(f"{name}-ingress-nginx", f"{name}-ingress", str(kube_testbed.kubeconfig))
     for ns in (name, f"{name}-ingress"):
         core.delete_namespace(ns)
-    rbac.delete_cluster_role_binding(f"{name}-ingress")
-    rbac.delete_cluster_role(f"{name}-ingress")
-    net.delete_ingress_class(name)
     # The LMS pods fill the LMS nodes: free them before another test deploys its own LMS.
     wait_for(lambda: not {n.metadata.name for n in core.list_namespace().items} & {name, f"{name}-ingress"}, 300, f"namespaces {name}* deleted")
 
@@ -157,7 +158,7 @@ def test_first_deploy_second_deploy_and_missing_secret(deployment, tmp_path):
     assert batch.read_namespaced_job("mongodb-init", ns).status.succeeded == 1
     jobs = [j.metadata.name for j in batch.list_namespaced_job(ns).items]
     assert any(j.startswith("lms-job-") for j in jobs) and any(j.startswith("cms-job-") for j in jobs)
-    controller = apps.read_namespaced_deployment("ingress-nginx-controller", f"{ns}-ingress")
+    controller = apps.read_namespaced_deployment(f"{ns}-ingress-nginx-controller", f"{ns}-ingress")
     assert controller.status.available_replicas == 2
     # Redis as two instances, both running; Caddy raised to its HPA's minimum of 2 by the real HPA controller.
     for name in ("redis-broker", "redis-cache"):

@@ -1,20 +1,23 @@
 """The envoy-gateway edge applied on the Kubernetes test bed (real kube-apiserver, kwok nodes).
 
-The Gateway API and Envoy Gateway CRDs are installed by the role from the Go module copies; the
-apiserver then checks every rendered Gateway API object against the CRD schemas and their CEL rules
-(the implementation's own validation). A re-run changes nothing. Own module: the LMS pods of
-test_apply's deployment must be gone before this one schedules its own.
+The role installs Envoy Gateway's gateway-helm chart from the source tree of v1.9.1 (tests.helpers.helm) with a
+helm built from its Go module, and applies the chart's Gateway API and Envoy Gateway CRDs; the apiserver then
+checks every Gateway API object against the CRD schemas and their CEL rules (the implementation's own
+validation). A re-run changes nothing. Own module: the LMS pods of test_apply's deployment must be gone before
+this one schedules its own.
 """
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 import pytest
+import yaml
 
+from tests.helpers import helm
 from tests.helpers.ansible import assert_ok, run_playbook
 from tests.rehearsal import inventory_path
-from tests.sandbox.kube import crds
 from tests.sandbox.kube.fixtures import wait_for
 
 from .test_render import PLAYBOOK, VENV_BIN
@@ -39,18 +42,17 @@ def envoy_deployment(kube_testbed):
         "tutor_ingress_tls_secret": f"{name}-tls",
         "envoy_gateway_namespace": gateway_ns,
         "envoy_gateway_class": name,
-        "envoy_gateway_crd_files": [str(path) for path in crds.crd_files()],
+        # The release names the chart's cluster-scoped RBAC: one per test.
+        "envoy_gateway_release_name": name,
         "tutor_apply_timeout": 600,
         "envoy_gateway_wait_timeout": 600,
     }
-    yield {"api": api, "ns": name, "gateway_ns": gateway_ns, "vars": variables}
-    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
-    custom = client.CustomObjectsApi(api)
+    yield {"api": api, "ns": name, "gateway_ns": gateway_ns, "vars": variables, "kubeconfig": str(kube_testbed.kubeconfig)}
+    core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+    custom.delete_cluster_custom_object(GROUP, "v1", "gatewayclasses", name)
+    helm.uninstall(name, gateway_ns, str(kube_testbed.kubeconfig))
     for ns in (name, gateway_ns):
         core.delete_namespace(ns)
-    rbac.delete_cluster_role_binding(gateway_ns)
-    rbac.delete_cluster_role(gateway_ns)
-    custom.delete_cluster_custom_object(GROUP, "v1", "gatewayclasses", name)
     wait_for(lambda: not {n.metadata.name for n in core.list_namespace().items} & {name, gateway_ns}, 300, f"namespaces {name}* deleted")
 
 
@@ -74,7 +76,14 @@ def test_envoy_gateway_edge_applies_and_reapplies_unchanged(envoy_deployment):
     btp = custom.get_namespaced_custom_object(EG_GROUP, "v1alpha1", gateway_ns, "backendtrafficpolicies", "openedx")["spec"]
     assert ctp["connection"]["connectionLimit"]["maxRequestsPerConnection"] == 5000
     assert ctp["timeout"]["http"]["requestReceivedTimeout"] == "120s"
-    assert btp["timeout"]["http"]["requestTimeout"] == "3600s" and btp["requestBuffer"]["limit"] == "500Mi"
+    assert btp["timeout"]["http"]["requestTimeout"] == "3600s" and btp["timeout"]["tcp"]["connectTimeout"] == "75s"
+    assert "requestBuffer" not in btp
+    eep = custom.get_namespaced_custom_object(EG_GROUP, "v1alpha1", gateway_ns, "envoyextensionpolicies", "openedx")["spec"]
+    assert "local limit = 524288000\n" in eep["lua"][0]["inline"]
+    # The chart's release, with the role's values.
+    values = yaml.safe_load(subprocess.run([helm.binary(), "get", "values", ns, "-n", gateway_ns, "--kubeconfig", envoy_deployment["kubeconfig"],
+                                            "-o", "yaml"], capture_output=True, text=True, check=True).stdout)
+    assert values["crds"] == {"enabled": False} and values["deployment"]["pod"]["nodeSelector"] == {"openedx-scale/pool": "services"}
     gateway = custom.get_namespaced_custom_object(GROUP, "v1", gateway_ns, "gateways", "openedx")["spec"]
     assert [listener["name"] for listener in gateway["listeners"]] == ["http", "https"]
     routes = {r["metadata"]["name"]: r["spec"] for r in custom.list_namespaced_custom_object(GROUP, "v1", ns, "httproutes")["items"]}

@@ -13,7 +13,7 @@ import json
 import pytest
 import yaml
 
-from tests.helpers.case_study import CASE_STUDY_ANNOTATIONS, NO_OP_ANNOTATIONS
+from tests.helpers.case_study import NO_OP_ANNOTATIONS, TRANSLATED_ANNOTATIONS
 from tests.rehearsal import inventory_path
 
 from .test_render import EDGE_KINDS, EXPECT, one, validate
@@ -29,14 +29,39 @@ def seed(inventory):
 
 def dig(obj, path):
     for key in path.split("."):
-        obj = obj[key]
+        obj = obj[int(key)] if isinstance(obj, list) else obj[key]
     return obj
 
 
-def quantity(size):
-    """nginx sizes (500M, 16k) as Kubernetes quantities (500Mi, 16Ki)."""
+# nginx: proxy_connect_timeout "cannot usually exceed 75 seconds" (nginx.org/en/docs/http/ngx_http_proxy_module.html).
+CONNECT_MAX = 75
+SIZES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def body_bytes(size):
     size = str(size)
-    return size[:-1] + {"k": "Ki", "m": "Mi", "g": "Gi"}[size[-1].lower()] if size[-1].isalpha() else size
+    unit = size[-1].lower() if size[-1].isalpha() else ""
+    return int(size[:len(size) - len(unit)]) * SIZES[unit]
+
+
+def body_limit_lua(size):
+    """The Lua body check for `size`, as the seed means it: the limit in bytes, compared with the declared length."""
+    return Contains(f"local limit = {body_bytes(size)}\n", 'headers():get("content-length")', '[":status"] = "413"')
+
+
+class Contains:
+    """Equal to a string holding every one of `parts`."""
+
+    def __init__(self, *parts):
+        self.parts = parts
+
+    def __eq__(self, other):
+        return isinstance(other, str) and all(part in other for part in self.parts)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"a string with {self.parts}"
 
 
 # Where each seed key lands: (kind, name, path, expected value from the seed value).
@@ -55,14 +80,14 @@ def nginx_places(value_of):
         "read_timeout_seconds": [ann("nginx.ingress.kubernetes.io/proxy-read-timeout"), cm("proxy-read-timeout")],
         "send_timeout_seconds": [ann("nginx.ingress.kubernetes.io/proxy-send-timeout"), cm("proxy-send-timeout")],
         "socket_timeout_seconds": [cm("client-header-timeout"), cm("client-body-timeout")],
-    }, {key: str(value) for key, value in value_of.items()}
+    }, {key: str(min(int(value), CONNECT_MAX) if key == "connect_timeout_seconds" else value) for key, value in value_of.items()}
 
 
 def envoy_places(value_of):
     ctp, btp = ("ClientTrafficPolicy", "openedx"), ("BackendTrafficPolicy", "openedx")
     places = {
         "keepalive_requests": [(*ctp, "spec.connection.connectionLimit", "maxRequestsPerConnection")],
-        "max_body_size": [(*btp, "spec.requestBuffer", "limit")],
+        "max_body_size": [("EnvoyExtensionPolicy", "openedx", "spec.lua.0", "inline")],
         "connect_timeout_seconds": [(*btp, "spec.timeout.tcp", "connectTimeout")],
         "read_timeout_seconds": [(*btp, "spec.timeout.http", "requestTimeout")],
         "send_timeout_seconds": [(*btp, "spec.timeout.http", "streamIdleTimeout")],
@@ -70,8 +95,9 @@ def envoy_places(value_of):
     }
     expected = {
         "keepalive_requests": int(value_of["keepalive_requests"]),
-        "max_body_size": quantity(value_of["max_body_size"]),
-        "connect_timeout_seconds": f"{value_of['connect_timeout_seconds']}s",
+        "max_body_size": body_limit_lua(value_of["max_body_size"]),
+        # What nginx does with the seed's connect timeout: at most 75 s.
+        "connect_timeout_seconds": f"{min(int(value_of['connect_timeout_seconds']), CONNECT_MAX)}s",
         "read_timeout_seconds": f"{value_of['read_timeout_seconds']}s",
         # The stream idle timeout is the larger of nginx's read and send timeouts.
         "send_timeout_seconds": f"{max(int(value_of['read_timeout_seconds']), int(value_of['send_timeout_seconds']))}s",
@@ -118,7 +144,7 @@ def test_ingress_nginx_edge(edge):
     objects, expect = edge["objects"], edge["expect"]
     ingress = one(objects, "Ingress", "openedx")
     annotations = ingress["metadata"]["annotations"]
-    for key, value in CASE_STUDY_ANNOTATIONS.items():
+    for key, value in TRANSLATED_ANNOTATIONS.items():
         assert annotations.get(key) == value, key
     assert not set(NO_OP_ANNOTATIONS) & set(annotations), "ingress-nginx has no parser for these: ConfigMap only"
     host = expect["lms_host"]
@@ -144,6 +170,14 @@ def test_ingress_nginx_edge(edge):
     assert config["use-proxy-protocol"] == "true"
     assert lb["service.beta.kubernetes.io/oci-load-balancer-connection-proxy-protocol-version"] == "2"
     assert one(objects, "IngressClass", "nginx")["spec"]["controller"] == "k8s.io/ingress-nginx"
+    # The chart with the role's values: placement, replicas, requests, no second hop, no admission webhook.
+    assert service["spec"]["externalTrafficPolicy"] == "Local"
+    deployment = one(objects, "Deployment", "ingress-nginx-controller")["spec"]
+    pod = deployment["template"]["spec"]
+    assert deployment["replicas"] == 2 and pod["nodeSelector"]["openedx-scale/pool"] == "services"
+    assert pod["containers"][0]["resources"]["requests"] == {"cpu": "2", "memory": "2Gi"}
+    assert "--ingress-class=nginx" in pod["containers"][0]["args"]
+    assert not [o for o in objects if o["kind"] == "ValidatingWebhookConfiguration" or o["metadata"]["name"].startswith("ingress-nginx-admission")]
 
 
 def test_envoy_gateway_edge(edge):
@@ -160,8 +194,10 @@ def test_envoy_gateway_edge(edge):
     selector = {"kubernetes.io/metadata.name": "openedx"}
     assert all(listener["allowedRoutes"]["namespaces"]["selector"]["matchLabels"] == selector for listener in listeners.values())
     # The controller, pinned by digest, and its GatewayClass pointing at the EnvoyProxy with the OCI load balancer.
-    controller = one(objects, "Deployment", "envoy-gateway")["spec"]["template"]["spec"]["containers"][0]
-    assert controller["image"].startswith("docker.io/envoyproxy/gateway:v1.9.1@sha256:")
+    # The controller from the chart (its own image pin), on the services pool.
+    controller = one(objects, "Deployment", "envoy-gateway")["spec"]["template"]["spec"]
+    assert controller["containers"][0]["image"] == "docker.io/envoyproxy/gateway:v1.9.1"
+    assert controller["nodeSelector"] == {"openedx-scale/pool": "services"}
     gateway_class = one(objects, "GatewayClass", "envoy-gateway")["spec"]
     assert gateway_class["controllerName"] == "gateway.envoyproxy.io/gatewayclass-controller"
     proxy = one(objects, "EnvoyProxy", gateway_class["parametersRef"]["name"])["spec"]["provider"]["kubernetes"]
@@ -170,12 +206,19 @@ def test_envoy_gateway_edge(edge):
     assert lb["service.beta.kubernetes.io/oci-load-balancer-shape"] == "flexible"
     assert int(lb["service.beta.kubernetes.io/oci-load-balancer-shape-flex-max"]) >= 1000
     assert lb["service.beta.kubernetes.io/oci-load-balancer-connection-proxy-protocol-version"] == "2"
-    assert proxy["envoyDeployment"]["container"]["image"].startswith("docker.io/envoyproxy/envoy:distroless-v1.39.1@sha256:")
+    # The chart with the role's values: the role applies the CRDs (none rendered), no topology injector webhook,
+    # certgen on the services pool.
+    assert not [o for o in objects if o["kind"] in ("CustomResourceDefinition", "MutatingWebhookConfiguration")]
+    certgen = one(objects, "Job", prefix="envoy-gateway")["spec"]["template"]["spec"]
+    assert certgen["nodeSelector"] == {"openedx-scale/pool": "services"} and certgen["containers"][0]["resources"]["requests"]["memory"] == "64Mi"
+    # No image: the proxy image compiled into the controller release follows the chart version.
+    assert "image" not in proxy["envoyDeployment"]["container"]
     assert proxy["envoyDeployment"]["pod"]["nodeSelector"] == {"openedx-scale/pool": "services"}
     # Both policies on the Gateway; client IPs by proxy protocol, upstream through the Service VIP.
     ctp, btp = one(objects, "ClientTrafficPolicy", "openedx")["spec"], one(objects, "BackendTrafficPolicy", "openedx")["spec"]
+    eep = one(objects, "EnvoyExtensionPolicy", "openedx")["spec"]
     ref = [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "openedx"}]
-    assert ctp["targetRefs"] == ref and btp["targetRefs"] == ref
+    assert ctp["targetRefs"] == ref and btp["targetRefs"] == ref and eep["targetRefs"] == ref
     assert ctp["proxyProtocol"] == {"optional": False} and btp["routingType"] == "Service"
     # Every host to Caddy; with TLS on the HTTPS listener, plain HTTP redirected.
     routes = {r["metadata"]["name"]: r["spec"] for r in objects if r["kind"] == "HTTPRoute"}

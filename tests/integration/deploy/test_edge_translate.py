@@ -9,6 +9,7 @@ setting Envoy Gateway drops or overrides without a word would pass test_edge and
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import yaml
@@ -20,7 +21,7 @@ from .test_edge import seed
 from .test_render import EXPECT, one
 
 load_collections()
-from ansible_collections.openedx_scale.oke.plugins.filter import sizing  # noqa: E402
+from ansible_collections.openedx_scale.oke.plugins.filter import edge  # noqa: E402
 
 TYPE = "type.googleapis.com/envoy.admin.v3."
 SIZES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -33,7 +34,7 @@ def translated(request, edge_render, envoy_gateway_check, tmp_path_factory):
     namespace = one(objects, "Gateway", "openedx")["metadata"]["namespace"]
     workdir = tmp_path_factory.mktemp(f"egctl-{inventory}")
     out = envoy_gateway_check.translate(objects, workdir, namespace)
-    return {"inventory": inventory, "expect": EXPECT[inventory], "namespace": namespace, "out": out, "tuning": sizing.edge_tuning(seed(inventory)),
+    return {"inventory": inventory, "expect": EXPECT[inventory], "namespace": namespace, "out": out, "tuning": edge.edge_tuning(seed(inventory)),
             "input": list(yaml.safe_load_all((workdir / "egctl-input.yaml").read_text()))}
 
 
@@ -72,11 +73,13 @@ def test_envoy_gateway_accepts_every_object(translated):
     # Each listener carries routes: the site on HTTPS (or HTTP without TLS), the redirect on HTTP.
     assert all(listener["attachedRoutes"] == 1 for listener in status.values()), status
     assert {r["metadata"]["name"] for r in out["httpRoutes"]} == ({"openedx", "openedx-https-redirect"} if expect["tls"] else {"openedx"})
-    assert len(out["clientTrafficPolicies"]) == len(out["backendTrafficPolicies"]) == 1
+    assert len(out["clientTrafficPolicies"]) == len(out["backendTrafficPolicies"]) == len(out["envoyExtensionPolicies"]) == 1
 
 
 def test_seed_tuning_reaches_the_proxies(translated):
     t, expect = translated["tuning"], translated["expect"]
+    size = str(t["max_body_size"])
+    body = int(size.rstrip("kKmMgG")) * SIZES[size[-1].lower() if size[-1].isalpha() else ""]
     found = listeners(translated)
     assert set(found) == ({"http", "https"} if expect["tls"] else {"http"})
     for section, (listener, hcm) in found.items():
@@ -88,7 +91,13 @@ def test_seed_tuning_reaches_the_proxies(translated):
         assert options["headersWithUnderscoresAction"] == "DROP_HEADER", section
         proxy_protocol = [f for f in listener.get("listenerFilters", []) if f["name"] == "envoy.filters.listener.proxy_protocol"]
         assert bool(proxy_protocol) == bool(t["client_ip_from_proxy_protocol"]), section
-        assert "envoy.filters.http.buffer" in [f["name"] for f in hcm["httpFilters"]], section
+        # Bodies stream: no buffer filter; the body limit is the Lua check of the declared length.
+        filters = {f["name"]: f for f in hcm["httpFilters"]}
+        assert not [name for name in filters if "buffer" in name], section
+        lua = [f for name, f in filters.items() if name.startswith("envoy.filters.http.lua")]
+        assert lua, f"{section}: no Lua filter in {sorted(filters)}"
+        # The Lua source Envoy runs carries the seed's limit in bytes (enabled per route below).
+        assert all(f"local limit = {body}\\n" in json.dumps(f) for f in lua), section
     if expect["tls"]:
         assert found["https"][0]["filterChains"][0]["transportSocket"]["name"] == "envoy.transport_sockets.tls"
 
@@ -96,12 +105,13 @@ def test_seed_tuning_reaches_the_proxies(translated):
     table = routes(translated)
     hosts = {expect["lms_host"], f"studio.{expect['lms_host']}", f"apps.{expect['lms_host']}", f"meilisearch.{expect['lms_host']}"}
     assert {pair[0] for pair in table[site]} == hosts
-    size = str(t["max_body_size"])
-    body = int(size.rstrip("kKmMgG")) * SIZES[size[-1].lower() if size[-1].isalpha() else ""]
     for domain, route in table[site]:
         assert route["route"]["timeout"] == f"{t['read_timeout_seconds']}s", domain
         assert route["route"]["idleTimeout"] == f"{max(int(t['read_timeout_seconds']), int(t['send_timeout_seconds']))}s", domain
-        assert route["typedPerFilterConfig"]["envoy.filters.http.buffer"]["buffer"]["maxRequestBytes"] == body, domain
+        per_filter = route.get("typedPerFilterConfig", {})
+        assert not [name for name in per_filter if "buffer" in name], domain
+        # The Lua body check is enabled on this route.
+        assert [name for name in per_filter if name.startswith("envoy.filters.http.lua")], (domain, sorted(per_filter))
     if expect["tls"]:
         assert {pair[0] for pair in table["http"]} == hosts
         assert all(pair[1]["redirect"] == {"schemeRedirect": "https"} for pair in table["http"])
@@ -109,7 +119,8 @@ def test_seed_tuning_reaches_the_proxies(translated):
     clusters = [c["cluster"] for c in xds(translated, "Clusters")["dynamicActiveClusters"]]
     assert len(clusters) == 1, [c["name"] for c in clusters]
     cluster = clusters[0]
-    assert cluster["connectTimeout"] == f"{t['connect_timeout_seconds']}s"
+    # The seed's 3600 s means what nginx did with it: a connect given up after at most 75 s.
+    assert cluster["connectTimeout"] == f"{min(int(t['connect_timeout_seconds']), 75)}s" and int(cluster["connectTimeout"][:-1]) <= 75
     upstream = cluster["typedExtensionProtocolOptions"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["commonHttpProtocolOptions"]
     assert upstream == {"idleTimeout": f"{t['upstream_keepalive_timeout_seconds']}s", "maxRequestsPerConnection": int(t["upstream_keepalive_requests"])}
     # Envoy's own default is 1024 of each: past it the proxy answers 503 without asking the LMS.

@@ -754,9 +754,17 @@ def test_ingress_nginx_names_a_broken_key(nginx_rendered, ingress_nginx_check, w
     assert any(f"{key}: {verdict}:" in line for line in found), found
 
 
-def test_controller_image_pinned_by_digest_on_the_checked_line(nginx_rendered):
-    """The image runs the release line the checker's V1_13_DELTA describes, pinned by digest."""
+def test_controller_image_follows_the_chart_pinned_by_digest(nginx_rendered):
+    """The controller image is the chart's own, by digest: upgrading is bumping the chart version. The role pins chart
+    4.13.9 (controller v1.13.9, the line the checker's V1_13_DELTA describes); the tests render the chart of the
+    module snapshot the proxy serves (tests.helpers.helm.ingress_nginx_chart)."""
+    from tests.helpers import helm
+
+    chart = helm.chart_meta(helm.ingress_nginx_chart())
     deployment = one(nginx_rendered["objects"], "Deployment", "ingress-nginx-controller")
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert re.fullmatch(r"registry\.k8s\.io/ingress-nginx/controller:v1\.13\.\d+@sha256:[0-9a-f]{64}", image), image
-    assert ingress_nginx.controller_version(image).startswith("v1.13.")
+    assert re.fullmatch(r"registry\.k8s\.io/ingress-nginx/controller:v\d+\.\d+\.\d+@sha256:[0-9a-f]{64}", image), image
+    assert ingress_nginx.controller_version(image) == f"v{chart['appVersion']}"
+    assert deployment["metadata"]["labels"]["helm.sh/chart"] == f"ingress-nginx-{chart['version']}"
+    defaults = yaml.safe_load((REPO / "roles" / "ingress_nginx" / "defaults" / "main.yml").read_text())
+    assert defaults["ingress_nginx_chart_version"] == "4.13.9"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import yaml
 
-from tests.helpers.ansible import assert_ok
+from tests.helpers.ansible import VENV_BIN, assert_ok, run_playbook
+from tests.rehearsal import inventory_path
 
-from .test_render import render, secret_files
+from .test_render import PLAYBOOK, render, secret_files
 
 
 def load(out):
@@ -41,8 +45,9 @@ BAD_INPUT = [
      "accept the shortfall explicitly: tutor_sizing_accept_shortfall: true"),
     ({"openedx_scale_edge_tuning": {"keepalive_requets": 10}}, "unknown edge tuning keys ['keepalive_requets']"),
     ({"openedx_scale_edge": "traefik"}, "openedx_scale_edge=traefik: use envoy-gateway"),
-    ({"envoy_gateway_crd_files": ["/nonexistent/crds.yaml"], "openedx_scale_edge": "envoy-gateway"},
-     "envoy_gateway_crd_files: /nonexistent/crds.yaml not found"),
+    ({"envoy_gateway_chart_digest": "sha256:abc", "openedx_scale_edge": "envoy-gateway"},
+     "envoy_gateway_chart_digest be empty or sha256:<64 hex> of an oci:// chart"),
+    ({"ingress_nginx_chart_version": "latest"}, "ingress_nginx_chart_version a pinned version"),
     ({"envoy_gateway_proxy_replicas": 0, "openedx_scale_edge": "envoy-gateway"}, "envoy_gateway_proxy_replicas >= 1"),
     # Credential policy: empty, short, one repeated character, characters that break a Redis URL, a bad keyfile.
     ({"tutor_settings": {"REDIS_PASSWORD": ""}}, "tutor_settings.REDIS_PASSWORD (0 characters) must have 16-1024 characters"),
@@ -59,6 +64,17 @@ BAD_INPUT = [
      "tutor_settings.OPENEDX_SCALE_OKE_MONGODB_KEYFILE (20 characters) must have 6-1024 base64"),
     ({"tutor_settings": {"OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "A" * 1025}}, "KEYFILE (1025 characters) must have 6-1024"),
 ]
+
+
+def test_edge_without_a_helm_client_stops_in_preflight(tmp_path):
+    # A PATH without helm (the system's own directories, the venv's tutor and kubectl).
+    path = os.pathsep.join([str(VENV_BIN), "/usr/bin", "/bin"])
+    assert shutil.which("helm", path=path) is None
+    variables = {"openedx_render_dir": str(tmp_path / "render"), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
+    run = run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars=variables, envvars={"PATH": path})
+    assert run.rc != 0
+    assert "The ingress-nginx chart is installed with helm, which is not on this controller's PATH" in " ".join(run.stdout.split())
+    assert not (tmp_path / "render").exists()
 
 
 def test_every_weak_credential_is_named_in_one_message(tmp_path):

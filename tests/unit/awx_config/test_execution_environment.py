@@ -91,6 +91,13 @@ def test_system_packages_are_bindep(context):
     assert "--user-bindep=bindep.txt" in containerfile and "--user-pip=requirements.txt" in containerfile
 
 
+def test_helm_client_is_installed_in_a_version_kubernetes_core_runs(context):
+    # kubernetes.core 6.2's helm module runs `helm list --all`, which helm 4 removed (found on the test bed).
+    containerfile = (context / "Containerfile").read_text()
+    assert "ARG HELM_VERSION=v3." in containerfile
+    assert "sha256sum -c -" in containerfile and "install -m 0755 /tmp/linux-amd64/helm /usr/local/bin/helm" in containerfile
+
+
 def test_this_collection_is_installed_from_the_checkout(context):
     galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
     tarballs = list((context / "_build" / "collection").glob("openedx_scale-oke-*.tar.gz"))

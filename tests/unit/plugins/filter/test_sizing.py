@@ -1,4 +1,4 @@
-"""Unit tests of the deploy-stage filters: LMS sizing, MongoDB placement, edge tuning and its translations."""
+"""Unit tests of the deploy-stage filters: LMS sizing, MongoDB placement, DNS-name checks."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ if str(REPO / "build" / "collections") not in sys.path:
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.filter import sizing  # noqa: E402
-
-from tests.helpers.case_study import CASE_STUDY_ANNOTATIONS, NO_OP_ANNOTATIONS  # noqa: E402
 
 
 def test_case_study_target_needs_far_more_than_five_pods_of_five_workers():
@@ -94,47 +92,6 @@ def test_sizing_table_warns_loudly_on_shortfall_and_on_fragile_replica_set():
     assert "WARNING" not in fine and "NO node loss" not in fine
 
 
-def test_default_edge_tuning_gives_the_case_study_annotations():
-    annotations = sizing.edge_nginx_annotations({})
-    for key, value in CASE_STUDY_ANNOTATIONS.items():
-        assert annotations[key] == value
-    assert annotations["nginx.ingress.kubernetes.io/proxy-buffer-size"] == "128k"
-    assert not set(NO_OP_ANNOTATIONS) & set(annotations)
-    config = sizing.edge_nginx_configmap({})
-    # Where the controller reads them: the ConfigMap.
-    assert config["keep-alive-requests"] == "5000"
-    assert config["client-header-timeout"] == config["client-body-timeout"] == "120"
-
-
-def test_one_tuning_feeds_both_annotations_and_controller_config():
-    tuning = {"keepalive_requests": 100, "read_timeout_seconds": 60, "max_body_size": "20M", "force_https": False}
-    annotations = sizing.edge_nginx_annotations(tuning)
-    config = sizing.edge_nginx_configmap(tuning)
-    assert config["keep-alive-requests"] == "100"
-    assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == config["proxy-read-timeout"] == "60"
-    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == config["proxy-body-size"] == "20M"
-    assert annotations["nginx.ingress.kubernetes.io/ssl-redirect"] == config["ssl-redirect"] == "false"
-    assert all(isinstance(v, str) for v in config.values()), "ConfigMap data must be strings"
-    assert config["large-client-header-buffers"] == "8 16k" and config["use-proxy-protocol"] == "true"
-
-
-def test_unlimited_connections_drops_the_annotation():
-    assert "nginx.ingress.kubernetes.io/limit-connections" not in sizing.edge_nginx_annotations({"max_connections_per_client": 0})
-
-
-@pytest.mark.parametrize(("tuning", "message"), [
-    ({"keepalive_requets": 1}, "unknown edge tuning keys ['keepalive_requets']"),
-    ({"max_body_size": "lots"}, "edge tuning max_body_size must be a size"),
-    ({"read_timeout_seconds": -1}, "edge tuning read_timeout_seconds must be greater than 0"),
-    ({"read_timeout_seconds": 1.5}, "must be a whole number"),
-    (["keepalive_requests"], "edge tuning must be a mapping"),
-])
-def test_edge_tuning_rejects_bad_input(tuning, message):
-    with pytest.raises(AnsibleFilterError) as err:
-        sizing.edge_tuning(tuning)
-    assert message in str(err.value)
-
-
 def test_dns_name_errors():
     good = ["learn.example.edu.sa", "studio.lms.sandbox.test", "a-b.c0"]
     bad = ["https://lms.example.org", "lms.example.org:443", "Lms.example.org", "localhost", "a_b.example.org", "-a.example.org",
@@ -144,8 +101,7 @@ def test_dns_name_errors():
 
 def test_filter_module_exposes_every_filter():
     names = sizing.FilterModule().filters()
-    assert set(names) == {"lms_sizing", "sizing_table", "mongodb_placement", "edge_tuning", "edge_nginx_annotations",
-                          "edge_nginx_configmap", "edge_envoy_policies", "dns_name_errors", "mysql_settings", "quantity_gib"}
+    assert set(names) == {"lms_sizing", "sizing_table", "mongodb_placement", "dns_name_errors", "mysql_settings", "quantity_gib"}
 
 
 def test_requests_per_step_multiply_the_request_rate():
@@ -260,49 +216,3 @@ def test_components_are_left_out_without_their_inputs():
 def test_component_inputs_are_checked(kwargs, message):
     with pytest.raises(AnsibleFilterError, match=message):
         sizing.lms_sizing(1000, 10, **kwargs)
-
-
-# A different valid value for every tuning key: each must change the Envoy Gateway objects, unless the
-# translation names it as not applicable.
-PERTURBED = {
-    "keepalive_requests": 17, "keepalive_timeout_seconds": 17, "max_connections_per_client": 17,
-    "max_body_size": "17k", "connect_timeout_seconds": 17, "read_timeout_seconds": 17, "send_timeout_seconds": 9999,
-    "socket_timeout_seconds": 17, "route_to_service_ip": False, "force_https": False,
-    "upstream_keepalive_connections": 17, "upstream_keepalive_requests": 17, "upstream_keepalive_timeout_seconds": 17,
-    "client_header_buffer_size": "17k", "large_client_header_buffers": "4 17k", "proxy_buffer_size": "17k",
-    "worker_connections": 17, "client_ip_from_proxy_protocol": False,
-}
-
-
-def test_every_tuning_key_is_mapped_to_envoy_gateway_or_named_not_applicable():
-    assert set(PERTURBED) == set(sizing.EDGE_TUNING_DEFAULTS)
-    base = sizing.edge_envoy_policies({})
-    for key, value in PERTURBED.items():
-        changed = sizing.edge_envoy_policies({key: value})
-        mapped = {k: v for k, v in changed.items() if k != "not_applicable"} != {k: v for k, v in base.items() if k != "not_applicable"}
-        if key in base["not_applicable"]:
-            assert not mapped, f"{key} is named not applicable but changes the objects"
-            assert len(base["not_applicable"][key]) > 20, f"{key}: say why"
-        else:
-            assert mapped, f"{key} changes nothing in the Envoy Gateway objects and is not named not applicable"
-
-
-def test_default_tuning_in_envoy_gateway_words():
-    policies = sizing.edge_envoy_policies({})
-    client, backend = policies["client_traffic_policy"], policies["backend_traffic_policy"]
-    assert client["connection"]["connectionLimit"] == {"maxRequestsPerConnection": 5000}
-    assert client["timeout"]["http"] == {"idleTimeout": "75s", "requestReceivedTimeout": "120s"}
-    assert client["proxyProtocol"] == {"optional": False}
-    assert backend["timeout"]["tcp"]["connectTimeout"] == "3600s"
-    assert backend["timeout"]["http"]["requestTimeout"] == backend["timeout"]["http"]["streamIdleTimeout"] == "3600s"
-    assert backend["requestBuffer"] == {"limit": "500Mi"} and backend["routingType"] == "Service"
-    assert backend["circuitBreaker"] == {"maxRequestsPerConnection": 10000, "maxConnections": 65536, "maxParallelRequests": 65536,
-                                         "maxPendingRequests": 65536}
-    assert policies["https_redirect"] is True
-    assert sizing.edge_envoy_policies({"max_body_size": "1024"})["backend_traffic_policy"]["requestBuffer"]["limit"] == "1024"
-    assert "proxyProtocol" not in sizing.edge_envoy_policies({"client_ip_from_proxy_protocol": False})["client_traffic_policy"]
-
-
-def test_envoy_translation_rejects_bad_tuning():
-    with pytest.raises(AnsibleFilterError, match=r"unknown edge tuning keys \['keepalive_requets'\]"):
-        sizing.edge_envoy_policies({"keepalive_requets": 1})
