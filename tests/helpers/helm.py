@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -66,6 +67,16 @@ def _run(cmd: list[str], cwd: Path | str, env: dict[str, str]) -> str:
     return proc.stdout
 
 
+def _kube_version_ldflags(module_dir: Path) -> str:
+    """The Kubernetes version `helm template` assumes without a cluster, stamped in as helm's Makefile does (from the
+    k8s.io/client-go it builds with: v0.37 -> 1.37); unstamped it is 1.20, below the charts' kubeVersion."""
+    match = re.search(r"^\s*k8s\.io/client-go v0\.([0-9]+)\.", (module_dir / "go.mod").read_text(), re.M)
+    if not match:
+        raise HelmError(f"{module_dir}/go.mod: no k8s.io/client-go requirement to take the Kubernetes version from")
+    return " ".join(f"-X {MODULE}/pkg/{pkg}.k8sVersion{part}={value}"
+                    for pkg in ("lint/rules", "chartutil") for part, value in (("Major", "1"), ("Minor", match.group(1))))
+
+
 def build() -> dict:
     """The helm binary of VERSION (built once per helm and Go version); its path and how it was obtained."""
     started = time.monotonic()
@@ -83,7 +94,7 @@ def build() -> dict:
         download_seconds = time.monotonic() - started
         tmp = binary.with_name(".helm.tmp")
         tmp.parent.mkdir(parents=True, exist_ok=True)
-        ldflags = f"-s -w -X {MODULE}/internal/version.version={VERSION}"
+        ldflags = f"-s -w -X {MODULE}/internal/version.version={VERSION} " + _kube_version_ldflags(Path(info["Dir"]))
         _run([go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(tmp), "./cmd/helm"], info["Dir"], env)
         tmp.replace(binary)
         result = {"binary": str(binary), "version": VERSION, "source": "go build", "seconds": round(time.monotonic() - started, 1),

@@ -16,7 +16,7 @@ import yaml
 from tests.helpers.case_study import NO_OP_ANNOTATIONS, TRANSLATED_ANNOTATIONS
 from tests.rehearsal import inventory_path
 
-from .test_render import EDGE_KINDS, EXPECT, one, validate
+from .test_render import EDGE_KINDS, EXPECT, hosts_of, one, validate
 
 COMBOS = [(inventory, edge) for inventory in sorted(EXPECT) for edge in ("ingress-nginx", "envoy-gateway")]
 NA_ANNOTATION = "openedx-scale/edge-tuning-not-applicable"
@@ -147,9 +147,8 @@ def test_ingress_nginx_edge(edge):
     for key, value in TRANSLATED_ANNOTATIONS.items():
         assert annotations.get(key) == value, key
     assert not set(NO_OP_ANNOTATIONS) & set(annotations), "ingress-nginx has no parser for these: ConfigMap only"
-    host = expect["lms_host"]
     rules = {r["host"]: r["http"]["paths"][0]["backend"]["service"] for r in ingress["spec"]["rules"]}
-    assert set(rules) == {host, f"studio.{host}", f"apps.{host}", f"meilisearch.{host}"}
+    assert set(rules) == hosts_of(expect)
     assert all(backend == {"name": "caddy", "port": {"number": 80}} for backend in rules.values())
     assert ingress["spec"]["ingressClassName"] == "nginx"
     if expect["tls"]:
@@ -185,7 +184,7 @@ def test_envoy_gateway_edge(edge):
         assert not [o for o in edge["objects"] if o["kind"] in ("HTTPRoute", "Gateway")], "HTTPRoutes belong to the envoy-gateway edge only"
         return
     objects, expect = edge["objects"], edge["expect"]
-    host, tls = expect["lms_host"], expect["tls"]
+    tls = expect["tls"]
     gateway = one(objects, "Gateway", "openedx")
     ns = gateway["metadata"]["namespace"]
     assert gateway["spec"]["gatewayClassName"] == "envoy-gateway"
@@ -223,7 +222,7 @@ def test_envoy_gateway_edge(edge):
     # Every host to Caddy; with TLS on the HTTPS listener, plain HTTP redirected.
     routes = {r["metadata"]["name"]: r["spec"] for r in objects if r["kind"] == "HTTPRoute"}
     site = routes["openedx"]
-    assert set(site["hostnames"]) == {host, f"studio.{host}", f"apps.{host}", f"meilisearch.{host}"}
+    assert set(site["hostnames"]) == hosts_of(expect)
     assert site["rules"][0]["backendRefs"] == [{"group": "", "kind": "Service", "name": "caddy", "port": 80}]
     assert {p["namespace"] for p in site["parentRefs"]} == {ns}
     if tls:

@@ -18,7 +18,7 @@ from tests.helpers import envoy_gateway
 from tests.helpers.ansible import load_collections
 
 from .test_edge import seed
-from .test_render import EXPECT, one
+from .test_render import EXPECT, hosts_of, one
 
 load_collections()
 from ansible_collections.openedx_scale.oke.plugins.filter import edge  # noqa: E402
@@ -103,8 +103,7 @@ def test_seed_tuning_reaches_the_proxies(translated):
 
     site = "https" if expect["tls"] else "http"
     table = routes(translated)
-    hosts = {expect["lms_host"], f"studio.{expect['lms_host']}", f"apps.{expect['lms_host']}", f"meilisearch.{expect['lms_host']}"}
-    assert {pair[0] for pair in table[site]} == hosts
+    assert {pair[0] for pair in table[site]} == hosts_of(expect)
     for domain, route in table[site]:
         assert route["route"]["timeout"] == f"{t['read_timeout_seconds']}s", domain
         assert route["route"]["idleTimeout"] == f"{max(int(t['read_timeout_seconds']), int(t['send_timeout_seconds']))}s", domain
@@ -113,7 +112,7 @@ def test_seed_tuning_reaches_the_proxies(translated):
         # The Lua body check is enabled on this route.
         assert [name for name in per_filter if name.startswith("envoy.filters.http.lua")], (domain, sorted(per_filter))
     if expect["tls"]:
-        assert {pair[0] for pair in table["http"]} == hosts
+        assert {pair[0] for pair in table["http"]} == hosts_of(expect)
         assert all(pair[1]["redirect"] == {"schemeRedirect": "https"} for pair in table["http"])
 
     clusters = [c["cluster"] for c in xds(translated, "Clusters")["dynamicActiveClusters"]]
