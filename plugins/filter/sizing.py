@@ -142,8 +142,8 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
         provided["shortfall"] = provided["max_users"] < users
         provided["coverage"] = round(provided["max_users"] / float(users), 3)
         # The mean think time at which the provided fleet carries the target (same closed model, solved for think).
-        provided["think_time_for_target_seconds"] = round(max(0.0, users * per_step / max(provided["max_request_rate"], 1e-9)
-                                                                  - per_step * service), 1)
+        think_for_target = users * per_step / max(provided["max_request_rate"], 1e-9) - per_step * service
+        provided["think_time_for_target_seconds"] = round(max(0.0, think_for_target), 1)
         result["provided"] = provided
     if services_nodes:
         result["mongodb"] = mongodb_placement(mongodb_members, services_nodes)

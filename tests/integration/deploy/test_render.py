@@ -244,7 +244,7 @@ def test_readiness_asks_uwsgi_itself(rendered, service, tmp_path):
         assert code == 0, err
         slots = int(env["UWSGI_WORKERS"]) * int(env["UWSGI_THREADS"])
         with ThreadPoolExecutor(max_workers=slots * 2) as pool:
-            busy = [pool.submit(uwsgi.request, port, "/?sleep=3", 0, b"", 30) for _ in range(slots * 2)]
+            busy = [pool.submit(uwsgi.request, port, "/?sleep=3", 0, b"", 30) for slot in range(slots * 2)]
             time.sleep(0.5)
             code, seconds, err = run_probe(readiness, env, timeout)
             assert code == 0 and seconds < timeout, (code, seconds, err)
@@ -678,7 +678,7 @@ def test_mysql_sized_from_its_memory_and_connections(rendered):
                           ("--thread-cache-size=9", "thread-cache-size")):
         broken = [json.loads(json.dumps(o)) for o in objects]
         container = one(broken, "Deployment", "mysql")["spec"]["template"]["spec"]["containers"][0]
-        container["args"] = [a for a in container["args"] if not a.startswith(arg.split("=")[0] + "=")] + [arg]
+        container["args"] = [a for a in container["args"] if not a.startswith(arg.split("=", maxsplit=1)[0] + "=")] + [arg]
         assert any(expected in p for p in mysql_problems(broken)), (arg, mysql_problems(broken))
 
 

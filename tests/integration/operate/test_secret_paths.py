@@ -49,6 +49,9 @@ def supply(tmp_path: Path, how: str, variables: dict, inventory: Path = INVENTOR
         shutil.copy(inventory, source)
     group_vars = inv / "group_vars" / "all"
     group_vars.mkdir(parents=True, exist_ok=True)
+    if inventory.is_dir():
+        # The copy no longer sits in the checkout its paths start from (tests/rehearsal/inventory's rehearsal_repo_dir).
+        (group_vars / "zz_checkout.yml").write_text(yaml.safe_dump({"rehearsal_repo_dir": str(REPO)}))
     text = yaml.safe_dump(variables)
     if how == "inventory":
         (group_vars / "zz_secrets.yml").write_text(text)

@@ -161,7 +161,7 @@ class Program:
     @classmethod
     def update_or_create(cls, defaults=None, **lookup):
         """QuerySet.update_or_create: the one row matching `lookup` gets `defaults`, or a new row gets both."""
-        fields = {k: v for k, v in {**lookup, **(defaults or {})}.items()}
+        fields = {**lookup, **(defaults or {})}
         row_fields = {k: (v.short_code if isinstance(v, Partner) else v) for k, v in fields.items() if k != "type"}
         wanted = {k: (v.short_code if isinstance(v, Partner) else v) for k, v in lookup.items()}
         hits = [r for r in _DATA["programs"] if all(r.get(k) == v for k, v in wanted.items())]

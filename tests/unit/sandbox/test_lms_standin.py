@@ -71,7 +71,7 @@ def set_cookies(resp) -> dict[str, SimpleCookie]:
     for header in resp.raw.headers.getlist("Set-Cookie"):
         jar = SimpleCookie()
         jar.load(header)
-        out.update({name: morsel for name, morsel in jar.items()})
+        out.update(jar)
     return out
 
 
