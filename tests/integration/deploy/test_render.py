@@ -47,11 +47,11 @@ EXPECT = {
 PROCESS_MEMORY_GIB = 0.75
 
 
-
 def hosts_of(expect) -> set[str]:
     """The host names the edge routes: the LMS, Studio, the MFEs, Meilisearch, and course discovery where it is on."""
     host = expect["lms_host"]
     return {host, f"studio.{host}", f"apps.{host}", f"meilisearch.{host}"} | ({f"discovery.{host}"} if expect["discovery"] else set())
+
 
 def files(edge: str) -> tuple[str, ...]:
     return ("openedx.yaml", "datastores.yaml", EDGE_FILES[edge])
