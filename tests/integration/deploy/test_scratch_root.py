@@ -29,8 +29,9 @@ def chart_values_file(path) -> bool:
     if not (path.name.startswith("tmp") and path.suffix == ".yml"):
         return False
     values = yaml.safe_load(path.read_text()) or {}
-    return isinstance(values, dict) and set(values) <= {"controller", "defaultBackend", "fullnameOverride", "config", "deployment",
-                                                          "certgen", "global", "topologyInjector", "podDisruptionBudget", "rbac"}
+    chart_keys = {"controller", "defaultBackend", "fullnameOverride", "config", "deployment", "certgen", "global",
+                  "topologyInjector", "podDisruptionBudget", "rbac"}
+    return isinstance(values, dict) and set(values) <= chart_keys
 
 
 def leftovers(scratch):
