@@ -28,3 +28,19 @@ def build_lock(path: Path):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def module_build_env(cache: Path) -> dict[str, str]:
+    """The environment that builds a released Go module as it ships (its own go.mod and go.sum, no go.work, no cgo, no
+    VCS stamping, the local toolchain), with the module and build caches under `cache` (outside the checkout)."""
+    env = dict(os.environ)
+    env.update(
+        GOMODCACHE=str(cache / "gomod"),
+        GOCACHE=str(cache / "gobuild"),
+        GOTOOLCHAIN="local",
+        CGO_ENABLED="0",
+        # A module's go.work may name directories its zip does not carry; go.sum is the module's own.
+        GOWORK="off",
+        GOFLAGS="-buildvcs=false -mod=readonly",
+    )
+    return env

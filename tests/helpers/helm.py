@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers.go import build_lock, go_binary
+from tests.helpers.go import build_lock, go_binary, module_build_env
 
 # helm 3, as on the controller (execution-environment.yml): kubernetes.core 6.2's helm module runs `helm list --all`,
 # a flag helm 4 removed.
@@ -45,19 +45,6 @@ class HelmError(RuntimeError):
 def cache_dir() -> Path:
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "openedx-scale-helm"
     return Path(os.environ.get("HELM_BUILD_CACHE", default)).resolve()
-
-
-def _go_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        GOMODCACHE=str(cache_dir() / "gomod"),
-        GOCACHE=str(cache_dir() / "gobuild"),
-        GOTOOLCHAIN="local",
-        CGO_ENABLED="0",
-        GOWORK="off",
-        GOFLAGS="-buildvcs=false -mod=readonly",
-    )
-    return env
 
 
 def _run(cmd: list[str], cwd: Path | str, env: dict[str, str]) -> str:
@@ -81,7 +68,7 @@ def build() -> dict:
     """The helm binary of VERSION (built once per helm and Go version); its path and how it was obtained."""
     started = time.monotonic()
     go = go_binary()
-    env = _go_env()
+    env = module_build_env(cache_dir())
     go_version = _run([go, "version"], "/", env).split()[2]
     binary = cache_dir() / "bin" / f"{VERSION}-{go_version}" / "helm"
     with build_lock(cache_dir() / ".lock"):

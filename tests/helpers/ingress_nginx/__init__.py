@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers.go import build_lock, go_binary
+from tests.helpers.go import build_lock, go_binary, module_build_env
 
 HERE = Path(__file__).resolve().parent
 MODULE = "k8s.io/ingress-nginx"
@@ -61,22 +61,8 @@ def cache_dir() -> Path:
     return Path(os.environ.get("INGRESS_NGINX_CHECK_CACHE", default)).resolve()
 
 
-def _go_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        GOMODCACHE=str(cache_dir() / "gomod"),
-        GOCACHE=str(cache_dir() / "gobuild"),
-        GOTOOLCHAIN="local",
-        CGO_ENABLED="0",
-        # The module's go.work names directories its zip does not carry; go.sum is the module's own.
-        GOWORK="off",
-        GOFLAGS="-buildvcs=false -mod=readonly",
-    )
-    return env
-
-
 def _run(cmd: list[str], cwd: Path | None = None) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=_go_env(), capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, cwd=cwd, env=module_build_env(cache_dir()), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise CheckerError(f"{' '.join(cmd)} failed (rc={proc.returncode}) in {cwd or Path.cwd()}:\n{proc.stderr[-3000:]}")
     return proc.stdout
