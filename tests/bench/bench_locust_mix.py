@@ -9,10 +9,11 @@ same flow weights, FastHttpUser with the package's fixes:
    and the users one core holds under 90 % CPU.
 
 Printed side by side with ratios, then the figure the sizing reads: requests per learner step and per user-second.
-The old mix is tests/bench/old_mix/users_old.py, a frozen copy of the flows before #26.
+The old mix is the locustfile package as it was before #26 (OLD_MIX), run from a `git archive` of that commit.
 """
 
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -22,45 +23,56 @@ from pathlib import Path
 
 import psutil
 
+from tests.bench import baseline
 from tests.bench import bench_locust as base
 from tests.sandbox.lms import DEFAULT_COURSES, StandIn, write_users_csv
 
 WORK = base.REPO / "build" / "bench" / "locust_mix"
+# The last commit of roles/locust/files/openedx_locust before #26 (its flows: one request per page plus one JSON call).
+OLD_MIX = "b0696045ed7872f5c655207a7ffe3702a42be758"
 USERS = int(os.environ.get("BENCH_MIX_USERS", "600"))
 COUNT_USERS, COUNT_SECONDS = 40, 25
 SETTLE, WINDOW = 10, 30
 CPU_CEILING = 0.90
 MEAN_THINK_S = 10.0  # the default 5-15 s
 
-LOCUSTFILE = '''"""Bench only ({mix} mix): the package's plugin and shape, {user} as the user class, counters for the bench."""
+LOCUSTFILE = '''"""Bench only ({mix} mix): the package's plugin, shape and user class from {pkg}, counters for the bench."""
 import sys
 sys.path[:0] = [{pkg!r}, {repo!r}]
 from openedx_locust import fixes
 fixes.apply()
-from locust import between
 from openedx_locust import plugin  # noqa: F401
 from openedx_locust.shape import StagedRamp  # noqa: F401
-{imports}
-from tests.bench.old_mix import probe
-probe.install({counters!r}, FlowBase)
+from openedx_locust.users import LmsUser, FlowBase  # noqa: F401
+from tests.bench import locust_probe
+locust_probe.install({counters!r}, FlowBase, page_weight={page_weight!r})
 '''
-MIXES = {
-    "realistic": ("LmsUser", "from openedx_locust.users import LmsUser, FlowBase"),
-    "old": (
-        "OldLmsUser",
-        "from tests.bench.old_mix.users_old import OldLmsUser, FlowBase\nOldLmsUser.wait_time = between({lo}, {hi})  # its class is outside plugin.py's reach",
-    ),
-}
+
+
+def _package_parent(mix: str) -> Path:
+    """The directory holding the mix's openedx_locust package: this tree's, or OLD_MIX's extracted from git."""
+    if mix == "realistic":
+        return base.PKG_PARENT
+    root = baseline.tree(OLD_MIX, "roles/locust/files/openedx_locust")
+    if root is None:
+        raise RuntimeError(f"this clone lacks {OLD_MIX[:12]} (a shallow clone?): the old mix cannot be run")
+    return root / "roles" / "locust" / "files"
+
+
+def _page_weight(mix: str) -> frozenset:
+    """Stats names of the page-weight requests (routes.PAGE_WEIGHT). The old mix predates the route table: the sizing
+    took every one of its requests as page weight (one page request plus one JSON call per page view)."""
+    if mix == "old":
+        return frozenset()
+    spec = importlib.util.spec_from_file_location("openedx_locust_routes", base.PKG_PARENT / "openedx_locust" / "routes.py")
+    routes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(routes)
+    return frozenset(routes.ROUTES[key].name for key in routes.PAGE_WEIGHT)
 
 
 def _locustfile(mix: str, think: tuple[float, float], counters: Path) -> Path:
-    user, imports = MIXES[mix]
     path = WORK / f"{mix}_{think[0]}_{think[1]}.py"
-    path.write_text(
-        LOCUSTFILE.format(
-            mix=mix, user=user, pkg=str(base.PKG_PARENT), repo=str(base.REPO), imports=imports.format(lo=think[0], hi=think[1]), counters=str(counters)
-        )
-    )
+    path.write_text(LOCUSTFILE.format(mix=mix, pkg=str(_package_parent(mix)), repo=str(base.REPO), counters=str(counters), page_weight=_page_weight(mix)))
     return path
 
 
@@ -108,6 +120,7 @@ def run(mix: str, lms: StandIn, users_csv: Path, *, users: int, think: tuple[flo
         "users": users,
         "steps": steps,
         "requests_per_step": (c1["requests"] - c0["requests"]) / steps,
+        "page_weight_per_step": ((c1["page_weight"] - c0["page_weight"]) if mix == "realistic" else (c1["requests"] - c0["requests"])) / steps,
         "bytes_per_step": (c1["bytes"] - c0["bytes"]) / steps,
         "failures": c1["failures"] - c0["failures"],
         "requests": c1["requests"] - c0["requests"],
@@ -165,6 +178,8 @@ def main() -> int:
     rows = [
         ("requests per learner step", f"{new_c['requests_per_step']:.2f}", f"{old_c['requests_per_step']:.2f}",
          f"{new_c['requests_per_step'] / old_c['requests_per_step']:.1f}x"),
+        ("page-weight requests per learner step (routes.PAGE_WEIGHT)", f"{new_c['page_weight_per_step']:.2f}",
+         f"{old_c['page_weight_per_step']:.2f}", f"{new_c['page_weight_per_step'] / old_c['page_weight_per_step']:.1f}x"),
         ("bytes per learner step", f"{new_c['bytes_per_step']:,.0f}", f"{old_c['bytes_per_step']:,.0f}",
          f"{new_c['bytes_per_step'] / max(old_c['bytes_per_step'], 1):.1f}x"),
         (f"requests/s per user at 5-15 s think time ({USERS} users)", f"{new_k['rps'] / USERS:.3f}", f"{old_k['rps'] / USERS:.3f}",
@@ -189,10 +204,10 @@ def main() -> int:
         print(f"  {'page':32} {'views':>6} {'requests/view':>14} {'bytes/view':>11} {'median wait ms':>15}")
         for p in new_c["pages"]:
             print(f"  {p['Page']:32} {p['Views']:>6} {p['Requests per view']:>14} {p['Bytes per view']:>11} {p['Median wait ms']:>15}")
-    per_user_s = new_c["requests_per_step"] / MEAN_THINK_S
     print(
-        f"\nsizing input: {new_c['requests_per_step']:.2f} requests per learner step -> {per_user_s:.3f} requests/s per user at the "
-        f"{MEAN_THINK_S:.0f} s mean think time (old mix {old_c['requests_per_step']:.2f} -> {old_c['requests_per_step'] / MEAN_THINK_S:.3f})"
+        f"\nsizing input (tutor_sizing_requests_per_step): {new_c['page_weight_per_step']:.2f} page-weight requests per learner step "
+        f"(old mix {old_c['page_weight_per_step']:.2f}); all requests {new_c['requests_per_step']:.2f} per step -> "
+        f"{new_c['requests_per_step'] / MEAN_THINK_S:.3f} requests/s per user at the {MEAN_THINK_S:.0f} s mean think time (load-generator sizing)"
     )
     if new_c["failures"] or new_k["failures"]:
         print("the realistic mix had failed requests against the stand-in: FAIL")

@@ -13,7 +13,6 @@ Goal (issue 27): ours fails with OCI's message in <= 5 calls and < 60 sandbox se
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,10 +25,10 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RetryPolicy  # noqa: E402
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler  # noqa: E402
 
+from tests.bench import baseline  # noqa: E402
 from tests.bench.bench_provision import COMPARTMENT, FDS, IMAGE, POOLS, SUBNET, Meter, run, setup  # noqa: E402
 
 BASELINE = "ee50d975bcc9cdeb72f8a12c2e72ac8caaf533ad"  # the collection before issue 27 ("today's behaviour")
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "openedx-scale-bench" / BASELINE[:12]
 DEADLINE = 1800  # the modules' default wait_timeout
 SCENARIO = "conflict-validation"
 ROLE, COUNT, SHAPE, ALTS = POOLS[1]
@@ -84,16 +83,8 @@ def ours(sb):
 
 def baseline_tree():
     """The collection at BASELINE under the cache (extracted once), or None when the clone lacks that commit."""
-    root = CACHE / "collections"
-    target = root / "ansible_collections" / "openedx_scale" / "oke"
-    if (target / "plugins").is_dir():
-        return root
-    if subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", BASELINE + "^{commit}"], capture_output=True, check=False).returncode:
-        return None
-    target.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", BASELINE, "plugins"], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    return root
+    root = baseline.tree(BASELINE, "plugins", "collections/ansible_collections/openedx_scale/oke")
+    return root / "collections" if root else None
 
 
 _TODAY = """

@@ -78,6 +78,13 @@ def _boot_failures() -> str:
     return f"sandbox boot failures: {failures}" if failures else "sandbox boot failures: none"
 
 
+def _page_views(verdict_md: str) -> dict[str, tuple[int, int]]:
+    """The verdict's Pages table: page -> (views, failed views)."""
+    section = verdict_md.split("## Pages", 1)[-1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("| ")]
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows[1:] if len(r) > 2 and r[1].isdigit()}
+
+
 def test_rehearsal_completes_cleanly_without_leaking_secrets(tmp_path):
     log_file = tmp_path / "rehearsal.log"
     started = time.monotonic()
@@ -105,6 +112,14 @@ def test_rehearsal_completes_cleanly_without_leaking_secrets(tmp_path):
         assert report.is_dir(), report
         assert list(report.rglob("*.png")), f"no charts in {report}"
         assert list(report.rglob("verdict.md")), f"no verdict in {report}"
+
+        # The seed's four flows reached for real, course discovery's program among them (the test bed runs discovery,
+        # the seeding put the demo course in a program and the LMS cached it): each page viewed, none failed.
+        views = _page_views(next(report.rglob("verdict.md")).read_text())
+        for page in ("login", "dashboard", "course home", "courseware", "unit completion", "programs", "program details"):
+            assert views.get(page, (0, 0))[0] > 0, f"the load test never reached the {page!r} page: {views}"
+        failed = {page: v for page, v in views.items() if v[1]}
+        assert not failed, f"pages with failed views: {failed}"
 
         # Teardown left nothing in OCI: the sandbox wrote its final state when it stopped.
         state = json.loads((BUILD / "sandbox" / "oci" / "state.json").read_text())

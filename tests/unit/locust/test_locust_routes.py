@@ -18,6 +18,14 @@ def test_every_route_names_its_release_source():
         assert route.method in ("GET", "POST", "PATCH"), key
 
 
+def test_page_weight_names_table_routes_that_reach_django():
+    """The sizing's page-weight class: routes of the table, none served without Django (Tutor's uwsgi.ini static-map
+    answers /static/ itself) or from a cache alone."""
+    assert routes.PAGE_WEIGHT <= set(routes.ROUTES), routes.PAGE_WEIGHT - set(routes.ROUTES)
+    assert not routes.PAGE_WEIGHT & {"static", "mfe_config", "csrf_token", "event"}
+    assert {"xblock", "login", "outline", "learner_home_init", "program_details"} <= routes.PAGE_WEIGHT
+
+
 def test_flows_request_only_table_routes_and_use_all_of_them():
     """users.py builds every request from routes.ROUTES by key; no path literal bypasses the table."""
     source = (PKG_PARENT / "openedx_locust" / "users.py").read_text()

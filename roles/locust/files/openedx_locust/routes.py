@@ -100,3 +100,29 @@ ROUTES: dict[str, Route] = {
 
 # APP_ID of each micro-frontend, as Tutor builds them (tutor-mfe: one app per name; the MFEs' .env APP_ID).
 APPS = ("authn", "learner-dashboard", "profile", "account", "learning")
+
+# Page-weight requests: the ones a Django view answers by reading the course structure, the learner's enrollments or
+# programs, rendering a template or an XBlock, hashing a password or writing an enrollment, each costing about what a
+# courseware page does. The LMS sizing model (tutor_sizing_requests_per_step) counts these per learner step; the
+# rest are answered from a cache, a cookie or a single row (configuration, CSRF and JWT tokens, preferences, tracking
+# events), or by uWSGI's static map without Django (/static/).
+PAGE_WEIGHT = frozenset(
+    (
+        "login",  # PBKDF2 password check
+        "learner_home_init",  # every enrollment with its course overview
+        "course_home_metadata",
+        "outline",
+        "courseware_course",
+        "learning_sequences",
+        "sequence",
+        "navigation",
+        "resume",
+        "xblock",  # the unit rendered server-side
+        "publish_completion",  # XBlock handlers load the block through the runtime
+        "goto_position",
+        "get_completion",
+        "enroll",
+        "programs",
+        "program_details",
+    )
+)
