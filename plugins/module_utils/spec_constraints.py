@@ -59,6 +59,8 @@ PATTERNS = {
     "private_key": (r"^-----BEGIN [A-Z ]*PRIVATE KEY-----", "a PEM or OpenSSH private key (-----BEGIN ... PRIVATE KEY-----)"),
     "password": (r"^[^\s,'\"]{12,128}$", "12-128 characters without spaces, commas or quotes"),
 }
+# Variables of these forms hold or sit next to key material: their values are never echoed.
+_SECRET_PATTERNS = ("ssh_public_key", "private_key", "password")
 _TYPE_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "a string", "list": "a list",
                "dict": "a mapping", "path": "a path", "raw": "a value"}
 
@@ -74,7 +76,11 @@ class SpecChecker(object):
         self.region = region or ""
 
     def _show(self, name, value):
-        if self.options.get(name, {}).get("no_log"):
+        """The value for a message: never a no_log option's, nor anything that may be a key pasted in the wrong place."""
+        text = str(value)
+        if self.options.get(name, {}).get("no_log") or "\n" in text or "PRIVATE KEY" in text or \
+                {(self.constraints.get(name) or {}).get("pattern"), ((self.constraints.get(name) or {}).get("elements") or {}).get("pattern")} & \
+                set(_SECRET_PATTERNS):
             return "the value given"
         text = repr(value)
         return text if len(text) <= 80 else text[:77] + "..."
@@ -155,11 +161,10 @@ class SpecChecker(object):
     def _number(self, name, field, value, rule):
         shown = self._show(name, value)
         lo, hi, above = rule.get("min"), rule.get("max"), rule.get("above")
-        bounds = "%s%s" % ("at least %s" % lo if lo is not None else "more than %s" % above if above is not None else "",
-                           (" and at most %s" % hi) if hi is not None else "")
+        parts = ["at least %s" % lo] if lo is not None else ["more than %s" % above] if above is not None else []
+        bounds = " and ".join(parts + (["at most %s" % hi] if hi is not None else []))
         if (lo is not None and value < lo) or (above is not None and value <= above) or (hi is not None and value > hi):
-            return [self._error(field, "%s is out of range: it must be %s." % (shown, bounds.strip(" and")),
-                                "set %s to a value %s." % (field, bounds.strip(" and")))]
+            return [self._error(field, "%s is out of range: it must be %s." % (shown, bounds), "set %s to a value %s." % (field, bounds))]
         if rule.get("odd") and int(value) % 2 == 0:
             return [self._error(field, "%s is even: it must be odd." % shown, "set %s to an odd number, e.g. 3." % field)]
         return []

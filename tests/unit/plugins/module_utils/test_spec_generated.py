@@ -43,6 +43,7 @@ TYPE_SAMPLES = {"str": "x", "int": 1, "float": 1.0, "bool": True, "list": [], "d
 WRONG_TYPE = {"int": ["many", 1.5, {"a": 1}], "float": ["fast", [1]], "bool": ["maybe", 2], "list": [{"a": 1}], "dict": [5, ["a"]],
               "str": [{"a": 1}]}
 SAMPLE_PER_ROLE = 2  # hosts per role in the play (each costs the play a worker round trip)
+PASTED_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB\n-----END OPENSSH PRIVATE KEY-----\n"
 UNWRITABLE = ["/etc/hostname/sub/dir", "/proc/version/x"]
 
 
@@ -123,6 +124,8 @@ def bad_values(option, rule):
                 out.append(("another region's OCID", f"ocid1.{kinds[0]}.oc1.us-ashburn-1.aaaaaaaaother"))
         if rule.get("writable"):
             out += [("unwritable path", p) for p in UNWRITABLE]
+        if rule.get("pattern") == "ssh_public_key":
+            out.append(("private key pasted", PASTED_KEY))
     if kind == "list" and rule.get("min_length"):
         out.append(("empty list", []))
     if kind == "list" and rule.get("elements"):
@@ -195,6 +198,8 @@ def test_every_variable_refuses_its_bad_values(tmp_path, capsys):
             failures.append(f"{role} {name} ({label}): the message does not name it: {text}")
         elif "Traceback" in text:
             failures.append(f"{role} {name} ({label}): traceback in the message")
+        elif "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" in text:
+            failures.append(f"{role} {name} ({label}): a pasted private key in the message")
         elif options[name].get("no_log") and str(values[name]) in text and len(str(values[name])) > 3:
             failures.append(f"{role} {name} ({label}): a no_log value in the message")
     assert snapshot(tmp_path) == {p for p in before if p.startswith(str(tmp_path))}, "the check created files"
