@@ -50,13 +50,8 @@ import os  # noqa: E402
 from ansible.errors import AnsibleError, AnsibleLookupError  # noqa: E402
 from ansible.module_utils.common.text.converters import to_native  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
+import yaml  # noqa: E402  (ansible-core requires PyYAML)
 from ansible_collections.openedx_scale.oke.plugins.module_utils.spec_constraints import spec_problems  # noqa: E402
-
-try:
-    import yaml
-except ImportError:  # pragma: no cover - ansible-core requires PyYAML
-    yaml = None
-
 
 
 def _load(path):

@@ -27,10 +27,10 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors impor
 
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?"
 _DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
-# name -> (regular expression, what a valid value looks like). Every one refuses whitespace and non-ASCII.
+# name -> (regular expression, what a valid value looks like). All but path refuse whitespace and non-ASCII.
 PATTERNS = {
-    "name": (r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$", "1-63 ASCII letters, digits, '-', '_' or '.', starting and ending with a "
-                                                               "letter or digit"),
+    "name": (r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$",
+             "1-63 ASCII letters, digits, '-', '_' or '.', starting and ending with a letter or digit"),
     "k8s_name": (r"^%s$" % _DNS_LABEL, "a Kubernetes name: up to 63 lowercase letters, digits and '-', e.g. openedx"),
     "k8s_subdomain": (r"^%s(\.%s)*$" % (_DNS_LABEL, _DNS_LABEL), "a Kubernetes object name: lowercase DNS labels joined by '.', e.g. tutor-config"),
     "dns_name": (r"^(?=.{1,253}$)%s(\.%s)*$" % (_DNS_LABEL, _DNS_LABEL), "a lowercase DNS name, e.g. lms.example.org"),
