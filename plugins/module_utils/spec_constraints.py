@@ -8,7 +8,8 @@ types and choices, and ansible-lint's schema admits no other keys in argument_sp
 constraints.yml:
   constraints:  variable -> {min, max, above (exclusive minimum), min_length, max_length, pattern (a name of PATTERNS
                 or a regular expression), ocid (resource types), empty (an empty value is allowed), writable (dir or
-                file: a controller path), odd, elements (the same keys for each list element), seconds_range}
+                file: a controller path), odd, elements (the same keys for each list element), seconds_range,
+                forbidden_keys (keys a mapping may not set) with why}
   rules:        [{le: [a, b]}, {distinct: [a, b, ...]}, {ge_sum: [a, b, c, ...]}] (a >= b + c + ...; 0 = unset)
 Every message names the variable and the fix; the value is shown only for options without no_log.
 """
@@ -153,6 +154,11 @@ class SpecChecker(object):
             out.extend(self._length(name, field, value, rule))
         if isinstance(value, string_types):
             out.extend(self._string(name, field, value, rule))
+        if isinstance(value, dict) and rule.get("forbidden_keys"):
+            taken = sorted(set(value) & set(rule["forbidden_keys"]))
+            if taken:
+                out.append(self._error(field, "sets %s, which the deployment's layout fixes." % ", ".join(taken),
+                                       "remove %s from %s: %s." % (", ".join(taken), field, rule.get("why", "the role sets them"))))
         if isinstance(value, list) and rule.get("elements"):
             for idx, item in enumerate(value):
                 out.extend(self._check(name, "%s[%d]" % (field, idx), item, rule["elements"]))

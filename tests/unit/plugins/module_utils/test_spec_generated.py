@@ -126,6 +126,8 @@ def bad_values(option, rule):
             out += [("unwritable path", p) for p in UNWRITABLE]
         if rule.get("pattern") == "ssh_public_key":
             out.append(("private key pasted", PASTED_KEY))
+    if rule.get("forbidden_keys"):
+        out += [(f"sets {key}", {key: True}) for key in rule["forbidden_keys"]]
     if kind == "list" and rule.get("min_length"):
         out.append(("empty list", []))
     if kind == "list" and rule.get("elements"):
