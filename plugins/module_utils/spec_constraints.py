@@ -51,8 +51,6 @@ PATTERNS = {
               "a container image reference, e.g. registry.k8s.io/pause:3.10"),
     "course_key": (r"^course-v1:[A-Za-z0-9._~-]+\+[A-Za-z0-9._~-]+\+[A-Za-z0-9._~-]+$", "a course run key, e.g. course-v1:ORG+COURSE+RUN"),
     "slug": (r"^[a-z0-9]([a-z0-9_-]{0,98}[a-z0-9])?$", "a slug: lowercase letters, digits, '-' and '_'"),
-    "taint": (r"^([a-z0-9.-]+/)?%s=(%s)?:(NoSchedule|PreferNoSchedule|NoExecute)$" % (_LABEL, _LABEL), "key=value:Effect, e.g. "
-              "openedx-scale/pool=lms:NoSchedule"),
     "sha256": (r"^sha256:[0-9a-f]{64}$", "sha256:<64 hex digits>"),
     "chart_ref": (r"^[!-~]+$", "a chart name, an oci:// reference or a path, without spaces"),
     "email_domain": (r"^(?=.{1,253}$)%s(\.%s)+$" % (_DNS_LABEL, _DNS_LABEL), "an email domain, e.g. example.com"),
@@ -145,11 +143,11 @@ class SpecChecker(object):
             return self._seconds_range(name, field, value)
         out = []
         if isinstance(value, string_types) and any(k in rule for k in ("min", "max", "above")):
-            value = _number(value)  # a quoted number in the inventory (type raw keeps it a string)
+            value = inventory_number(value)  # a quoted number in the inventory (type raw keeps it a string)
             if isinstance(value, string_types):
                 return [self._error(field, "%s is not a number." % self._show(name, value), "set %s to a number." % field)]
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            out.extend(self._number(name, field, value, rule))
+            out.extend(self._range(name, field, value, rule))
         if isinstance(value, (string_types, list, dict)):
             out.extend(self._length(name, field, value, rule))
         if isinstance(value, string_types):
@@ -164,7 +162,7 @@ class SpecChecker(object):
                 out.extend(self._check(name, "%s[%d]" % (field, idx), item, rule["elements"]))
         return out
 
-    def _number(self, name, field, value, rule):
+    def _range(self, name, field, value, rule):
         shown = self._show(name, value)
         lo, hi, above = rule.get("min"), rule.get("max"), rule.get("above")
         parts = ["at least %s" % lo] if lo is not None else ["more than %s" % above] if above is not None else []
@@ -248,9 +246,9 @@ class SpecChecker(object):
         """Seconds, or [min, max] with 0 <= min <= max."""
         items = value if isinstance(value, list) else [value]
         fix = "set %s to seconds >= 0 or [min, max] with min <= max, e.g. [5, 15]." % field
-        if not 1 <= len(items) <= 2 or any(isinstance(v, bool) or not isinstance(_number(v), (int, float)) for v in items):
+        if not 1 <= len(items) <= 2 or any(isinstance(v, bool) or not isinstance(inventory_number(v), (int, float)) for v in items):
             return [self._error(field, "%s is not seconds or [min, max]." % self._show(name, value), fix)]
-        numbers = [_number(v) for v in items]
+        numbers = [inventory_number(v) for v in items]
         if min(numbers) < 0:
             return [self._error(field, "%s is negative." % self._show(name, value), fix)]
         if numbers[0] > numbers[-1]:
@@ -262,12 +260,12 @@ class SpecChecker(object):
         if any(n in bad_types or values.get(n) is None for n in names):
             return []
         if kind == "le":
-            first, second = _number(values[names[0]]), _number(values[names[1]])
+            first, second = inventory_number(values[names[0]]), inventory_number(values[names[1]])
             if _numeric(first, second) and first > second:
                 return [self._error(names[0], "%s is above %s=%s." % (first, names[1], second),
                                     "set %s at most %s, or raise %s." % (names[0], names[1], names[1]))]
         elif kind == "ge_sum":
-            total = [_number(values[n]) for n in names]
+            total = [inventory_number(values[n]) for n in names]
             if _numeric(*total) and total[0] and total[0] < sum(total[1:]):
                 return [self._error(names[0], "%s is shorter than %s (%s)." % (total[0], " + ".join(names[1:]), sum(total[1:])),
                                     "set %s to at least %s, or 0 for the default." % (names[0], sum(total[1:])))]
@@ -283,7 +281,8 @@ class SpecChecker(object):
         return []
 
 
-def _number(value):
+def inventory_number(value):
+    """Inventory numbers may arrive as strings ("30"); anything else is returned as it is, for the check to reject."""
     if isinstance(value, string_types):
         try:
             return float(value) if "." in value else int(value)

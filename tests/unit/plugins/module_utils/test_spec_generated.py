@@ -34,7 +34,7 @@ PATTERN_SAMPLES = {
     "label_key": "openedx-scale/pool", "label_value": "lms", "quantity": "2Gi", "redis_memory": "2gb", "jvm_heap": "2g",
     "rate": "100/5m", "url": "https://lms.example.org", "version": "1.2.3", "unix_name": "opc", "executable": "kubectl",
     "path": "/tmp/openedx-scale-spec/file", "host": "10.0.0.2", "image": "registry.k8s.io/pause:3.10",
-    "course_key": "course-v1:OpenedX+DemoX+DemoCourse", "slug": "openedx", "taint": "openedx-scale/pool=lms:NoSchedule",
+    "course_key": "course-v1:OpenedX+DemoX+DemoCourse", "slug": "openedx",
     "sha256": "sha256:" + "0" * 64, "chart_ref": "ingress-nginx", "email_domain": "example.com", "password": "correct-horse-battery",
     "ssh_public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDf1 me@host", "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n",
 }
