@@ -24,6 +24,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     input_problems as run_checks,
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
+from ansible_collections.openedx_scale.oke.plugins.module_utils.spec_constraints import inventory_number as _number
 
 DOCUMENTATION = r"""
 name: input_problems
@@ -61,16 +62,6 @@ _value:
   type: list
   elements: str
 """
-
-
-def _number(value):
-    """Inventory numbers may arrive as strings ("30"); anything else is left for the check to reject."""
-    if isinstance(value, str):
-        try:
-            return float(value) if "." in value else int(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _shape(value, field):

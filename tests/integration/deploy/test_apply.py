@@ -122,8 +122,19 @@ def test_first_deploy_second_deploy_and_missing_secret(deployment, tmp_path):
     # Half the secrets from tutor_settings, the rest generated; the -vvv log carries none of them.
     supplied = {k: v for i, (k, v) in enumerate(sorted(canaries("Apply").items())) if i % 2 == 0}
     deployment["vars"]["tutor_settings"] = supplied
+    # What an earlier version (settings in ConfigMaps) and an earlier render (another hash) left: both hold secrets.
+    core.create_namespace({"metadata": {"name": ns}})
+    labels = {"app.kubernetes.io/name": "openedx", "app.kubernetes.io/managed-by": "tutor"}
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "openedx-settings-lms-5t8k2m9dbh", "labels": labels},
+                                           "data": {"production.py": "SECRET_KEY = 'left-by-tutor-before'"}})
+    core.create_namespaced_secret(ns, {"metadata": {"name": "openedx-config-7gk2b9hf5c", "labels": labels},
+                                       "string_data": {"partners.yml": "left-by-an-earlier-render"}})
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "openedx-settings-lms-notours", "labels": labels}, "data": {"a": "b"}})
     first = deploy(deployment, verbosity=3)
     assert_ok(first)
+    left = {c.metadata.name for c in core.list_namespaced_config_map(ns).items} | {x.metadata.name for x in core.list_namespaced_secret(ns).items}
+    assert not left & {"openedx-settings-lms-5t8k2m9dbh", "openedx-config-7gk2b9hf5c"}, "leftovers holding secrets were kept"
+    assert "openedx-settings-lms-notours" in left, "only generator names with a kustomize hash are removed"
     assert first.results("Initialise Open edX with tutor k8s init"), "the first deploy runs tutor k8s init"
 
     # The configuration with its generated secrets is in the cluster, and agrees with the datastores.

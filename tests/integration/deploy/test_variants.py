@@ -20,6 +20,10 @@ def load(out):
 # Run as rows of the bad-input table (tests/integration/operate/test_bad_input_table.py), with the other stages;
 # the first variable of a row is the field its message must name.
 BAD_INPUT = [
+    # Issue 30: accepted silently, or replaced by the sizing, before the spec check (roles/tutor/meta/constraints.yml).
+    ({"tutor_settings": {"RUN_MONGODB": True}}, "tutor_settings: sets RUN_MONGODB"),
+    ({"tutor_cms_host": "lms.sandbox.test", "openedx_scale_lms_host": "lms.sandbox.test"}, "is also tutor_lms_host's value"),
+    ({"tutor_lms_uwsgi_workers": -2}, "tutor_lms_uwsgi_workers: -2 is out of range"),
     ({"tutor_version": "21.0.8"}, "this role supports Tutor 22.x"),
     ({"tutor_version": "latest"}, "tutor_version=latest"),
     ({"openedx_scale_lms_host": "https://lms.example.org"}, "Not DNS names: https://lms.example.org"),

@@ -75,6 +75,9 @@ def _fails_with(run, *needles):
 
 # Run as rows of the bad-input table (tests/integration/operate/test_bad_input_table.py), with the other stages.
 CASES = {
+    # Issue 30: accepted silently before the spec check (roles/locust/meta/constraints.yml).
+    "failure ratio above 1": ({"locust_slo_max_failure_ratio": 1.5}, ["locust_slo_max_failure_ratio: 1.5 is out of range"]),
+    "master port 70000": ({"locust_master_port": 70000}, ["locust_master_port: 70000 is out of range"]),
     "unknown flow": ({"locust_flow_weights": {"courseware": 1, "checkout": 2}}, ["locust_flow_weights", "Unknown flow(s) checkout"]),
     "all weights zero": ({"locust_flow_weights": {"courseware": 0, "programs": 0}}, ["locust_flow_weights", "at least one > 0"]),
     "negative weight": ({"locust_flow_weights": {"courseware": -1}}, ["locust_flow_weights", "integer weights >= 0"]),

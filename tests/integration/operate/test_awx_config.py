@@ -251,3 +251,20 @@ def test_bad_input_fails_clearly_before_any_write(case, secrets):
         assert run.rc != 0, f"{case}: the playbook succeeded"
         assert expected in run.stdout, f"{case}: no clear message naming {expected!r}:\n{run.stdout[-4000:]}"
         assert awx.writes() == [], f"{case}: wrote {awx.writes()} before failing"
+
+
+def test_refused_credential_is_reported_without_its_inputs(secrets):
+    """no_log on the credential task hides the controller's whole answer; the failure must still say which credential
+    the controller refused and why, with none of the inputs in the output."""
+    value = "hunter2-credential-secret-5d1e"
+    bad = {"name": "extra credential", "credential_type": "Machine", "inputs": {"username": "opc", "ssh_key_data": secrets["ssh_key"], "vault_token": value}}
+    with FakeAWX(TOKEN) as awx:
+        credentials = [*DEFAULTS["awx_config_credentials"], bad]
+        run = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets, awx_config_credentials=credentials), verbosity=3)
+        text = run.stdout + json.dumps(run.events, default=str)
+        assert run.rc != 0
+        assert "credential 'extra credential' (type Machine)" in run.stdout and "are not valid fields for Machine" in run.stdout, run.stdout[-4000:]
+        assert "censored" not in run.stdout.split("Fail when the controller refused a credential")[-1]
+        leaked = [s[:12] + "..." for s in [value, *_secret_values(secrets)] if s in text]
+        assert not leaked, f"secret values in the output/events: {leaked}"
+        assert "extra credential" not in awx.state.dump()["credentials"]
