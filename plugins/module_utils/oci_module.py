@@ -19,7 +19,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     shape_config_spec,
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import OciClients, require_oci
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import fail_module
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError, fail_module
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import ProgressLog, RealClock, RetryPolicy
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_shapes import check_shape_limits, module_shape_configs
 
@@ -56,17 +56,22 @@ def make_policy(params, label, clock=None):
                        max_wait=params["retry_max_wait_seconds"], throttle_cooldown=params["throttle_cooldown_seconds"], progress=progress)
 
 
-def resolve_placement_scope(clients, policy, params, shape_configs=None):
-    """Fill tenancy_id and availability_domain (first AD of the tenancy) when they were not given, then check the
-    shapes against the limits OCI lists for that AD (read-only calls, before anything is created). `shape_configs`
-    ([(field, config)]) replaces the module's own shape options, for callers that name them differently."""
+def resolve_availability_domain(clients, policy, params):
+    """Fill tenancy_id (the credentials' tenancy) and availability_domain (the tenancy's first AD) when not given."""
     params["tenancy_id"] = params.get("tenancy_id") or clients.tenancy
     if not params.get("availability_domain"):
         ads = policy.call("ListAvailabilityDomains", clients.identity.list_availability_domains, compartment_id=params["tenancy_id"]).data
         if not ads:
-            from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
             raise InputError("the tenancy lists no availability domain.", field="availability_domain", fix="set it explicitly.")
         params["availability_domain"] = sorted(ad.name for ad in ads)[0]
+    return params
+
+
+def resolve_placement_scope(clients, policy, params, shape_configs=None):
+    """Fill tenancy_id and availability_domain (first AD of the tenancy) when they were not given, then check the
+    shapes against the limits OCI lists for that AD (read-only calls, before anything is created). `shape_configs`
+    ([(field, config)]) replaces the module's own shape options, for callers that name them differently."""
+    resolve_availability_domain(clients, policy, params)
     check_shape_limits(clients, policy, params.get("compartment_id") or params["tenancy_id"], params["availability_domain"],
                        shape_configs if shape_configs is not None else module_shape_configs(params))
     return params
