@@ -371,9 +371,11 @@ def db_system_summary(db):
 
 
 def list_owned(clients, policy, compartment_id, deployment, name=None):
-    """The DB systems of a deployment (live ones; DELETED ones are left out), read only."""
+    """The DB systems of a deployment (DELETED ones are left out), read only."""
     kwargs = {"compartment_id": compartment_id}
     if name:
         kwargs["display_name"] = name
     items = list_all(policy, "ListDbSystems", clients.mysql.list_db_systems, **kwargs)
-    return [d for d in items if is_owned(d, deployment, COMPONENT) and d.lifecycle_state != "DELETED"]
+    # A summary has no address, port or storage: each one is read whole.
+    return [policy.call("GetDbSystem", clients.mysql.get_db_system, d.id).data for d in items
+            if is_owned(d, deployment, COMPONENT) and d.lifecycle_state != "DELETED"]
