@@ -88,7 +88,7 @@ def check_admin(username, password, field_user, field_password):
 def check_mysql_shapes(primary, alternatives, field):
     """The MySQL shape names (primary first, no repeats); which exist is the MySQL service's to say (ListShapes)."""
     out = []
-    for idx, name in enumerate([primary] + list(alternatives or [])):
+    for idx, name in enumerate([primary, *list(alternatives or [])]):
         where = field if idx == 0 else "alternative_shapes[%d]" % (idx - 1)
         if not isinstance(name, str) or not _MYSQL_SHAPE.match(name):
             raise InputError("%r is not a MySQL shape name." % (name,), field=where,
@@ -104,7 +104,7 @@ def check_client_cidrs(cidrs, field):
         try:
             out.append(ipaddress.ip_network(cidr, strict=False))
         except (TypeError, ValueError):
-            raise InputError("%r is not a CIDR block." % (cidr,), field=field, fix="write e.g. 10.0.10.0/24 (the worker nodes' subnet).")
+            raise InputError("%r is not a CIDR block." % (cidr,), field=field, fix="write e.g. 10.0.10.0/24 (the worker nodes' subnet).") from None
     if not out:
         raise InputError("is empty: the DB system's subnet must let the cluster in, and the module checks that before create.", field=field,
                          fix="list the CIDR blocks MySQL clients connect from (the worker node subnet; the pod subnet with VCN-native pods).")
@@ -166,9 +166,9 @@ class DbSystemReconciler(Reconciler):
         if foreign:
             raise InputError("DB system %r (%s) exists but does not carry %s=%s." % (self.p["name"], foreign[0].id, TAG_DEPLOYMENT, self.p["deployment"]),
                              field="name", fix="choose another DB system name; this collection never adopts resources it did not create.")
-        live = [d for d in owned if d.lifecycle_state not in GONE + (FAILED,)]
+        live = [d for d in owned if d.lifecycle_state not in (*GONE, FAILED)]
         failed = [d for d in owned if d.lifecycle_state == FAILED]
-        dead = sorted(d.id for d in items if d.lifecycle_state in GONE + (FAILED,))
+        dead = sorted(d.id for d in items if d.lifecycle_state in (*GONE, FAILED))
         return (live[0] if live else None), failed, dead
 
     def _get(self, db_id):
@@ -321,12 +321,12 @@ class DbSystemReconciler(Reconciler):
         return db
 
     def _capacity_failed(self, db_id, cand, dead, rnd, why):
+        """Log the shortage and delete the FAILED DB system; its id goes into the next retry token (returns None)."""
         self.progress.attempt(cand.label(), "failed", "out of host capacity (%s)" % why, next_wait=0, round=rnd)
         db = self._get(db_id)
         if db.lifecycle_state not in GONE:
             self._delete(db, "its create failed for capacity")
         dead.append(db_id)
-        return None
 
     # --- absent -------------------------------------------------------------------------------------------------
     def _delete(self, db, why):

@@ -6,12 +6,11 @@ fresh AWX job does), and the rendered manifests run no MySQL pod and point every
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.helpers.ansible import VENV_BIN, REPO, assert_ok, run_playbook
+from tests.helpers.ansible import REPO, VENV_BIN, assert_ok, run_playbook
 from tests.rehearsal import inventory_path
 from tests.sandbox.oci import OciSandbox
 

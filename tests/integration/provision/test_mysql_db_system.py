@@ -121,7 +121,7 @@ def test_denied_policy_names_the_statement(make_stage):
     stage = make_stage("mysql-denied")
     run, result = play(stage)
     assert run.rc != 0
-    assert "manage mysql-family in compartment id %s" % COMPARTMENT in result["msg"], result["msg"]
+    assert f"manage mysql-family in compartment id {COMPARTMENT}" in result["msg"], result["msg"]
     state = stage.state()
     assert "mysql.CreateDbSystem" not in state["counters"]["calls"] and state["resources"]["db_systems"] == {}
 
