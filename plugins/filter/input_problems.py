@@ -117,8 +117,10 @@ def _mysql_admin_password(value, field):
 
 
 def _mysql_shapes(value, field):
+    """V([primary, alternatives...]); the alternatives are named after `field` (oke_cluster_mysql_shape ->
+    oke_cluster_mysql_alternative_shapes[i])."""
     names = list(value or [])
-    check_mysql_shapes(names[0] if names else None, names[1:], field)
+    check_mysql_shapes(names[0] if names else None, names[1:], field, field.replace("_shape", "_alternative_shapes"))
 
 
 CHECKS = {

@@ -85,11 +85,11 @@ def check_admin(username, password, field_user, field_password):
     return problems
 
 
-def check_mysql_shapes(primary, alternatives, field):
+def check_mysql_shapes(primary, alternatives, field, alternatives_field="alternative_shapes"):
     """The MySQL shape names (primary first, no repeats); which exist is the MySQL service's to say (ListShapes)."""
     out = []
     for idx, name in enumerate([primary, *list(alternatives or [])]):
-        where = field if idx == 0 else "alternative_shapes[%d]" % (idx - 1)
+        where = field if idx == 0 else "%s[%d]" % (alternatives_field, idx - 1)
         if not isinstance(name, str) or not _MYSQL_SHAPE.match(name):
             raise InputError("%r is not a MySQL shape name." % (name,), field=where,
                              fix="use a shape the MySQL service lists (oci mysql shape list), e.g. MySQL.4 or MySQL.VM.Standard.E4.4.64GB.")
