@@ -53,8 +53,8 @@ _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 # OCI's rule for adminPassword (API reference CreateDbSystemDetails; oci SDK oci/mysql/models/create_db_system_details.py):
 # 8-32 characters, at least 1 numeric, 1 lowercase, 1 uppercase and 1 special (non-alphanumeric) character.
 PASSWORD_LENGTH = (8, 32)
-_PASSWORD_CLASSES = (("an upper-case letter", re.compile(r"[A-Z]")), ("a lower-case letter", re.compile(r"[a-z]")),
-                     ("a digit", re.compile(r"[0-9]")), ("a special (non-alphanumeric) character", re.compile(r"[^A-Za-z0-9]")))
+_PASSWORD_CLASSES = (("upper-case letter", re.compile(r"[A-Z]")), ("lower-case letter", re.compile(r"[a-z]")),
+                     ("digit", re.compile(r"[0-9]")), ("special (non-alphanumeric) character", re.compile(r"[^A-Za-z0-9]")))
 # oci SDK oci/mysql/models/create_deletion_policy_details.py, final_backup allowed values.
 FINAL_BACKUP = {"skip": "SKIP_FINAL_BACKUP", "require": "REQUIRE_FINAL_BACKUP"}
 

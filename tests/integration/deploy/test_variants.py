@@ -20,6 +20,10 @@ def load(out):
 # Run as rows of the bad-input table (tests/integration/operate/test_bad_input_table.py), with the other stages;
 # the first variable of a row is the field its message must name.
 BAD_INPUT = [
+    ({"openedx_scale_mysql_admin_password": "Weak$pass1", "openedx_scale_mysql": "heatwave", "openedx_scale_mysql_host": "10.0.10.3"},
+     "(openedx_scale_mysql_admin_password) holds one of"),
+    ({"openedx_scale_mysql_admin_password": "alllowercase1!", "openedx_scale_mysql": "heatwave", "openedx_scale_mysql_host": "10.0.10.3"},
+     "OCI requires at least one upper-case letter"),
     ({"tutor_version": "21.0.8"}, "this role supports Tutor 22.x"),
     ({"tutor_version": "latest"}, "tutor_version=latest"),
     ({"openedx_scale_lms_host": "https://lms.example.org"}, "Not DNS names: https://lms.example.org"),

@@ -136,7 +136,7 @@ def test_closed_security_list_is_refused_before_create(make_stage):
 
 BAD = [
     ({"admin_password": "short1!"}, "admin_password", "has 7 characters"),
-    ({"admin_password": "alllowercase-and-long1"}, "admin_password", "no an upper-case letter"),
+    ({"admin_password": "alllowercase-and-long1"}, "admin_password", "no upper-case letter"),
     ({"admin_password": "NoSpecialChars123"}, "admin_password", "special"),
     ({"admin_username": "1admin"}, "admin_username", "not a MySQL user name"),
     ({"shape": "VM.Standard.E4.Flex"}, "shape", "not a MySQL shape name"),

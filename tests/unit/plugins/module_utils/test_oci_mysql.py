@@ -36,10 +36,10 @@ GOOD = "Sb-Adm1n-Pass!"
     ("Aa1!" + "a" * 28, None),  # 32: the longest
     ("Aa1!aaa", "has 7 characters; OCI requires 8-32"),
     ("Aa1!" + "a" * 29, "has 33 characters"),
-    ("aa1!aaaa", "no an upper-case letter"),
-    ("AA1!AAAA", "no a lower-case letter"),
-    ("Aab!aaaa", "no a digit"),
-    ("Aa1aaaaa", "no a special (non-alphanumeric) character"),
+    ("aa1!aaaa", "no upper-case letter"),
+    ("AA1!AAAA", "no lower-case letter"),
+    ("Aab!aaaa", "no digit"),
+    ("Aa1aaaaa", "no special (non-alphanumeric) character"),
     ("", "is empty"),
     (None, "is empty"),
 ])
