@@ -19,7 +19,7 @@ author:
 extends_documentation_fragment:
   - openedx_scale.oke.oci
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -27,6 +27,8 @@ attributes:
     support: none
   platform:
     platforms: posix
+  action_group:
+    membership: [openedx_scale.oke.oci]
 options:
   compartment_id:
     description: OCID of the compartment.
