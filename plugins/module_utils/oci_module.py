@@ -24,16 +24,23 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_shapes import check_shape_limits, module_shape_configs
 
 
+def placement_scope_args():
+    """Options of the PLACEMENT doc fragment: where in the region (fault domains, AD, the tenancy listing the ADs)."""
+    return dict(
+        fault_domains=dict(type="list", elements="str", default=list(FAULT_DOMAINS)),
+        availability_domain=dict(type="str"),
+        tenancy_id=dict(type="str"),
+    )
+
+
 def placement_args():
-    """Options of the SHAPES doc fragment."""
+    """Options of the SHAPES and PLACEMENT doc fragments."""
     return dict(
         shape=dict(type="dict", options=shape_config_spec()),
         alternative_shapes=dict(type="list", elements="dict", default=[], options=shape_config_spec()),
-        fault_domains=dict(type="list", elements="str", default=list(FAULT_DOMAINS)),
-        availability_domain=dict(type="str"),
         capacity_reservation=dict(type="bool", default=False),
         capacity_probe_rounds=dict(type="int", default=3),
-        tenancy_id=dict(type="str"),
+        **placement_scope_args()
     )
 
 
@@ -75,6 +82,20 @@ def resolve_placement_scope(clients, policy, params, shape_configs=None):
     check_shape_limits(clients, policy, params.get("compartment_id") or params["tenancy_id"], params["availability_domain"],
                        shape_configs if shape_configs is not None else module_shape_configs(params))
     return params
+
+
+def run_reconciler(module, reconciler_cls, validate, resolve, *checks):
+    """run_module for a reconciler with ensure_present/ensure_absent: with state=present, resolve(clients, policy,
+    params) and each of `checks` (read-only, same arguments) run first."""
+    def work(clients, policy, params):
+        reconciler = reconciler_cls(clients, policy, params, check_mode=module.check_mode)
+        if params["state"] == "absent":
+            return reconciler.ensure_absent()
+        for step in (resolve, *checks):
+            step(clients, policy, params)
+        return reconciler.ensure_present()
+
+    run_module(module, module.params["name"], validate, work)
 
 
 def run_module(module, label, validate, work, clients_factory=None):

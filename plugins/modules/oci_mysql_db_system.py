@@ -29,6 +29,7 @@ author:
   - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
   - openedx_scale.oke.oci
+  - openedx_scale.oke.oci.placement
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -75,17 +76,6 @@ options:
     description: When no placement with high availability has capacity, create the DB system without it.
     type: bool
     default: false
-  fault_domains:
-    description: Preferred fault domains of the primary instance, tried in order.
-    type: list
-    elements: str
-    default: [FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3]
-  availability_domain:
-    description: Availability domain (full name). Defaults to the first one of the tenancy.
-    type: str
-  tenancy_id:
-    description: Tenancy OCID for the availability domain list. Defaults to the credentials' tenancy.
-    type: str
   admin_username:
     description: The DB system's administrator user (Tutor's C(MYSQL_ROOT_USERNAME)). Required when O(state=present).
     type: str
@@ -184,7 +174,6 @@ elapsed_seconds:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import (
-    FAULT_DOMAINS,
     argument_spec,
     check_availability_domain,
     check_fault_domains,
@@ -193,7 +182,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     input_problems,
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError, raise_problems
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import resolve_availability_domain, run_module
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import placement_scope_args, resolve_availability_domain, run_reconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_mysql import (
     DbSystemReconciler,
     check_admin,
@@ -245,9 +234,6 @@ def main():
         alternative_shapes=dict(type="list", elements="str", default=[]),
         high_availability=dict(type="bool", default=True),
         standalone_fallback=dict(type="bool", default=False),
-        fault_domains=dict(type="list", elements="str", default=list(FAULT_DOMAINS)),
-        availability_domain=dict(type="str"),
-        tenancy_id=dict(type="str"),
         admin_username=dict(type="str"),
         admin_password=dict(type="str", no_log=True),
         data_storage_size_in_gbs=dict(type="int", default=50),
@@ -258,19 +244,12 @@ def main():
         description=dict(type="str"),
         freeform_tags=dict(type="dict", default={}),
         state=dict(type="str", default="present", choices=["present", "absent"]),
+        **placement_scope_args()
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_if=[("state", "present", ["subnet_id", "shape", "admin_username", "admin_password"])])
 
-    def work(clients, policy, params):
-        reconciler = DbSystemReconciler(clients, policy, params, check_mode=module.check_mode)
-        if params["state"] == "absent":
-            return reconciler.ensure_absent()
-        resolve_availability_domain(clients, policy, params)
-        return reconciler.ensure_present()
-
-    run_module(module, module.params["name"], validate, work)
-
+    run_reconciler(module, DbSystemReconciler, validate, resolve_availability_domain)
 
 if __name__ == "__main__":
     main()
