@@ -187,5 +187,6 @@ def main():
 
     run_reconciler(module, InstanceReconciler, validate, resolve_placement_scope)
 
+
 if __name__ == "__main__":
     main()

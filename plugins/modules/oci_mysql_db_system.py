@@ -251,5 +251,6 @@ def main():
 
     run_reconciler(module, DbSystemReconciler, validate, resolve_availability_domain)
 
+
 if __name__ == "__main__":
     main()

@@ -255,5 +255,6 @@ def main():
     # version, image and architecture before any create
     run_reconciler(module, NodePoolReconciler, validate, resolve_placement_scope, check_node_pool_options)
 
+
 if __name__ == "__main__":
     main()
