@@ -12,6 +12,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Inventory for `make rehearsal`; any other inventory works with `make rehearsal INVENTORY=...`.
 INVENTORY ?= tests/rehearsal/inventory
 # `make rehearsal RENDER_ONLY=1`: the quick path (deploy stage rendered, no test bed, no seeding).
+# `make rehearsal MYSQL=heatwave`: MySQL on a DB system in the OCI sandbox, Tutor pointed at its endpoint.
 RENDER_ONLY ?=
 
 .PHONY: help bootstrap test lint sanity units integration molecule bench rehearsal testbed ee-context clean
@@ -47,7 +48,7 @@ testbed: bootstrap ## Build (cached) and start the Kubernetes test bed (NODESET=
 	bash tests/sandbox/kube/testbed.sh up --reuse --nodeset $(or $(NODESET),sandbox)
 
 rehearsal: ## The whole pipeline on the stand-ins, deploy applied on the test bed (RENDER_ONLY=1: render it)
-	INVENTORY=$(INVENTORY) RENDER_ONLY=$(RENDER_ONLY) bash tools/rehearsal.sh
+	INVENTORY=$(INVENTORY) RENDER_ONLY=$(RENDER_ONLY) bash tools/rehearsal.sh $(if $(MYSQL),-e openedx_scale_mysql=$(MYSQL))
 
 ee-context: bootstrap ## AWX execution-environment build context in build/ee/context (build it with podman/docker)
 	rm -rf build/ee && mkdir -p build/ee

@@ -107,14 +107,6 @@ options:
         description: Memory in GB.
         type: float
         required: true
-  fault_domains:
-    description: Fault domains that may be used, in preference order. Must not be empty.
-    type: list
-    elements: str
-    default: [FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3]
-  availability_domain:
-    description: Availability domain (full name). Defaults to the first one of the tenancy.
-    type: str
   capacity_reservation:
     description: Let the planner, as a last resort, reserve capacity in a placement and launch into the reservation.
     type: bool
@@ -127,7 +119,20 @@ options:
         made with at least 15 minutes left before O(wait_timeout).
     type: int
     default: 3
+"""
+
+    # Options of plugins/module_utils/oci_module.py placement_scope_args (every module that places something).
+    PLACEMENT = r"""
+options:
+  fault_domains:
+    description: Fault domains that may be used, in preference order (of the primary, for a DB system). Must not be empty.
+    type: list
+    elements: str
+    default: [FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3]
+  availability_domain:
+    description: Availability domain (full name). Defaults to the first one of the tenancy.
+    type: str
   tenancy_id:
-    description: Tenancy (root compartment) OCID for capacity reports. Defaults to the credentials' tenancy.
+    description: Tenancy (root compartment) OCID for the availability domain list and capacity reports. Defaults to the credentials' tenancy.
     type: str
 """

@@ -24,6 +24,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     input_problems as run_checks,
 )
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_mysql import admin_password_problem, check_mysql_shapes
 from ansible_collections.openedx_scale.oke.plugins.module_utils.spec_constraints import inventory_number as _number
 
 DOCUMENTATION = r"""
@@ -39,7 +40,9 @@ options:
       - List of checks, each C({check, field, value}). C(check) is one of C(shape), C(alternative_shapes), C(count),
         C(boot_volume), C(distinct), C(labels), C(fault_domains), C(availability_domain), C(kubernetes_version),
         C(name) (a cluster, node pool or VM name), C(writable_file) (a controller path that can be created or replaced),
-        C(retry_bounds) (V([base, max]) seconds of the retry policy), C(node_stuck_timeout).
+        C(retry_bounds) (V([base, max]) seconds of the retry policy), C(node_stuck_timeout), C(mysql_admin_password) (OCI's
+        rule for a MySQL DB system's administrator password; the value is never part of a message), C(mysql_shapes)
+        (V([primary, alternatives...]) MySQL shape names).
         C(field) is the variable named in the message. C(alternative_shapes) takes an optional C(size_from) shape whose
         C(ocpus) and C(memory_in_gbs) the alternatives inherit.
     type: list
@@ -97,6 +100,20 @@ def _fault_domains(value, field):
     check_fault_domains(list(value or []), field)
 
 
+def _mysql_admin_password(value, field):
+    why = admin_password_problem(value)
+    if why:
+        raise InputError("the MySQL administrator password %s (its value is not shown)." % why, field=field,
+                         fix="set it from a vault variable: 8-32 characters with an upper-case and a lower-case letter, a digit and a special character.")
+
+
+def _mysql_shapes(value, field):
+    """V([primary, alternatives...]); the alternatives are named after `field` (oke_cluster_mysql_shape ->
+    oke_cluster_mysql_alternative_shapes[i])."""
+    names = list(value or [])
+    check_mysql_shapes(names[0] if names else None, names[1:], field, field.replace("_shape", "_alternative_shapes"))
+
+
 CHECKS = {
     "shape": _shape,
     "alternative_shapes": _alternative_shapes,
@@ -111,6 +128,8 @@ CHECKS = {
     "retry_bounds": lambda value, field: check_retry_bounds([_number(v) for v in value], field),
     "writable_file": check_writable_file,
     "node_stuck_timeout": lambda value, field: check_node_stuck_timeout(_number(value), field),
+    "mysql_admin_password": _mysql_admin_password,
+    "mysql_shapes": _mysql_shapes,
 }
 
 

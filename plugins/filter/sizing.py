@@ -54,7 +54,7 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
                mysql_max_connections=0, mysql_reserved_connections=0, cms_slots=0,
                redis_maxmemory="", session_kib=0, mysql_memory_request="", celery_processes=0,
                grading_processes=0, problem_checks_per_step=0, grading_task_seconds=0, broker_maxmemory="",
-               broker_backlog_minutes=0, task_message_kib=0, redis_memory=None):
+               broker_backlog_minutes=0, task_message_kib=0, redis_memory=None, mysql_db_system=""):
     """LMS capacity for `target_users` concurrent users (closed model: each user thinks, then requests).
 
     request rate   = users x R / (think time + R x service time)     R = LMS requests per step (page view)
@@ -72,7 +72,8 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
     true when they carry less than the target. `components` lists needed vs provided for what the
     other inputs describe (MySQL connections, Redis session memory and fork headroom, Celery grading
     workers and the broker's backlog room, load-balancer bandwidth); `mysql` the MySQL settings sized
-    from its memory request and the connections (with `mysql_memory_request`).
+    from its memory request and the connections (with `mysql_memory_request`); `mysql_db_system` the shape of a
+    managed DB system serving MySQL instead (with `mysql_db_system`, a shape name).
     """
     users = _number(target_users, "target users", minimum=1, integer=True)
     think = mean_think_time(think_time_seconds)
@@ -153,6 +154,8 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
         _number(celery_processes, "Celery processes", minimum=0, integer=True) + \
         _number(mysql_reserved_connections, "MySQL reserved connections", minimum=0, integer=True)
     result["mysql_connections_needed"] = connections
+    if mysql_db_system:
+        result["mysql_db_system"] = {"shape": str(mysql_db_system), "connections_needed": connections}
     if str(mysql_memory_request):
         result["mysql"] = mysql_settings(mysql_memory_request, connections, max_connections=mysql_max_connections,
                                          serving_threads=int(lms_slots) + int(cms_slots))
@@ -375,6 +378,11 @@ def sizing_table(sizing):
     mysql = sizing.get("mysql")
     if mysql:
         lines.append("  MySQL                   {0}".format(" ".join(mysql["args"])))
+    db_system = sizing.get("mysql_db_system")
+    if db_system:
+        lines.append("  MySQL                   HeatWave DB system {0} (outside the cluster): {1} connections at the target; its "
+                     "max_connections is the shape's (set tutor_mysql_max_connections to it for a checked row)".format(
+                         db_system["shape"], db_system["connections_needed"]))
     celery = sizing.get("celery") or {}
     if celery:
         lines.append("  Celery grading          {0} tasks/s -> {1} processes".format(celery["task_rate"], celery["processes"]))

@@ -169,6 +169,20 @@ class OciClients(object):
     def ce(self):
         return self._client("ce", oci.container_engine.ContainerEngineClient)
 
+    @property
+    def mysql(self):
+        """MySQL HeatWave DB systems (create, get, list, delete)."""
+        return self._client("mysql", oci.mysql.DbSystemClient)
+
+    @property
+    def mysqlaas(self):
+        """The MySQL service's own lists (shapes, versions, configurations)."""
+        return self._client("mysqlaas", oci.mysql.MysqlaasClient)
+
+    @property
+    def mysql_work_requests(self):
+        return self._client("mysql_work_requests", oci.mysql.WorkRequestsClient)
+
 
 def list_all(policy, operation, fn, **kwargs):
     """Every item of a paginated list call (follows opc-next-page), each page through the retry policy."""

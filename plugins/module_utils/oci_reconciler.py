@@ -70,12 +70,18 @@ class Reconciler(object):
                 skip.add(cand.placement)
             if missing() <= 0:
                 break
-            wait = self.policy.backoff(rnd)
-            if not tried:
-                self.progress.attempt("(%d placement(s) allowed)" % (len(self.p["shapes"]) * len(self.p["fault_domains"])), "no capacity",
-                                      "capacity report: %s" % (report.summary() or "empty"), next_wait=wait, round=rnd)
-            if not self.policy.fits(wait):
-                raise exhausted(wait)
-            self.progress.line("round %d: %d %s still missing; next capacity check in %.0fs" % (rnd, missing(), unit, wait))
-            self.policy.sleep(wait)
+            nothing = None if tried else ("(%d placement(s) allowed)" % (len(self.p["shapes"]) * len(self.p["fault_domains"])),
+                                          "capacity report: %s" % (report.summary() or "empty"))
+            self.next_round(rnd, missing(), unit, exhausted, nothing_tried=nothing)
         return rnd
+
+    def next_round(self, rnd, left, unit, exhausted, nothing_tried=None):
+        """Back off before capacity round rnd+1, or raise exhausted(wait) when that wait would pass the deadline.
+        nothing_tried: (placement, reason) logged as a "no capacity" attempt when the round tried nothing."""
+        wait = self.policy.backoff(rnd)
+        if nothing_tried is not None:
+            self.progress.attempt(nothing_tried[0], "no capacity", nothing_tried[1], next_wait=wait, round=rnd)
+        if not self.policy.fits(wait):
+            raise exhausted(wait)
+        self.progress.line("round %d: %d %s still missing; next capacity check in %.0fs" % (rnd, left, unit, wait))
+        self.policy.sleep(wait)

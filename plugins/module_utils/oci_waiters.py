@@ -47,21 +47,25 @@ def _short_id(ocid):
     return "..." + (ocid or "")[-8:]
 
 
-def wait_ce_work_request(clients, policy, compartment_id, work_request_id, raise_on_failure=True):
-    """Wait for a Container Engine work request, one progress line per poll; FAILED/CANCELED raise WorkRequestFailed
-    with every error message (or, with raise_on_failure=False, are returned like a success)."""
-    def fetch():
-        return policy.call("GetWorkRequest", clients.ce.get_work_request, work_request_id).data
-
+def wait_work_request(policy, fetch, list_errors, work_request_id, raise_on_failure=True, first=2.0, cap=30.0):
+    """Wait for a work request of any service (fetch() reads it, list_errors() its errors), one progress line per poll;
+    FAILED/CANCELED raise WorkRequestFailed with every error message (or, with raise_on_failure=False, are returned)."""
     def describe(wr):
         return "%s %s" % (wr.operation_type, wr.status)
 
     wr = wait_until(policy, "work request %s" % _short_id(work_request_id), fetch, lambda w: w.status in DONE,
-                    first=CE_POLL_FIRST, cap=CE_POLL_CAP, describe=describe)
+                    first=first, cap=cap, describe=describe)
     if wr.status != "SUCCEEDED" and raise_on_failure:
-        errors = policy.call("ListWorkRequestErrors", clients.ce.list_work_request_errors, compartment_id, work_request_id).data or []
-        raise WorkRequestFailed(work_request_id, wr.status, [e.message for e in errors])
+        raise WorkRequestFailed(work_request_id, wr.status, [e.message for e in list_errors() or []])
     return wr
+
+
+def wait_ce_work_request(clients, policy, compartment_id, work_request_id, raise_on_failure=True):
+    """A Container Engine work request (polled at the Container Engine cadence)."""
+    return wait_work_request(
+        policy, lambda: policy.call("GetWorkRequest", clients.ce.get_work_request, work_request_id).data,
+        lambda: policy.call("ListWorkRequestErrors", clients.ce.list_work_request_errors, compartment_id, work_request_id).data,
+        work_request_id, raise_on_failure, first=CE_POLL_FIRST, cap=CE_POLL_CAP)
 
 
 def ce_work_requests(clients, policy, compartment_id, resource_id, in_flight=False):

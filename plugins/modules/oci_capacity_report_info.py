@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - openedx_scale.oke.oci
   - openedx_scale.oke.oci.shapes
+  - openedx_scale.oke.oci.placement
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:

@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - openedx_scale.oke.oci
   - openedx_scale.oke.oci.shapes
+  - openedx_scale.oke.oci.placement
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -150,7 +151,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import argument_spec, check_boot_volume, check_count, check_ocid
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_instances import InstanceReconciler
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_reconciler
 
 
 def validate(params):
@@ -184,14 +185,7 @@ def main():
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_if=[("state", "present", ["count", "subnet_id", "image_id", "shape"])])
 
-    def work(clients, policy, params):
-        reconciler = InstanceReconciler(clients, policy, params, check_mode=module.check_mode)
-        if params["state"] == "absent":
-            return reconciler.ensure_absent()
-        resolve_placement_scope(clients, policy, params)
-        return reconciler.ensure_present()
-
-    run_module(module, module.params["name"], validate, work)
+    run_reconciler(module, InstanceReconciler, validate, resolve_placement_scope)
 
 
 if __name__ == "__main__":

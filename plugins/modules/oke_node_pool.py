@@ -39,6 +39,7 @@ author:
 extends_documentation_fragment:
   - openedx_scale.oke.oci
   - openedx_scale.oke.oci.shapes
+  - openedx_scale.oke.oci.placement
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -206,7 +207,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     check_node_stuck_timeout,
     check_ocid,
 )
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_reconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import NodePoolReconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_options import check_node_pool_options
 
@@ -251,15 +252,8 @@ def main():
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_if=[("state", "present", ["count", "cluster_id", "subnet_id", "image_id", "kubernetes_version", "shape"])])
 
-    def work(clients, policy, params):
-        reconciler = NodePoolReconciler(clients, policy, params, check_mode=module.check_mode)
-        if params["state"] == "absent":
-            return reconciler.ensure_absent()
-        resolve_placement_scope(clients, policy, params)
-        check_node_pool_options(clients, policy, params)  # version, image and architecture before any create
-        return reconciler.ensure_present()
-
-    run_module(module, module.params["name"], validate, work)
+    # version, image and architecture before any create
+    run_reconciler(module, NodePoolReconciler, validate, resolve_placement_scope, check_node_pool_options)
 
 
 if __name__ == "__main__":

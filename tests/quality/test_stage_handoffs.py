@@ -11,8 +11,8 @@ import yaml
 
 from .conftest import REPO
 
-# Modules that create, resize or delete OCI resources (oke_kubeconfig only reads a cluster; the info module only reads).
-PROVISIONING = {f"openedx_scale.oke.{m}" for m in ("oke_cluster", "oke_node_pool", "oci_instance")}
+# Modules that create, resize or delete OCI resources (oke_kubeconfig only reads a cluster; the info modules only read).
+PROVISIONING = {f"openedx_scale.oke.{m}" for m in ("oke_cluster", "oke_node_pool", "oci_instance", "oci_mysql_db_system")}
 INCLUDE_TASKS = ("ansible.builtin.include_tasks", "ansible.builtin.import_tasks")
 INCLUDE_ROLE = ("ansible.builtin.include_role", "ansible.builtin.import_role")
 TASK_KEYS = {"name", "when", "tags", "vars", "register", "loop", "loop_control", "block", "rescue", "always", "module_defaults",

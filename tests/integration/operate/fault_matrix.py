@@ -31,7 +31,8 @@ PLAYBOOKS = REPO / "playbooks"
 OURS = "openedx_scale_managed_by"
 OWNERSHIP = ("openedx_scale_managed_by", "openedx_scale_deployment", "openedx_scale_component", "openedx_scale_role")
 GONE = {"DELETED", "TERMINATED", "DETACHED"}
-NAME_KEY = {"clusters": "name", "node_pools": "name", "instances": "displayName", "capacity_reservations": "displayName"}
+NAME_KEY = {"clusters": "name", "node_pools": "name", "instances": "displayName", "capacity_reservations": "displayName",
+            "db_systems": "displayName"}
 # Sandbox time that may pass after teardown before a leak counts as permanent (reported, never hidden).
 GRACE_SECONDS = 3600
 

@@ -86,6 +86,16 @@ CLUSTER = [
     Row("provision_cluster", "kubeconfig under a file", {"oke_cluster_kubeconfig": "/etc/hostname/kubeconfig"}, "oke_cluster_kubeconfig",
         "not a directory", "inputs"),
     *boot_volume_rows("provision_cluster", "oke_cluster_boot_volume_size_in_gbs", 49, 40000),
+    # openedx_scale_mysql=heatwave: the DB system's inputs are refused by the role's preflight, before the first OCI call.
+    Row("provision_cluster", "weak MySQL administrator password", {"openedx_scale_mysql": "heatwave", "oke_cluster_mysql_admin_password": "weakpass1"},
+        "oke_cluster_mysql_admin_password", "OCI requires at least one upper-case letter"),
+    Row("provision_cluster", "compute shape as the MySQL shape", {"openedx_scale_mysql": "heatwave", "oke_cluster_mysql_shape": E4},
+        "oke_cluster_mysql_shape", "not a MySQL shape name"),
+    Row("provision_cluster", "no MySQL client CIDR", {"openedx_scale_mysql": "heatwave", "oke_cluster_mysql_client_cidrs": []},
+        "oke_cluster_mysql_client_cidrs", "is empty"),
+    Row("provision_cluster", "MySQL subnet not a subnet OCID", {"openedx_scale_mysql": "heatwave",
+                                                                "oke_cluster_mysql_subnet_id": "ocid1.vcn.oc1.me-jeddah-1.aaaaaaaasandboxvcn"},
+        "oke_cluster_mysql_subnet_id", "is not a subnet OCID"),
     Row(
         "provision_cluster",
         "boot volume not whole GB",

@@ -161,6 +161,25 @@ def row_ctrl_c(stage: Stage, result: RowResult) -> None:
     result.check(bool(before) and set(before) <= alive, f"pools from before Ctrl-C {before} are not the live ones {sorted(alive)}")
 
 
+def row_mysql_oohc(stage: Stage, result: RowResult) -> None:
+    """openedx_scale_mysql=heatwave (teardown.yml runs with it too): the DB system survives a shortage and a lost answer."""
+    stage.extravars.update(openedx_scale_mysql="heatwave", oke_cluster_mysql_standalone_fallback=True)
+    run = stage.play("provision_cluster")
+    _expect_completed(result, run)
+    _cluster_converged(stage, result)
+    state = stage.state()
+    dbs = [d for d in state["resources"]["db_systems"].values() if d["lifecycleState"] not in ("DELETED", "DELETING")]
+    result.check([(d["lifecycleState"], d["isHighlyAvailable"]) for d in dbs] == [("ACTIVE", False)],
+                 f"DB systems {[(d['displayName'], d['lifecycleState'], d['isHighlyAvailable']) for d in dbs]}")
+    failed = [d for d in state["resources"]["db_systems"].values() if d.get("lifecycleDetails")]
+    lost = [f for f in stage.faults(status=500) if f["operation"] == "mysql.CreateDbSystem" and f["applied"]]
+    result.evidence.append(f"{len(failed)} DB system create(s) failed for capacity (deleted), {len(lost)} lost CreateDbSystem answer(s)")
+    result.check(len(failed) >= 3 and all(d["lifecycleState"] == "DELETED" for d in failed), "the capacity shortage did not fire or was left")
+    result.check(len(lost) == 1, "the lost CreateDbSystem answer did not fire")
+    again = stage.play("provision_cluster")
+    result.check(again.rc == 0 and again.changed == 0, f"re-run: rc {again.rc}, changed {again.changed}")
+
+
 ROWS = [
     ("throttle", "429 bursts", "throttle-bursts", row_throttle),
     ("transient-500", "transient 500s", "transient-500", row_transient_500),
@@ -169,6 +188,7 @@ ROWS = [
     ("node-pool-oohc", "failed node-pool WRs (OOHC)", "node-pool-oohc", row_node_pool_oohc),
     ("ssh-vanishes", "SSH host vanishes", "ssh-host-vanishes", row_ssh_vanishes),
     ("ctrl-c", "Ctrl-C in provisioning, re-run", "ctrl-c", row_ctrl_c),
+    ("mysql-oohc", "MySQL DB system OOHC + lost answer", "mysql-oohc", row_mysql_oohc),
 ]
 
 

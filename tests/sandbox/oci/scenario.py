@@ -118,6 +118,43 @@ class Timings:
 
 
 @dataclass
+class MysqlShape:
+    """A shape the MySQL service lists (MysqlaasClient.ListShapes; oci SDK oci/mysql/models/shape_summary.py)."""
+
+    name: str
+    cpu_core_count: int
+    memory_gbs: int
+    is_supported_for: list[str] = field(default_factory=lambda: ["DBSYSTEM"])
+
+
+def _default_mysql_shapes() -> list[MysqlShape]:
+    # ECPU shape names as OCI names them (MySQL.<ECPUs>); sizes at HeatWave's 8 GB per vCPU (the shape tables of
+    # dev.mysql.com/doc/heatwave-aws/en/heatwave-aws-supported-shapes.html: MySQL.2.16GB, MySQL.4.32GB, MySQL.8.64GB).
+    return [MysqlShape("MySQL.2", 2, 16), MysqlShape("MySQL.4", 4, 32), MysqlShape("MySQL.8", 8, 64), MysqlShape("MySQL.16", 16, 128)]
+
+
+@dataclass
+class Mysql:
+    """The MySQL HeatWave service. Capacity for a MySQL shape is a `capacity` pool naming it: a standalone DB system takes
+    one instance (cpu_core_count cores, memory_gbs) in its fault domain, a highly available one one in each of the AD's
+    fault domains. Without a pool for the shape, the service has room."""
+
+    shapes: list[MysqlShape] = field(default_factory=_default_mysql_shapes)
+    create_seconds: float = 600
+    delete_seconds: float = 120
+
+
+@dataclass
+class IngressRule:
+    """One ingress rule of a subnet's security list (oci SDK oci/core/models/ingress_security_rule.py)."""
+
+    source: str
+    protocol: str = "6"  # TCP; "all" for every protocol
+    port_min: int | None = None
+    port_max: int | None = None
+
+
+@dataclass
 class NodePools:
     # Lifecycle of a pool whose nodes failed to launch (OCI shows NEEDS_ATTENTION or stays ACTIVE).
     failed_pool_state: str = "NEEDS_ATTENTION"
@@ -197,6 +234,8 @@ class Subnet:
     cidr_block: str
     # Addresses held by things this sandbox does not model (other tenants' VMs, load balancers, mount targets).
     others_in_use: int = 0
+    # Its security list's ingress rules; unset, the default VCN-wide rule (every protocol from 10.0.0.0/16).
+    ingress: list[IngressRule] | None = None
 
 
 @dataclass
@@ -229,6 +268,7 @@ class Scenario:
     # as the family's core-count limit (a family without one answers a null count, as OCI does for some limits).
     limits: dict[str, float] = field(default_factory=dict)
     subnets: list[Subnet] = field(default_factory=list)
+    mysql: Mysql = field(default_factory=Mysql)
     # Operations no IAM policy allows the caller: answered 404 NotAuthorizedOrNotFound, as OCI answers them.
     iam_denied: list[str] = field(default_factory=list)
     clock: Clock = field(default_factory=Clock)
@@ -313,8 +353,9 @@ def _check(sc: Scenario, where: str) -> None:
             _fail(f"{at}.availability_domain", f"{pool.availability_domain!r} is not in availability_domains ({', '.join(ads)})")
         if pool.fault_domain not in ad.fault_domains:
             _fail(f"{at}.fault_domain", f"{pool.fault_domain!r} is not a fault domain of {ad.name} ({', '.join(ad.fault_domains)})")
-        if pool.shape not in SHAPES:
-            _fail(f"{at}.shape", f"unknown shape {pool.shape!r} (known: {', '.join(SHAPES)})")
+        mysql_shapes = [m.name for m in sc.mysql.shapes]
+        if pool.shape not in SHAPES and pool.shape not in mysql_shapes:
+            _fail(f"{at}.shape", f"unknown shape {pool.shape!r} (known: {', '.join([*SHAPES, *mysql_shapes])})")
         if pool.ocpus < 0 or pool.memory_gbs < 0:
             _fail(at, "ocpus and memory_gbs must be >= 0")
         for name in ("max_instance_ocpus", "max_instance_memory_gbs", "reported"):

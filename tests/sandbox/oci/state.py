@@ -24,7 +24,7 @@ from .hooks import Hooks
 from .scenario import CapacityPool, Scenario
 
 # Resource collections in the store (and in the state dump).
-KINDS = ("clusters", "node_pools", "instances", "vnic_attachments", "vnics", "capacity_reservations")
+KINDS = ("clusters", "node_pools", "instances", "vnic_attachments", "vnics", "capacity_reservations", "db_systems")
 PENDING = ("ACCEPTED", "IN_PROGRESS")
 GONE = ("DELETED", "TERMINATED")
 # OCI lists deleted/terminated resources for a while (instances: "at least 12 hours",
@@ -124,7 +124,7 @@ class WorkRequest:
             "timeStarted": iso(self.time_started) if self.time_started else None,
             "timeFinished": iso(self.time_finished) if self.time_finished else None,
         }
-        if self.service == "iaas":
+        if self.service in ("iaas", "mysql"):
             body["percentComplete"] = 100.0 if not self.pending else (50.0 if self.status == "IN_PROGRESS" else 0.0)
         return body
 

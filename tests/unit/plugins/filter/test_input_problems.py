@@ -100,3 +100,13 @@ def test_wrong_types_and_cross_field_rules_are_named(check, value, words):
 
 def test_retry_bounds_in_order_pass():
     assert input_problems([{"check": "retry_bounds", "field": "b", "value": [15, "300"]}]) == []
+
+
+def test_mysql_checks_name_the_field_and_never_the_password():
+    problems = input_problems([{"check": "mysql_admin_password", "field": "oke_cluster_mysql_admin_password", "value": "nouppercase1!"},
+                               {"check": "mysql_shapes", "field": "oke_cluster_mysql_shape", "value": ["MySQL.8", "VM.Standard.E4.Flex"]}])
+    assert len(problems) == 2
+    assert problems[0].startswith("oke_cluster_mysql_admin_password: ") and "upper-case" in problems[0] and "nouppercase1!" not in problems[0]
+    assert problems[1].startswith("oke_cluster_mysql_alternative_shapes[0]: ") and "not a MySQL shape name" in problems[1]
+    assert input_problems([{"check": "mysql_admin_password", "field": "f", "value": "Sb-Adm1n-Pass!"},
+                           {"check": "mysql_shapes", "field": "f", "value": ["MySQL.8", "MySQL.16"]}]) == []

@@ -216,3 +216,10 @@ def test_components_are_left_out_without_their_inputs():
 def test_component_inputs_are_checked(kwargs, message):
     with pytest.raises(AnsibleFilterError, match=message):
         sizing.lms_sizing(1000, 10, **kwargs)
+
+
+def test_sizing_table_shows_a_managed_db_system_instead_of_mysql_settings():
+    s = sizing.lms_sizing(60, [1, 3], provided_pods=2, services_nodes=3, mysql_db_system="MySQL.8", mysql_reserved_connections=50)
+    text = "\n".join(sizing.sizing_table(s))
+    assert f"HeatWave DB system MySQL.8 (outside the cluster): {s['mysql_connections_needed']} connections" in text
+    assert "mysql" not in s  # no in-cluster MySQL settings without a memory request
