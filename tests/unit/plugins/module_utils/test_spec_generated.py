@@ -20,9 +20,12 @@ from pathlib import Path
 
 import yaml
 
+from tests.helpers.ansible import load_collections
+
 REPO = Path(__file__).resolve().parents[4]
-if str(REPO / "build" / "collections") not in sys.path:
-    sys.path.insert(0, str(REPO / "build" / "collections"))
+# Ansible's collection finder first, so that this import and the in-process templating of other test modules in the
+# same worker resolve the collection the same way (a plain sys.path import shadows the finder's package).
+load_collections()
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.spec_constraints import PATTERNS, spec_problems  # noqa: E402
 
