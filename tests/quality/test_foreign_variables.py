@@ -34,7 +34,6 @@ class _AnyName(dict):
         return _any
 
 
-
 _ENV = jinja2.Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
 _ENV.filters, _ENV.tests = _AnyName(), _AnyName()
 
@@ -92,10 +91,14 @@ def _defaults(role: str) -> dict:
     return yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()) or {}
 
 
-def test_the_scan_sees_reads():
+def test_the_scan_sees_reads(tmp_path):
     """The parser finds reads in a template, a bare condition and a nested block, and ignores template locals."""
     assert _names("{% for x in locust_hosts %}{{ x }}{{ tutor_namespace }}{% endfor %}") == {"locust_hosts", "tutor_namespace"}
-    assert {"tutor_edge", "openedx_scale_edge"} <= _yaml_reads(REPO / "playbooks" / "deploy_openedx.yml") | {"tutor_edge", "openedx_scale_edge"}
+    tasks = tmp_path / "tasks.yml"
+    tasks.write_text(yaml.safe_dump([{"name": "n", "block": [
+        {"name": "a", "ansible.builtin.assert": {"that": ["envoy_gateway_namespace | length > 0"], "fail_msg": "{{ locust_host }}"}},
+        {"name": "b", "ansible.builtin.debug": {"msg": "plain"}, "when": "ingress_nginx_namespace is defined"}]}]))
+    assert _yaml_reads(tasks) == {"envoy_gateway_namespace", "locust_host", "ingress_nginx_namespace"}
     assert _owner("__loadtest_seed_job") == "loadtest_seed" and _owner("openedx_scale_edge") is None
 
 

@@ -52,7 +52,9 @@ def user(tmp_path_factory):
     env.pop("XDG_CACHE_HOME", None)
     subprocess.run([VENV_BIN / "ansible-galaxy", "collection", "build", "--output-path", build, REPO], env=env, cwd=cwd, check=True,
                    capture_output=True)
-    tarball = next(build.glob("openedx_scale-oke-*.tar.gz"))
+    tarballs = sorted(build.glob("openedx_scale-oke-*.tar.gz"))
+    assert len(tarballs) == 1, tarballs
+    tarball = tarballs[0]
     # The dependencies (kubernetes.core, awx.awx, ...) come from the environment's ansible package, as for a user.
     subprocess.run([VENV_BIN / "ansible-galaxy", "collection", "install", "--no-deps", "-p", collections, tarball], env=env, cwd=cwd,
                    check=True, capture_output=True)

@@ -199,7 +199,7 @@ def inventory_templar(inventory: str) -> Templar:
 
 def lookup_default(question: dict, inventory: str):
     """What the role's `lookup('ansible.builtin.vars', variable, default=default)` gives for a question."""
-    _, inv_vars = _inventory_vars(inventory)
+    inv_vars = _inventory_vars(inventory)[1]
     return inv_vars.get(question["variable"], question["default"])
 
 
