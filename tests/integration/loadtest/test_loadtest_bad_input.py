@@ -37,6 +37,8 @@ def write_inventory(tmp_path, **overrides):
         _accounts(users_csv, 40)
     base = {
         "locust_host": f"http://127.0.0.1:{free_port()}",
+        # Every inventory sets the target (the seeding's argument specs, checked on every run, default from it).
+        "openedx_scale_target_users": 8,
         "locust_users": 8,
         "locust_worker_processes": 2,
         "openedx_scale_users_csv": str(users_csv),
