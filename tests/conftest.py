@@ -25,6 +25,7 @@ TESTBED = (
     "integration/deploy/test_apply.py",
     "integration/deploy/test_apply_envoy.py",
     "integration/deploy/test_login_limits.py",
+    "integration/operate/test_installed_collection.py",
 )
 # Tests on the systemd-nspawn machines (build/sandbox/machines), one after the other.
 MACHINES = ("molecule/", "integration/loadtest/", "integration/operate/test_fault_matrix.py")

@@ -13,6 +13,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import 
     check_boot_volume,
     check_node_stuck_timeout,
     check_count,
+    check_ocid,
     check_distinct,
     check_fault_domains,
     check_kubernetes_version,
@@ -40,9 +41,10 @@ options:
       - List of checks, each C({check, field, value}). C(check) is one of C(shape), C(alternative_shapes), C(count),
         C(boot_volume), C(distinct), C(labels), C(fault_domains), C(availability_domain), C(kubernetes_version),
         C(name) (a cluster, node pool or VM name), C(writable_file) (a controller path that can be created or replaced),
-        C(retry_bounds) (V([base, max]) seconds of the retry policy), C(node_stuck_timeout), C(mysql_admin_password) (OCI's
-        rule for a MySQL DB system's administrator password; the value is never part of a message), C(mysql_shapes)
-        (V([primary, alternatives...]) MySQL shape names).
+        C(retry_bounds) (V([base, max]) seconds of the retry policy), C(node_stuck_timeout), C(ocid) (an OCID of one of
+        the resource types in C(kinds), e.g. V([compartment, tenancy]); the one OCID pattern the modules use),
+        C(mysql_admin_password) (OCI's rule for a MySQL DB system's administrator password; the value is never part of
+        a message), C(mysql_shapes) (V([primary, alternatives...]) MySQL shape names).
         C(field) is the variable named in the message. C(alternative_shapes) takes an optional C(size_from) shape whose
         C(ocpus) and C(memory_in_gbs) the alternatives inherit.
     type: list
@@ -130,7 +132,10 @@ CHECKS = {
     "node_stuck_timeout": lambda value, field: check_node_stuck_timeout(_number(value), field),
     "mysql_admin_password": _mysql_admin_password,
     "mysql_shapes": _mysql_shapes,
+    "ocid": lambda value, field, kinds: check_ocid(value if value is None or isinstance(value, str) else repr(value), field, tuple(kinds)),
 }
+# Further keys some checks take, passed after value and field.
+EXTRA = {"alternative_shapes": ("size_from",), "ocid": ("kinds",)}
 
 
 def input_problems(checks):
@@ -138,7 +143,7 @@ def input_problems(checks):
     for item in checks or []:
         if not isinstance(item, dict) or item.get("check") not in CHECKS or not item.get("field"):
             raise AnsibleFilterError("input_problems: each check needs check (one of %s), field and value; got %r" % (", ".join(sorted(CHECKS)), item))
-        extra = (item["size_from"],) if item.get("size_from") is not None else ()
+        extra = tuple(item[key] for key in EXTRA.get(item["check"], ()) if item.get(key) is not None)
         calls.append((CHECKS[item["check"]], item.get("value"), item["field"], *extra))
     messages = []
     for problem in run_checks(calls):

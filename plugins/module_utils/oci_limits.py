@@ -4,8 +4,8 @@
 """Room for a fleet before any of it is launched: free addresses in its subnet and the tenancy's service limits.
 
 Read-only calls (GetSubnet, ListPrivateIps, ListLimitDefinitions, GetResourceAvailability). A fleet that does not
-fit is refused with the numbers, so a launch loop never stops part-way on an exhausted subnet or limit and leaves
-half a fleet running. A denied read only warns: then the launches find out, as before.
+fit is a problem with the numbers (the roles refuse it before any launch, so a launch loop never stops part-way on an
+exhausted subnet or limit and leaves half a fleet running). A denied read only warns: then the launches find out.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -80,13 +80,13 @@ def _limits_line(family_room):
     return ", ".join("%s %g available (%s used)" % (r["limit"], r["available"], r["used"]) for r in family_room.values())
 
 
-def check_fleet_room(clients, policy, tenancy_id, compartment_id, availability_domain, demands):
-    """Refuse, with the numbers, a fleet its subnets or the tenancy's compute limits cannot hold.
+def fleet_room_problems(clients, policy, tenancy_id, compartment_id, availability_domain, demands):
+    """One InputError, with the numbers, per subnet or compute limit that cannot hold the fleets.
 
     `demands`: [{field, count, subnet_id, configs}] (`field`: the input an error names) - what is still to be launched (existing instances already hold
     their addresses and count as used); `configs` are the shape configs ({shape, ocpus, memory_in_gbs}) the launches
     may use, preferred first, so a fleet whose first shape's limit is short still fits when an alternative shape of
-    another family has room. Demands share the limits in their order. Every problem is reported at once."""
+    another family has room. Demands share the limits in their order."""
     demands = [d for d in demands if d["count"] > 0]
     problems = []
     for subnet_id in sorted(set(d["subnet_id"] for d in demands if d.get("subnet_id"))):
@@ -127,4 +127,9 @@ def check_fleet_room(clients, policy, tenancy_id, compartment_id, availability_d
                    availability_domain, d["count"] - remaining, "; ".join("%s: %s" % (shape, _limits_line(r)) for shape, r in consulted if r)),
                 field=d["field"],
                 fix="request a service limit increase (Governance > Limits), or fewer or smaller instances (nothing was launched)."))
-    raise_problems(problems)
+    return problems
+
+
+def check_fleet_room(clients, policy, tenancy_id, compartment_id, availability_domain, demands):
+    """Refuse, before a launch, the fleets fleet_room_problems finds do not fit (every problem at once)."""
+    raise_problems(fleet_room_problems(clients, policy, tenancy_id, compartment_id, availability_domain, demands))

@@ -61,14 +61,21 @@ def _limit_problem(offered, cfg, field):
     return None
 
 
-def check_shape_limits(clients, policy, compartment_id, availability_domain, named_configs):
-    """Raise one InputError naming every config of `named_configs` ([(field, {shape, ocpus, memory_in_gbs})]) that
-    OCI's limits refuse; nothing when ListShapes is denied (then the create calls refuse bad configs)."""
+def shape_limit_problems(clients, policy, compartment_id, availability_domain, named_configs):
+    """One InputError per config of `named_configs` ([(field, {shape, ocpus, memory_in_gbs})]) that OCI's limits
+    refuse; none when ListShapes is denied (then the create calls refuse bad configs)."""
+    if not named_configs:
+        return []
     offered = list_shapes(clients, policy, compartment_id, availability_domain)
     if offered is None:
-        return
+        return []
     problems = [_limit_problem(offered, cfg, field) for field, cfg in named_configs]
-    raise_problems([p for p in problems if p is not None])
+    return [p for p in problems if p is not None]
+
+
+def check_shape_limits(clients, policy, compartment_id, availability_domain, named_configs):
+    """Raise one InputError naming every config that OCI's limits refuse (see shape_limit_problems)."""
+    raise_problems(shape_limit_problems(clients, policy, compartment_id, availability_domain, named_configs))
 
 
 def module_shape_configs(params):

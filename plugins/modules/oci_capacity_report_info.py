@@ -19,6 +19,9 @@ description:
     tenancy-level policy) returns no row and a warning naming the policy statement to add.
   - With O(check_policies), also probes (read-only) the other calls the provision stage needs and returns the exact
     IAM policy statements that are missing.
+  - It only reads and reports. Shape configurations OCI's limits refuse and fleets that do not fit are returned in
+    RV(problems), each naming its input and the fix; the caller decides (the provision roles refuse them in a task
+    before anything is launched).
 author:
   - openedx_scale maintainers (@openedx-scale)
 extends_documentation_fragment:
@@ -52,8 +55,8 @@ options:
   named_shapes:
     description:
       - More shape configurations to check against the limits OCI lists (C(ListShapes)) for the availability domain,
-        besides O(shape) and O(alternative_shapes); each problem is reported under the entry's O(named_shapes[].field),
-        so a role can name its own variables. Every problem is reported at once, before anything is created.
+        besides O(shape) and O(alternative_shapes); each problem is returned under the entry's O(named_shapes[].field),
+        so a role can name its own variables.
     type: list
     elements: dict
     default: []
@@ -76,11 +79,11 @@ options:
         required: true
   fleets:
     description:
-      - Instances or node-pool nodes a role is about to launch. Before anything is created, each fleet's room is checked (read-only),
+      - Instances or node-pool nodes a role is about to launch. Each fleet's room is read (read-only),
         free addresses in its subnet (C(GetSubnet), C(ListPrivateIps); OCI reserves 3 per subnet) and the compute
         limits of its shapes in the availability domain (C(ListLimitDefinitions), C(GetResourceAvailability)),
-        fleets sharing a subnet or a limit together. A fleet that does not fit fails the module with the numbers,
-        under O(fleets[].field).
+        fleets sharing a subnet or a limit together. A fleet that does not fit is returned in RV(problems) with the
+        numbers, under O(fleets[].field).
       - Instances of a fleet that already run (this deployment's, named C(<name>-NN)) and the size of its node pools
         hold their addresses and are not counted again, so a re-run checks only what is missing. A denied read warns and leaves it to the launches.
     type: list
@@ -136,19 +139,37 @@ EXAMPLES = r"""
     count: 5
   register: capacity
 
-- name: Check every pool's shape against the region's limits before anything is created
+- name: Report every pool's shape against the region's limits
   openedx_scale.oke.oci_capacity_report_info:
     deployment: jeddah-50k
     shape: "{{ lms_shape }}"
     named_shapes:
       - {field: lms_shape, shape: "{{ lms_shape.shape }}", ocpus: "{{ lms_shape.ocpus }}", memory_in_gbs: "{{ lms_shape.memory_in_gbs }}"}
       - {field: services_shape, shape: VM.Standard.E5.Flex, ocpus: 16, memory_in_gbs: 64}
+  register: report
+
+- name: Check that the shapes are offered and the fleets fit, before anything is created
+  ansible.builtin.assert:
+    that: report.problems | length == 0
+    fail_msg: "{{ report.problems | map(attribute='message') | join(' | ') }}"
 """
 
 RETURN = r"""
+problems:
+  description:
+    - Shape configurations OCI's limits refuse (C(ListShapes)) and fleets their subnet or compute limits cannot hold,
+      each with the input it concerns and a message naming that input, the numbers and the fix. Empty when all fit.
+    - Refused shapes are returned without reading the fleets' room; with any problem, the capacity report and the
+      policy probes are not run (they would be about a placement that cannot be made).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"field": "loadgen_vms_worker_count", "message": "loadgen_vms_worker_count: 60 (loadgen_vms_worker_count) need 60
+            addresses in subnet ocid1.subnet.oc1..example, which has 20 free (10.0.2.0/27: 29 usable, 9 in use). Fix: use a
+            larger subnet, or fewer instances (nothing was launched)."}]
 fleets:
   description: Per entry of O(fleets), how many of its instances are still to be launched (what its room was checked for).
-  returned: always
+  returned: always (empty when a shape configuration is refused)
   type: list
   elements: dict
   sample: [{"field": "loadgen_vms_worker_count", "count": 4, "missing": 4}]
@@ -172,7 +193,7 @@ candidates:
   sample: [{"shape": "VM.Standard.E4.Flex", "fault_domains": ["FAULT-DOMAIN-1"], "count": 3, "tier": "extra_pool"}]
 policies:
   description: With O(check_policies), one entry per need, V(allowed=null) when it cannot be probed by the caller.
-  returned: when O(check_policies=true)
+  returned: when O(check_policies=true) and RV(problems) is empty
   type: list
   elements: dict
   sample:
@@ -182,12 +203,12 @@ policies:
       statement: Allow group <your-group> to read cluster-work-requests in compartment id ocid1.compartment.oc1..aaaaexample
 missing_policy_statements:
   description: With O(check_policies), the statements to add (required needs whose probe was denied).
-  returned: when O(check_policies=true)
+  returned: when O(check_policies=true) and RV(problems) is empty
   type: list
   elements: str
 unverified_policy_statements:
   description: With O(check_policies), statements the caller cannot probe (service policies) but the stage needs.
-  returned: when O(check_policies=true)
+  returned: when O(check_policies=true) and RV(problems) is empty
   type: list
   elements: str
 api_calls:
@@ -207,9 +228,9 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_capacity imp
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_iam import check_policies, missing_statements
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_instances import missing_names
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_limits import check_fleet_room
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_limits import fleet_room_problems
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_module import check_placement, placement_args, resolve_placement_scope, run_module
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_shapes import module_shape_configs
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_shapes import module_shape_configs, shape_limit_problems
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oke_node_pools import missing_nodes
 
 FLEET_ARGS = dict(field=dict(type="str", required=True), name=dict(type="str", required=True), role=dict(type="str", required=True),
@@ -265,24 +286,30 @@ def main():
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
 
     def work(clients, policy, params):
-        resolve_placement_scope(clients, policy, params, named_configs(params))
+        # Only reads: what does not fit is returned as problems, for the caller to decide on.
+        resolve_placement_scope(clients, policy, params, shape_configs=[])
         compartment = params.get("compartment_id") or params["tenancy_id"]
-        fleets = [dict(entry, missing=missing_count(clients, policy, dict(entry, compartment_id=compartment, deployment=params["deployment"])))
-                  for entry in params["fleets"]]
-        check_fleet_room(clients, policy, params["tenancy_id"], compartment, params["availability_domain"],
-                         [{"field": f["field"], "count": f["missing"], "subnet_id": f["subnet_id"], "configs": f["shapes"]} for f in fleets])
+        problems, fleets = shape_limit_problems(clients, policy, compartment, params["availability_domain"], named_configs(params)), []
+        if not problems:  # a fleet's room is read for shapes OCI offers
+            fleets = [dict(entry, missing=missing_count(clients, policy, dict(entry, compartment_id=compartment, deployment=params["deployment"])))
+                      for entry in params["fleets"]]
+            problems = fleet_room_problems(clients, policy, params["tenancy_id"], compartment, params["availability_domain"],
+                                           [{"field": f["field"], "count": f["missing"], "subnet_id": f["subnet_id"], "configs": f["shapes"]}
+                                            for f in fleets])
+        result = {"changed": False, "availability_domain": params["availability_domain"],
+                  "problems": [{"field": p.field, "message": p.msg} for p in problems],
+                  "fleets": [{"field": f["field"], "count": f["count"], "missing": f["missing"]} for f in fleets],
+                  "availability": [], "candidates": []}
+        if problems:  # the report and the probes would be about a placement that cannot be made
+            return result
         report = fetch_report(clients, policy, params["tenancy_id"], params["availability_domain"], params["shapes"], params["fault_domains"])
-        candidates = []
+        result["availability"] = [row.as_dict() for row in report.rows]
         if params.get("count"):
             planner = Planner(params["availability_domain"], params["shapes"], params["fault_domains"],
                               allow_reservation=params["capacity_reservation"])
-            candidates = [c.as_dict() for c in planner.plan(params["count"], report)]
-        result = {"changed": False, "availability_domain": params["availability_domain"],
-                  "fleets": [{"field": f["field"], "count": f["count"], "missing": f["missing"]} for f in fleets],
-                  "availability": [row.as_dict() for row in report.rows], "candidates": candidates}
+            result["candidates"] = [c.as_dict() for c in planner.plan(params["count"], report)]
         if params["check_policies"]:
-            needs = check_policies(clients, policy, params.get("compartment_id") or params["tenancy_id"], report,
-                                   reservations=params["capacity_reservation"])
+            needs = check_policies(clients, policy, compartment, report, reservations=params["capacity_reservation"])
             result.update(policies=needs, missing_policy_statements=missing_statements(needs, required=True),
                           unverified_policy_statements=[n["statement"] for n in needs if n["allowed"] is None])
         return result

@@ -38,7 +38,8 @@ TIMEOUT = 20.0
 def rendered_lms(out: Path) -> tuple[str, dict]:
     """The uWSGI ini and the LMS container's UWSGI_* environment, rendered by the deploy stage (render mode)."""
     run = run_playbook(
-        PLAYBOOK, INVENTORY, extravars={"openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
+        PLAYBOOK, INVENTORY,
+        extravars={"openedx_scale_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")},
     )
     assert_ok(run)
     docs = [doc for doc in yaml.safe_load_all((out / "openedx.yaml").read_text()) if doc]

@@ -75,7 +75,8 @@ def main() -> int:
         print(json.dumps(summary))
         return 0
     try:
-        accounts = rules.load_accounts(Path(args.csv), option="locust_users_csv")
+        # The stage's users CSV is the shared openedx_scale_users_csv unless the role's own option is set.
+        accounts = rules.load_accounts(Path(args.csv), option="locust_users_csv (openedx_scale_users_csv)")
     except rules.ConfigError as exc:
         return fail(str(exc))
     per_process = math.ceil(args.users / len(order))

@@ -36,9 +36,9 @@ def deployment(kube_testbed):
         "openedx_scale_kubeconfig": str(kube_testbed.kubeconfig),
         "tutor_executable": str(VENV_BIN / "tutor"),
         "tutor_kubectl": str(VENV_BIN / "kubectl"),
-        "tutor_namespace": name,
+        "openedx_scale_namespace": name,
         "tutor_ingress_class": name,
-        "ingress_nginx_namespace": f"{name}-ingress",
+        "openedx_scale_edge_namespace": f"{name}-ingress",
         # The release names the controller objects and the chart's cluster-scoped RBAC: one per test.
         "ingress_nginx_release_name": f"{name}-ingress-nginx",
         "ingress_nginx_class": name,
@@ -146,7 +146,7 @@ def test_first_deploy_second_deploy_and_missing_secret(deployment, tmp_path):
 
     # Rendering from the stored configuration (the real secrets) logs none of them either.
     render_dir = tmp_path / "render"
-    from_cluster = deploy(deployment, verbosity=3, openedx_render_dir=str(render_dir), tutor_render_from_cluster=True)
+    from_cluster = deploy(deployment, verbosity=3, openedx_scale_render_dir=str(render_dir), tutor_render_from_cluster=True)
     assert_ok(from_cluster)
     assert secrets["REDIS_PASSWORD"] in (render_dir / "datastores.yaml").read_text()
     assert leaks(from_cluster, secrets.values()) == {}

@@ -37,10 +37,10 @@ def envoy_deployment(kube_testbed):
         "openedx_scale_edge": "envoy-gateway",
         "tutor_executable": str(VENV_BIN / "tutor"),
         "tutor_kubectl": str(VENV_BIN / "kubectl"),
-        "tutor_namespace": name,
+        "openedx_scale_namespace": name,
         # A TLS listener, so the HTTPS listener, the redirect route and the ReferenceGrant are applied too.
-        "tutor_ingress_tls_secret": f"{name}-tls",
-        "envoy_gateway_namespace": gateway_ns,
+        "openedx_scale_tls_secret": f"{name}-tls",
+        "openedx_scale_edge_namespace": gateway_ns,
         "envoy_gateway_class": name,
         # The release names the chart's cluster-scoped RBAC: one per test.
         "envoy_gateway_release_name": name,

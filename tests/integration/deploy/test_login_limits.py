@@ -63,8 +63,8 @@ def test_a_failed_load_test_restores_the_login_limits(lms, tmp_path):
         "vars": {"openedx_scale_kubeconfig": lms["kubeconfig"], "openedx_scale_login_limits_raised": True,
                  "openedx_scale_lms_host": "lms.sandbox.test", "openedx_scale_deployment": "ll", "openedx_scale_target_users": 60,
                  "openedx_scale_think_time_seconds": [1, 3],
-                 "openedx_scale_pool_label_key": "openedx-scale/pool", "tutor_namespace": lms["ns"], "tutor_apply_timeout": 300,
-                 "locust_users_csv": str(users), "locust_host": "https://lms.sandbox.test", "locust_flow_weights": {"checkout": 1}},
+                 "openedx_scale_pool_label_key": "openedx-scale/pool", "openedx_scale_namespace": lms["ns"], "tutor_apply_timeout": 300,
+                 "openedx_scale_users_csv": str(users), "locust_host": "https://lms.sandbox.test", "locust_flow_weights": {"checkout": 1}},
         # localhost in the inventory: its plays (kubeconfig, the delegated raise and restore) see these variables.
         "hosts": {"localhost": local},
         "children": {"locust_master": {"hosts": {"master": local}}, "locust_workers": {"hosts": {"worker": local}}},

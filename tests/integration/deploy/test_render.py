@@ -64,7 +64,7 @@ def load(out: Path, edge: str) -> list[dict]:
 def render(inventory: str | Path, out: Path, verbosity: int = 0, **extravars):
     """Render with the inventory named `inventory` (or the inventory directory `inventory`)."""
     # Reuse the collection's own Tutor and kubectl instead of installing a venv per test.
-    variables = {"openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
+    variables = {"openedx_scale_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
     variables.update(extravars)
     path = inventory if isinstance(inventory, Path) else inventory_path(inventory)
     return run_playbook(PLAYBOOK, path, extravars=variables, verbosity=verbosity)

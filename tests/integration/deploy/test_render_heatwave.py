@@ -33,7 +33,7 @@ def heatwave(tmp_path_factory):
         db = made.results("Ensure the DB system")[0]["db_system"]
         out = work / "render"
         run = run_playbook(PLAYBOOK, inventory_path("sandbox"), envvars=sb.env(), extravars={
-            "openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl"),
+            "openedx_scale_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl"),
             "openedx_scale_mysql": "heatwave", "openedx_scale_oci_auth": {"config_file": sb.config_file, "profile": "DEFAULT"}})
         calls = sb.state()["counters"]["calls"]
     assert_ok(run)
@@ -77,7 +77,7 @@ def test_sizing_shows_the_db_system_and_the_password_stays_out(heatwave):
 def test_weak_heatwave_password_stops_before_anything_is_written(tmp_path):
     out = tmp_path / "render"
     run = run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars={
-        "openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl"),
+        "openedx_scale_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl"),
         "openedx_scale_mysql": "heatwave", "openedx_scale_mysql_host": "10.0.10.3", "openedx_scale_mysql_admin_password": "Weak$pass1"})
     text = " ".join(run.stdout.split())
     assert run.rc != 0 and "tutor_mysql_admin_password (openedx_scale_mysql_admin_password) holds one of" in text

@@ -18,7 +18,7 @@ from .test_render import PLAYBOOK
 def deploy_render(tmp_path, **extravars):
     scratch = tmp_path / "tmpdir"
     scratch.mkdir()
-    variables = {"openedx_render_dir": str(tmp_path / "out"), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
+    variables = {"openedx_scale_render_dir": str(tmp_path / "out"), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
     run = run_playbook(PLAYBOOK, INVENTORY, extravars={**variables, **extravars}, envvars={"TMPDIR": str(scratch)})
     return run, scratch
 
@@ -57,9 +57,9 @@ def test_scratch_root_removed_when_the_render_fails_after_tutor_saved_its_config
 def test_unwritable_render_dir_is_refused_before_tutor_runs(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    run, scratch = deploy_render(tmp_path, openedx_render_dir=str(blocker / "out"))
+    run, scratch = deploy_render(tmp_path, openedx_scale_render_dir=str(blocker / "out"))
     assert run.rc != 0
     text = " ".join(run.stdout.split())
-    assert "tutor_render_dir (openedx_render_dir)" in text and "not a directory" in text, text[-3000:]
+    assert "tutor_render_dir (openedx_scale_render_dir)" in text and "not a directory" in text, text[-3000:]
     assert "Create the scratch Tutor root" not in run.stdout
     assert leftovers(scratch) == []

@@ -78,7 +78,7 @@ def test_edge_without_a_helm_client_stops_in_preflight(tmp_path):
     # A PATH without helm (the system's own directories, the venv's tutor and kubectl).
     path = os.pathsep.join([str(VENV_BIN), "/usr/bin", "/bin"])
     assert shutil.which("helm", path=path) is None
-    variables = {"openedx_render_dir": str(tmp_path / "render"), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
+    variables = {"openedx_scale_render_dir": str(tmp_path / "render"), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")}
     run = run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars=variables, envvars={"PATH": path})
     assert run.rc != 0
     assert "The ingress-nginx chart is installed with helm, which is not on this controller's PATH" in " ".join(run.stdout.split())

@@ -34,7 +34,7 @@ def jeddah_plan(tmp_path_factory):
     run = run_playbook(
         PLAYBOOK,
         REPO / "inventories" / "example-jeddah",
-        extravars={"openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")},
+        extravars={"openedx_scale_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")},
     )
     assert_ok(run)
     # The same plan the tutor role probes before a first deploy (the autoscalers at their peak).

@@ -37,9 +37,11 @@ def write_inventory(tmp_path, **overrides):
         _accounts(users_csv, 40)
     base = {
         "locust_host": f"http://127.0.0.1:{free_port()}",
+        # Every inventory sets the target (the seeding's argument specs, checked on every run, default from it).
+        "openedx_scale_target_users": 8,
         "locust_users": 8,
         "locust_worker_processes": 2,
-        "locust_users_csv": str(users_csv),
+        "openedx_scale_users_csv": str(users_csv),
         "locust_think_time": [1, 2],
         "locust_ramp_hold": 10,
         "locust_reports_dir": str(tmp_path / "reports"),
@@ -91,8 +93,8 @@ CASES = {
     "ramp over the login limit": ({"locust_ramp_spawn_rate": 50, "locust_users": 4000}, ["locust_ramp_spawn_rate:", "login"]),
     "login limits claimed, not raised": ({"locust_login_limits_raised": True, "openedx_scale_login_limits_raised": False},
                                          ["locust_login_limits_raised is true", "openedx_scale_login_limits_raised: false", "Fix:"]),
-    "no users CSV": ({"locust_users_csv": ""}, ["locust_users_csv: empty"]),
-    "missing users CSV": ({"locust_users_csv": "/nonexistent/users.csv"}, ["locust_users_csv", "does not exist"]),
+    "no users CSV": ({"openedx_scale_users_csv": ""}, ["openedx_scale_users_csv: empty"]),
+    "missing users CSV": ({"openedx_scale_users_csv": "/nonexistent/users.csv"}, ["locust_users_csv", "does not exist"]),
     # locust.conf takes one option per line: a newline would add options of its own.
     "extra option with a newline": (
         {"locust_extra_options": {"loglevel": "INFO\nheadless = false"}},
@@ -112,15 +114,15 @@ CASES = {
 def test_empty_users_csv(inventory, tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("username,email,password\n")
-    _fails_with(run_playbook(PLAYBOOK, inventory=inventory(locust_users_csv=str(empty))), "locust_users_csv", "has no accounts")
+    _fails_with(run_playbook(PLAYBOOK, inventory=inventory(openedx_scale_users_csv=str(empty))), "locust_users_csv", "has no accounts")
 
 
 def test_malformed_users_csv(inventory, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("username,email,password\nu1,u1@example.com\nu2,u2@example.com,Pw2Secret,x\n")
-    _fails_with(run_playbook(PLAYBOOK, inventory=inventory(locust_users_csv=str(bad))), "locust_users_csv", "line 2", "expected 3")
+    _fails_with(run_playbook(PLAYBOOK, inventory=inventory(openedx_scale_users_csv=str(bad))), "locust_users_csv", "line 2", "expected 3")
     bad.write_text("username,email,password\nu2,u2@example.com,Pw2Secret,x\n")
-    run = run_playbook(PLAYBOOK, inventory=inventory(locust_users_csv=str(bad)))
+    run = run_playbook(PLAYBOOK, inventory=inventory(openedx_scale_users_csv=str(bad)))
     _fails_with(run, "locust_users_csv", "line 2", "expected 3", "the row of 'u2'")
     assert "Pw2Secret" not in run.stdout
 
@@ -140,12 +142,12 @@ def test_no_account_file_is_left_behind_when_a_later_check_fails(inventory, tmp_
 def test_duplicate_account(inventory, tmp_path):
     dup = tmp_path / "dup.csv"
     dup.write_text("u1,u1@example.com,a\nu2,u2@example.com,b\nu1,u3@example.com,c\n")
-    _fails_with(run_playbook(PLAYBOOK, inventory=inventory(locust_users_csv=str(dup))), "locust_users_csv", "already on line 1")
+    _fails_with(run_playbook(PLAYBOOK, inventory=inventory(openedx_scale_users_csv=str(dup))), "locust_users_csv", "already on line 1")
 
 
 def test_too_few_accounts_for_disjoint_shares(inventory, tmp_path):
     few = _accounts(tmp_path / "few.csv", 6)
-    _fails_with(run_playbook(PLAYBOOK, inventory=inventory(locust_users_csv=str(few))), "locust_users_csv", "has 6 accounts", "at least 8 rows")
+    _fails_with(run_playbook(PLAYBOOK, inventory=inventory(openedx_scale_users_csv=str(few))), "locust_users_csv", "has 6 accounts", "at least 8 rows")
 
 
 def test_unreachable_host(inventory):

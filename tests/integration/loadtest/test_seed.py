@@ -6,7 +6,8 @@ contract: `./manage.py lms shell --command CODE`, CODE calling create_test_users
 standard input. The demo course goes through real Tutor's `tutor k8s do importdemocourse`: a Job the real
 controller-manager runs to completion on kwok's nodes, before any account exists. kwok runs no container, so the
 Job's own work (`./manage.py cms import` of the demo course) is done by the tutor the play calls, a wrapper around
-real Tutor that, once `importdemocourse` succeeded, runs that import through `kubectl exec` with the demo course's
+real Tutor that, once `importdemocourse` succeeded (in the scratch Tutor root the role writes from the configuration the
+deploy stage keeps in the cluster, no deploy files), runs that import through `kubectl exec` with the demo course's
 course.xml: without the import first, enrolling fails. Course discovery is real tutor-discovery's Deployment (`tutor
 plugins enable discovery`); `kubectl exec` into its container runs course discovery's stand-in
 (tests/sandbox/discovery), whose program the LMS stand-in's cache_programs caches.
@@ -24,7 +25,9 @@ import json
 import stat
 import subprocess
 import sys
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +65,9 @@ def platform(kube_testbed, tmp_path_factory):
     subprocess.run([tutor, "config", "save", "--set", f"K8S_NAMESPACE={ns}"], env=env, check=True, capture_output=True)
     subprocess.run([tutor, "plugins", "enable", "discovery"], env=env, check=True, capture_output=True)
     subprocess.run([tutor, "k8s", "start"], env=env, check=True, capture_output=True)
+    # What the deploy stage keeps in the cluster (tutor_config_secret): the seeding's only source of Tutor's
+    # configuration, so that `--tags seed` alone needs no file of the deploy stage's.
+    core.create_namespaced_secret(ns, {"metadata": {"name": "tutor-config"}, "stringData": {"config.yml": (root / "config.yml").read_text()}})
 
     def running(name):
         pods = core.list_namespaced_pod(ns, label_selector=f"app.kubernetes.io/name={name}").items
@@ -70,14 +76,13 @@ def platform(kube_testbed, tmp_path_factory):
     wait_for(lambda: running("lms") and running("discovery"), 180, "the LMS and discovery pods running")
     extravars = {
         "openedx_scale_kubeconfig": str(kube_testbed.kubeconfig),
-        "tutor_namespace": ns,
-        "tutor_executable": str(tutor_importing(work, ns, kube_testbed.kubeconfig)),
-        "tutor_kubectl": str(VENV_BIN / "kubectl"),
-        "locust_users": USERS,
+        "openedx_scale_namespace": ns,
+        "openedx_scale_tutor_executable": str(tutor_importing(work, ns, kube_testbed.kubeconfig)),
+        "openedx_scale_kubectl": str(VENV_BIN / "kubectl"),
+        "openedx_scale_target_users": USERS,
         # Usernames of their own: the test bed's account store outlives a test when the test bed is reused.
         "loadtest_seed_prefix": ns.replace("-", "_"),
         "loadtest_seed_batch": BATCH,
-        "loadtest_seed_tutor_root": str(root),
         "loadtest_seed_users_csv": str(work / "users.csv"),
         "openedx_scale_discovery_enabled": True,
         # One program per namespace: the test bed's discovery state outlives a test when the test bed is reused.
@@ -133,8 +138,10 @@ def test_seed_creates_the_accounts_the_load_test_logs_in_with(platform):
     from kubernetes import client
 
     runs_before = len(json.loads(platform["accounts"].read_text())["runs"]) if platform["accounts"].exists() else 0
+    scratch_before = set(Path(tempfile.gettempdir()).glob("loadtest-seed-tutor-*"))
     first = seed(platform, verbosity=3)
     assert first.rc == 0, first.stdout[-4000:]
+    assert set(Path(tempfile.gettempdir()).glob("loadtest-seed-tutor-*")) == scratch_before, "the scratch Tutor root (secrets) was left behind"
 
     created, runs = accounts(platform)
     assert sorted(created) == sorted(f"{platform['prefix']}_{i}" for i in range(USERS))
@@ -220,7 +227,7 @@ def test_users_csv_without_a_complete_seeding_names_the_fix(platform):
     core = client.CoreV1Api(platform["api"])
     ns = f"{platform['ns']}-half"
     never = platform["work"] / "half.csv"
-    extravars = {**platform["vars"], "tutor_namespace": ns, "loadtest_seed_users_csv": str(never)}
+    extravars = {**platform["vars"], "openedx_scale_namespace": ns, "loadtest_seed_users_csv": str(never)}
     core.create_namespace({"metadata": {"name": ns}})
     try:
         missing = run_playbook(USERS_CSV_PLAY, inventory_path("sandbox"), extravars=extravars)
@@ -232,7 +239,7 @@ def test_users_csv_without_a_complete_seeding_names_the_fix(platform):
     for run, why in ((missing, "not found"), (half, "complete is false")):
         assert run.rc != 0
         out = " ".join(run.stdout.split())
-        assert f"locust_users_csv: empty, and no complete seeding to write it from: Secret {ns}/{SECRET} {why}" in out, out[-3000:]
+        assert f"openedx_scale_users_csv: empty, and no complete seeding to write it from: Secret {ns}/{SECRET} {why}" in out, out[-3000:]
         assert "--tags seed" in out
     assert "x" * 24 not in half.stdout
     assert not never.exists(), "a CSV written without a complete seeding"
@@ -245,7 +252,7 @@ def test_seed_without_an_lms_pod_stops_with_the_fix(platform):
     core = client.CoreV1Api(platform["api"])
     core.create_namespace({"metadata": {"name": empty}})
     try:
-        run = seed(platform, tutor_namespace=empty, loadtest_seed_users_csv=str(platform["work"] / "never.csv"))
+        run = seed(platform, openedx_scale_namespace=empty, loadtest_seed_users_csv=str(platform["work"] / "never.csv"))
     finally:
         core.delete_namespace(empty)
     assert run.rc != 0

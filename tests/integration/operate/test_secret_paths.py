@@ -122,7 +122,7 @@ def test_deploy_tutor_secrets(tmp_path, how):
     secrets = canaries(how.replace("_", "").title())
     out = tmp_path / "out"
     run = play(DEPLOY_PLAYBOOK, supply(tmp_path, how, {"tutor_settings": secrets}),
-               {"openedx_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")})
+               {"openedx_scale_render_dir": str(out), "tutor_executable": str(VENV_BIN / "tutor"), "tutor_kubectl": str(VENV_BIN / "kubectl")})
     assert_ok(run)
     rendered = "\n".join(rendered_secret_values((out / "openedx.yaml").read_text(), (out / "datastores.yaml").read_text()))
     assert secrets["OPENEDX_SECRET_KEY"] in rendered and secrets["REDIS_PASSWORD"] in rendered, "the canaries did not reach Tutor"
@@ -135,7 +135,7 @@ def test_loadtest_account_passwords(tmp_path):
     users = tmp_path / "users.csv"
     passwords = [f"CanaryPw{i}{run_id}" for i in range(40)]
     users.write_text("username,email,password\n" + "".join(f"u{i},u{i}@example.com,{p}\n" for i, p in enumerate(passwords)))
-    inventory = write_inventory(tmp_path, locust_users_csv=str(users))
+    inventory = write_inventory(tmp_path, openedx_scale_users_csv=str(users))
     run = play(LOADTEST_PLAYBOOK, {"inventory": inventory})
     refused(run, "locust_host")  # the LMS port is closed: stopped in preflight after the CSV was read and split
     assert leaks(run, passwords) == {}

@@ -197,6 +197,12 @@ def inventory_templar(inventory: str) -> Templar:
     return Templar(loader=loader, variables=variables)
 
 
+def lookup_default(question: dict, inventory: str):
+    """What the role's `lookup('ansible.builtin.vars', variable, default=default)` gives for a question."""
+    inv_vars = _inventory_vars(inventory)[1]
+    return inv_vars.get(question["variable"], question["default"])
+
+
 SURVEYS = [(jt["name"], [jt["playbook"]], jt.get("survey", [])) for jt in JOB_TEMPLATES] + [
     (wf["name"], [next(jt["playbook"] for jt in JOB_TEMPLATES if jt["name"] == node["template"]) for node in wf["nodes"]], wf.get("survey", []))
     for wf in WORKFLOWS
@@ -238,8 +244,8 @@ def test_survey_variables_and_defaults(name, playbooks, survey, inventory):
     templar = inventory_templar(inventory)
     # Strings read with yaml.safe_load are untrusted in ansible-core 2.19: mark them as templates, as the role's
     # defaults file is when Ansible loads it.
-    rendered = [{**q, "default": templar.template(trust_as_template(q["default"]) if isinstance(q["default"], str) else q["default"])}
-                if "default" in q else q for q in survey]
+    # The role fills a question's default with the inventory's value of its variable, else the question's default.
+    rendered = [{**q, "default": templar.template(_trusted(lookup_default(q, inventory)))} if "default" in q else q for q in survey]
     try:
         validate_survey({"name": name, "description": "", "spec": rendered})
     except ApiError as exc:

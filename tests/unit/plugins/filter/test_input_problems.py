@@ -26,6 +26,7 @@ VALID = [
     {"check": "availability_domain", "field": "ad", "value": "hxIl:ME-JEDDAH-1-AD-1"},
     {"check": "kubernetes_version", "field": "k8s", "value": "v1.35.4"},
     {"check": "node_stuck_timeout", "field": "stuck", "value": "900"},
+    {"check": "ocid", "field": "cid", "value": "ocid1.compartment.oc1..aaaaaaaaexample", "kinds": ["compartment", "tenancy"]},
 ]
 
 
@@ -110,3 +111,16 @@ def test_mysql_checks_name_the_field_and_never_the_password():
     assert problems[1].startswith("oke_cluster_mysql_alternative_shapes[0]: ") and "not a MySQL shape name" in problems[1]
     assert input_problems([{"check": "mysql_admin_password", "field": "f", "value": "Sb-Adm1n-Pass!"},
                            {"check": "mysql_shapes", "field": "f", "value": ["MySQL.8", "MySQL.16"]}]) == []
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    ("my-compartment", "is not an OCID"),
+    ("ocid1.subnet.oc1.me-jeddah-1.aaaaaaaaexample", "is a subnet OCID, expected a vcn OCID"),
+    ("", "is required"),
+    (None, "is required"),
+    (42, "is not an OCID"),
+])
+def test_ocid_is_the_modules_pattern_with_field_and_fix(value, text):
+    """Role preflights and modules share module_utils/oci_args.py's one OCID pattern."""
+    problems = input_problems([{"check": "ocid", "field": "oke_cluster_vcn_id", "value": value, "kinds": ["vcn"]}])
+    assert len(problems) == 1 and problems[0].startswith("oke_cluster_vcn_id: ") and text in problems[0] and "Fix:" in problems[0], problems

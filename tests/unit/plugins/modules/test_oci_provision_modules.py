@@ -148,7 +148,6 @@ A1_81 = {"field": "loadgen_vms_worker_shape", "shape": "VM.Standard.A1.Flex", "o
     (oke_node_pool, dict(POOL, alternative_shapes=[{"shape": "VM.Standard.E9.Flex", "ocpus": 30, "memory_in_gbs": 128}]),
      "alternative_shapes[0].shape", "not offered here"),
     (oci_instance, dict(VMS, shape={"shape": "VM.Standard.E4.Flex", "ocpus": 2, "memory_in_gbs": 512}), "shape.memory_in_gbs", "GB per OCPU"),
-    (oci_capacity_report_info, dict(BASE, shape=E4, named_shapes=[A1_81]), "loadgen_vms_worker_shape.ocpus", "range 1-80"),
 ])
 def test_shape_limits_from_list_shapes_fail_before_anything_else(module, args, field, text, capsys, fake):
     ce, compute = Recorder({}), Recorder({})
@@ -242,6 +241,18 @@ def test_capacity_report_info_rows_and_candidates(capsys, fake):
     assert not failed and not out["changed"]
     assert len(out["availability"]) == 3
     assert out["candidates"][0]["fault_domains"] == ["FAULT-DOMAIN-3"] and out["candidates"][0]["count"] == 3
+
+
+def test_capacity_report_info_returns_refused_shapes_without_failing(capsys, fake):
+    """An _info module only reads: a shape configuration OCI's limits refuse is a returned problem, not a failure; the
+    capacity report of a placement that cannot be made is not asked for (no create_compute_capacity_report answer)."""
+    ce, compute = Recorder({}), Recorder({})
+    fake["clients"] = FakeClients(ce=ce, compute=compute)
+    failed, out = run(oci_capacity_report_info, dict(BASE, shape=E4, named_shapes=[A1_81]), capsys)
+    assert not failed and not out["changed"], out
+    assert [p["field"] for p in out["problems"]] == ["loadgen_vms_worker_shape.ocpus"], out["problems"]
+    assert "range 1-80" in out["problems"][0]["message"] and "Fix:" in out["problems"][0]["message"]
+    assert compute.calls == ["list_shapes"] and ce.calls == [] and out["availability"] == [] and out["candidates"] == []
 
 
 def test_kubeconfig_written_0600_atomically_and_changed_only_on_diff(capsys, fake, tmp_path):
