@@ -184,16 +184,28 @@ def _launch(awx: RealAWX, coll: str, name: str, extra_vars: dict) -> tuple[int, 
     return awx.api("POST", f"/api/v2/{coll}/{oid}/launch/", {"extra_vars": extra_vars})
 
 
+def _answers(awx: RealAWX, coll: str, name: str, **overrides) -> dict:
+    """Every survey answer: the stored defaults, then the overrides. AWX 24.6.1 refuses an API launch that leaves out
+    a required question even when it has a default (only the UI pre-fills them; workflows skip that check)."""
+    oid = awx.named(coll, name)["id"]
+    return {**{q["variable"]: q["default"] for q in awx.get(f"/api/v2/{coll}/{oid}/survey_spec/")["spec"]}, **overrides}
+
+
 def test_awx_refuses_bad_survey_answers(awx, configured):
     """AWX checks every answer against the survey's type, bounds and choices before it creates a job."""
     before = awx.get("/api/v2/unified_jobs/?page_size=1")["count"]
-    status, body = _launch(awx, "job_templates", "openedx-scale load test", {"locust_ramp_steps": "5"})
+    loadtest = "openedx-scale load test"
+    status, body = _launch(awx, "job_templates", loadtest, _answers(awx, "job_templates", loadtest, locust_ramp_steps="5"))
     assert status == 400 and body["variables_needed_to_start"] == ["Value 5 for 'locust_ramp_steps' expected to be of type integer."], body
-    status, body = _launch(awx, "job_templates", "openedx-scale load test", {"locust_ramp_steps": 500})
-    assert status == 400 and "'locust_ramp_steps' value 500 is too large (must be no more than 100)." in body["variables_needed_to_start"]
-    status, body = _launch(awx, "job_templates", "openedx-scale deploy Open edX", {"tutor_search_backend": "solr"})
-    assert status == 400 and any("tutor_search_backend" in m for m in body["variables_needed_to_start"]), body
-    status, body = _launch(awx, "workflow_job_templates", "openedx-scale pipeline", {"locust_slo_max_failure_ratio": 2})
+    status, body = _launch(awx, "job_templates", loadtest, _answers(awx, "job_templates", loadtest, locust_ramp_steps=500))
+    assert status == 400 and body["variables_needed_to_start"] == ["'locust_ramp_steps' value 500 is too large (must be no more than 100)."], body
+    status, body = _launch(awx, "job_templates", loadtest, {"locust_ramp_steps": 5})
+    assert status == 400 and "'locust_host' value missing" in body["variables_needed_to_start"], body
+    deploy = "openedx-scale deploy Open edX"
+    status, body = _launch(awx, "job_templates", deploy, _answers(awx, "job_templates", deploy, tutor_search_backend="solr"))
+    assert status == 400 and len(body["variables_needed_to_start"]) == 1 and "tutor_search_backend" in body["variables_needed_to_start"][0], body
+    pipeline = "openedx-scale pipeline"
+    status, body = _launch(awx, "workflow_job_templates", pipeline, _answers(awx, "workflow_job_templates", pipeline, locust_slo_max_failure_ratio=2))
     assert status == 400 and any("locust_slo_max_failure_ratio" in m for m in body["variables_needed_to_start"]), body
     assert awx.get("/api/v2/unified_jobs/?page_size=1")["count"] == before, "a refused launch created a job"
 
@@ -266,8 +278,7 @@ def test_provision_job_launched_through_awx_succeeds(awx, configured, oci):
     # The rehearsal inventory places the kubeconfig in its checkout; a job writes it inside its own private data dir.
     status, body = awx.api("PATCH", f"/api/v2/job_templates/{jt['id']}/", {"extra_vars": json.dumps({"openedx_scale_kubeconfig": "/runner/kubeconfig"})})
     assert status == 200, body
-    status, job = _launch(awx, "job_templates", jt["name"], {"openedx_scale_deployment": "awx-job", "oke_cluster_lms_count": 2,
-                                                             "oke_cluster_services_count": 1})
+    status, job = _launch(awx, "job_templates", jt["name"], _answers(awx, "job_templates", jt["name"], openedx_scale_deployment="awx-job"))
     assert status == 201, job
     done = awx.wait_job(f"/api/v2/jobs/{job['id']}/")
     assert done["status"] == "successful", f"{done['status']}: {done.get('job_explanation')}\n{_job_output(awx, done)[-6000:]}\n{awx.logs()}"
