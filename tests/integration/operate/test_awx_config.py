@@ -196,7 +196,7 @@ def test_awx_refuses_bad_survey_answers(awx, configured):
     before = awx.get("/api/v2/unified_jobs/?page_size=1")["count"]
     loadtest = "openedx-scale load test"
     status, body = _launch(awx, "job_templates", loadtest, _answers(awx, "job_templates", loadtest, locust_ramp_steps="5"))
-    assert status == 400 and body["variables_needed_to_start"] == ["Value 5 for 'locust_ramp_steps' expected to be of type integer."], body
+    assert status == 400 and body["variables_needed_to_start"] == ["Value 5 for 'locust_ramp_steps' expected to be an integer."], body
     status, body = _launch(awx, "job_templates", loadtest, _answers(awx, "job_templates", loadtest, locust_ramp_steps=500))
     assert status == 400 and body["variables_needed_to_start"] == ["'locust_ramp_steps' value 500 is too large (must be no more than 100)."], body
     status, body = _launch(awx, "job_templates", loadtest, {"locust_ramp_steps": 5})
