@@ -429,11 +429,12 @@ class RealAWX:
         return found[0]
 
     def wait_job(self, path: str, timeout: float = 900) -> dict:
-        """Poll a unified job (e.g. /api/v2/jobs/7/) until it finishes; its final record."""
+        """Poll a unified job (e.g. /api/v2/jobs/7/) until it finishes and its events are stored; its final record."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             job = self.get(path)
-            if job.get("finished") or job.get("status") in ("successful", "failed", "error", "canceled"):
+            # The callback receiver stores a job's events after its status is final: wait for those too.
+            if job.get("status") in ("successful", "failed", "error", "canceled") and job.get("event_processing_finished", True):
                 return job
             time.sleep(2)
         raise AWXFixtureError(f"{path} not finished after {timeout:.0f}s: {self.get(path).get('status')}\n{self.logs()}")
