@@ -1,94 +1,109 @@
-"""playbooks/awx_configure.yml through ansible-runner (as AWX runs playbooks) against tests.sandbox.awx, a
-strict local stand-in for the AWX REST API: what the controller holds afterwards, idempotence (no write on a
-re-run), check mode, bad input refused before any write, and secrets never in the -vvv output."""
+"""playbooks/awx_configure.yml through ansible-runner against the real AWX 24.6.1 (tests/helpers/awx): what AWX holds
+afterwards read back through its API, idempotence (a second run changes nothing), the survey specs accepted and the
+survey answers judged by AWX itself, then jobs launched through AWX (receptor, ansible-runner worker, the podman
+stand-in) that finish `successful` with their events stored. Bad input is refused before any write; secrets never
+reach the -vvv output."""
 
 from __future__ import annotations
 
+import configparser
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.helpers.ansible import assert_ok, run_playbook
+from tests.helpers.awx import RealAWX
 from tests.rehearsal import inventory_path
-from tests.sandbox.awx import FakeAWX
+from tests.sandbox.oci import OciSandbox
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = REPO / "playbooks" / "awx_configure.yml"
 INVENTORY = inventory_path("sandbox")
 DEFAULTS = yaml.safe_load((REPO / "roles" / "awx_config" / "defaults" / "main.yml").read_text())
-TOKEN = "awx-token-6f1c0e9a7d"
-PASSPHRASE = "oci-key-passphrase-93b1"
-# Three full runs of the playbook (about a minute each on a loaded 2-core machine).
+# AWX itself, then three full runs of the playbook and the jobs AWX runs.
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def secrets() -> dict:
-    """A passphrase-protected RSA API key (PKCS#8 PEM, as `openssl genrsa -aes256` writes) and an OpenSSH key."""
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    oci_key = rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.BestAvailableEncryption(PASSPHRASE.encode()))
+def oci(tmp_path_factory):
+    """The OCI sandbox the provision job works against; its API key is what the OCI credential holds."""
+    with OciSandbox("ample", tmp_path_factory.mktemp("awx-oci")) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def secrets(oci) -> dict:
+    """The OCI sandbox's API signing key (its user, tenancy, fingerprint, PEM key) and an OpenSSH key."""
+    config = configparser.ConfigParser()
+    config.read(oci.config_file)
+    profile = config["DEFAULT"]
     ssh_key = ed25519.Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                                                                  serialization.NoEncryption())
-    return {"oci_key": oci_key.decode(), "ssh_key": ssh_key.decode()}
+    return {"oci": {"user": profile["user"], "tenancy": profile["tenancy"], "fingerprint": profile["fingerprint"],
+                    "region": profile["region"], "private_key": Path(profile["key_file"]).read_text(), "passphrase": ""},
+            "oci_key": Path(profile["key_file"]).read_text(), "ssh_key": ssh_key.decode()}
 
 
-def extravars(awx: FakeAWX, secrets: dict, **overrides) -> dict:
+def _commit() -> str:
+    """The project is this checkout as a git repository: AWX syncs the commit under test (not the main branch)."""
+    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def extravars(awx: RealAWX, secrets: dict, **overrides) -> dict:
     values = {
         "awx_config_controller_host": awx.url,
-        "awx_config_controller_oauthtoken": TOKEN,
-        "awx_config_oci_api_key": {
-            "user": "ocid1.user.oc1..aaaaaaaaexampleuser",
-            "tenancy": "ocid1.tenancy.oc1..aaaaaaaaexampletenancy",
-            "fingerprint": "12:34:56:78:9a:bc:de:f0:12:34:56:78:9a:bc:de:f0",
-            "region": "me-jeddah-1",
-            "private_key": secrets["oci_key"],
-            "passphrase": PASSPHRASE,
-        },
+        "awx_config_controller_oauthtoken": awx.token,
+        "awx_config_validate_certs": False,
+        "awx_config_oci_api_key": secrets["oci"],
         "awx_config_ssh_private_key": secrets["ssh_key"],
+        "awx_config_project": {"name": "openedx-scale", "description": "this checkout", "scm_url": f"file://{REPO}",
+                               "scm_branch": _commit(), "scm_update_on_launch": True, "scm_update_cache_timeout": 60},
     }
     values.update(overrides)
     return values
 
 
-def _secret_values(secrets: dict) -> list[str]:
+def _secret_values(awx: RealAWX, secrets: dict) -> list[str]:
     """Strings that must never reach the output: token, passphrase, and a line from the middle of each key."""
     lines = [ln for key in (secrets["oci_key"], secrets["ssh_key"]) for ln in key.splitlines() if "-----" not in ln and len(ln) > 40]
-    return [TOKEN, PASSPHRASE, *lines[1:3], *lines[-3:-1]]
+    return [awx.token, *lines[1:3], *lines[-3:-1]]
 
 
 @pytest.fixture(scope="module")
-def configured(secrets):
-    """A fresh fake controller configured twice: the first run at -vvv, the second must change nothing."""
-    with FakeAWX(TOKEN) as awx:
-        first = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets), verbosity=3)
-        assert_ok(first)
-        writes_after_first = len(awx.writes())
-        second = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets))
-        assert_ok(second)
-        yield {"awx": awx, "first": first, "second": second, "writes_after_first": writes_after_first, "dump": awx.state.dump()}
+def awx():
+    with RealAWX() as real:
+        yield real
+
+
+@pytest.fixture(scope="module")
+def configured(awx, secrets):
+    """AWX configured twice: the first run at -vvv, the second must change nothing."""
+    first = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets), verbosity=3)
+    assert_ok(first)
+    second = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets))
+    assert_ok(second)
+    return {"first": first, "second": second}
 
 
 def test_first_run_creates_and_second_run_changes_nothing(configured):
     assert configured["first"].changed > 0
     assert configured["second"].changed == 0, configured["second"].stdout[-5000:]
-    assert len(configured["awx"].writes()) == configured["writes_after_first"], "the re-run sent write requests"
 
 
-def test_organization_and_execution_environment(configured):
-    dump = configured["dump"]
-    org = dump["organizations"]["openedx-scale"]
-    ee = dump["execution_environments"]["openedx-scale-ee"]
+def test_organization_and_execution_environment(awx, configured):
+    org = awx.named("organizations", "openedx-scale")
+    ee = awx.named("execution_environments", "openedx-scale-ee")
     assert ee["image"] == DEFAULTS["awx_config_execution_environment"]["image"]
-    assert ee["organization"] == org["id"]
+    assert ee["organization"] == org["id"] and ee["pull"] == "missing"
 
 
-def test_oci_credential_type_reaches_the_controller_unrendered(configured):
-    ctype = configured["dump"]["credential_types"]["OCI API key"]
+def test_oci_credential_type_reaches_the_controller_unrendered(awx, configured):
+    ctype = awx.named("credential_types", "OCI API key")
     assert ctype["kind"] == "cloud" and not ctype["managed"]
     fields = {f["id"]: f for f in ctype["inputs"]["fields"]}
     assert fields["private_key"]["secret"] and fields["private_key"]["multiline"] and fields["passphrase"]["secret"]
@@ -99,52 +114,48 @@ def test_oci_credential_type_reaches_the_controller_unrendered(configured):
     assert "raw" not in json.dumps(ctype["injectors"])
 
 
-def test_credentials_hold_the_inputs_and_hide_the_secrets(configured, secrets):
-    dump, state = configured["dump"], configured["awx"].state
-    oci_cred = dump["credentials"]["openedx-scale OCI API key"]
-    assert oci_cred["credential_type"] == dump["credential_types"]["OCI API key"]["id"]
-    assert oci_cred["inputs"]["user"] == "ocid1.user.oc1..aaaaaaaaexampleuser"
-    assert oci_cred["inputs"]["private_key"] == oci_cred["inputs"]["passphrase"] == "$encrypted$"
-    assert state.secrets[oci_cred["id"]] == {"private_key": secrets["oci_key"], "passphrase": PASSPHRASE}
-    ssh = dump["credentials"]["openedx-scale load generators SSH"]
-    assert ssh["credential_type"] == dump["credential_types"]["Machine"]["id"]
+def test_credentials_hold_the_inputs_and_hide_the_secrets(awx, configured, secrets):
+    oci_cred = awx.named("credentials", "openedx-scale OCI API key")
+    assert oci_cred["credential_type"] == awx.named("credential_types", "OCI API key")["id"]
+    assert oci_cred["inputs"]["user"] == secrets["oci"]["user"] and oci_cred["inputs"]["private_key"] == "$encrypted$"
+    ssh = awx.named("credentials", "openedx-scale load generators SSH")
+    assert ssh["credential_type"] == awx.named("credential_types", "Machine")["id"]
     assert ssh["inputs"] == {"username": "root", "ssh_key_data": "$encrypted$"}
-    assert state.secrets[ssh["id"]] == {"ssh_key_data": secrets["ssh_key"]}
 
 
-def test_project_is_this_repository_and_synced(configured):
-    dump = configured["dump"]
-    project = dump["projects"]["openedx-scale"]
+def test_project_is_this_repository_and_synced(awx, configured):
+    project = awx.named("projects", "openedx-scale")
     assert project["scm_type"] == "git" and project["scm_url"] == f"file://{REPO}"
     assert project["status"] == "successful" and project["scm_update_on_launch"] is True
-    assert project["default_environment"] == dump["execution_environments"]["openedx-scale-ee"]["id"]
+    assert project["default_environment"] == awx.named("execution_environments", "openedx-scale-ee")["id"]
+    # AWX lists the playbooks it found in the synced project: every job template's playbook is among them.
+    playbooks = awx.get(f"/api/v2/projects/{project['id']}/playbooks/")
+    assert {jt["playbook"] for jt in DEFAULTS["awx_config_job_templates"]} <= set(playbooks)
 
 
-def test_inventories_sync_from_the_project_files(configured):
-    dump = configured["dump"]
-    # The product ships example-jeddah's; the rehearsal inventory adds its own (tests/rehearsal/inventory).
+def test_inventories_sync_from_the_project_files(awx, configured):
     inventories = yaml.safe_load((INVENTORY / "group_vars" / "all" / "awx_config.yml").read_text())["awx_config_inventories"]
     assert [i["name"] for i in DEFAULTS["awx_config_inventories"]] == ["openedx-scale example-jeddah"]
+    project = awx.named("projects", "openedx-scale")
     for inv in inventories:
-        source = dump["inventory_sources"][f"{inv['name']} from project"]
-        assert source["inventory"] == dump["inventories"][inv["name"]]["id"]
+        source = awx.named("inventory_sources", f"{inv['name']} from project")
+        assert source["inventory"] == awx.named("inventories", inv["name"])["id"]
         assert source["source"] == "scm" and source["source_path"] == inv["source_path"]
-        assert source["source_project"] == dump["projects"]["openedx-scale"]["id"]
-        assert (REPO / inv["source_path"]).is_file()
+        assert source["source_project"] == project["id"]
 
 
-def test_job_templates_playbooks_credentials_and_surveys(configured):
-    dump = configured["dump"]
+def test_job_templates_playbooks_credentials_and_surveys(awx, configured):
     sandbox_vars = yaml.safe_load((INVENTORY / "group_vars" / "all" / "openedx_scale.yml").read_text())
     for jt in DEFAULTS["awx_config_job_templates"]:
-        got = dump["job_templates"][jt["name"]]
-        assert got["playbook"] == jt["playbook"] and (REPO / jt["playbook"]).is_file()
-        assert got["inventory"] == dump["inventories"]["openedx-scale sandbox"]["id"]
-        assert got["execution_environment"] == dump["execution_environments"]["openedx-scale-ee"]["id"]
+        got = awx.named("job_templates", jt["name"])
+        assert got["playbook"] == jt["playbook"]
+        assert got["inventory"] == awx.named("inventories", "openedx-scale sandbox")["id"]
+        assert got["execution_environment"] == awx.named("execution_environments", "openedx-scale-ee")["id"]
         assert got["ask_variables_on_launch"] is False and got["ask_inventory_on_launch"]
-        assert sorted(got.get("associations", {}).get("credentials", [])) == sorted(jt["credentials"])
+        creds = awx.get(f"/api/v2/job_templates/{got['id']}/credentials/")["results"]
+        assert sorted(c["name"] for c in creds) == sorted(jt["credentials"])
         assert got["survey_enabled"] is True
-        spec = got["survey_spec"]["spec"]
+        spec = awx.get(f"/api/v2/job_templates/{got['id']}/survey_spec/")["spec"]
         assert [q["variable"] for q in spec] == [q["variable"] for q in jt["survey"]]
         for q in spec:
             assert "{{" not in str(q.get("default")), f"{jt['name']}: {q['variable']} default was not rendered"
@@ -152,80 +163,79 @@ def test_job_templates_playbooks_credentials_and_surveys(configured):
                 assert q["default"] == sandbox_vars[q["variable"]], (jt["name"], q)
 
 
-def _launch(awx: FakeAWX, coll: str, name: str, extra_vars: dict):
-    """POST .../launch/ as a launcher would (the API, a schedule, `awx job_templates launch`)."""
-    import urllib.error
-    import urllib.request
-
-    oid = awx.state.dump()[coll][name]["id"]
-    req = urllib.request.Request(f"{awx.url}/api/v2/{coll}/{oid}/launch/", data=json.dumps({"extra_vars": extra_vars}).encode(),
-                                 headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
-def test_launchers_set_only_the_survey_variables(configured):
-    awx = configured["awx"]
-    hostile = {"awx_config_ssh_private_key": "attacker key", "ansible_host": "203.0.113.9", "locust_host": "https://evil.example"}
-    status, job = _launch(awx, "job_templates", "openedx-scale provision load generators", {**hostile, "loadgen_vms_worker_count": 3})
-    assert status == 201, job
-    assert json.loads(job["extra_vars"])["loadgen_vms_worker_count"] == 3
-    assert not set(hostile) & set(json.loads(job["extra_vars"])) and set(job["ignored_fields"]["extra_vars"]) == set(hostile)
-    # The load test's own target is a survey question there, checked against its type and bounds.
-    status, job = _launch(awx, "job_templates", "openedx-scale load test", {"locust_host": "https://lms.example", "locust_ramp_steps": "5"})
-    assert status == 400 and job["variables_needed_to_start"] == ["Value 5 for 'locust_ramp_steps' expected to be of type integer."]
-    status, job = _launch(awx, "job_templates", "openedx-scale load test", {"locust_ramp_steps": 500})
-    assert status == 400 and "'locust_ramp_steps' value 500 is too large (must be no more than 100)." in job["variables_needed_to_start"]
-    status, job = _launch(awx, "workflow_job_templates", "openedx-scale pipeline", {"openedx_scale_target_users": 1000, **hostile})
-    assert status == 201 and set(job["ignored_fields"]["extra_vars"]) == set(hostile)
-
-
-def test_open_extra_vars_are_an_opt_in(secrets):
-    with FakeAWX(TOKEN) as awx:
-        assert_ok(run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets, awx_config_ask_variables_on_launch=True)))
-        dump = awx.state.dump()
-        assert all(dump["job_templates"][jt["name"]]["ask_variables_on_launch"] is True for jt in DEFAULTS["awx_config_job_templates"])
-        assert all(wf["ask_variables_on_launch"] is True for wf in dump["workflow_job_templates"].values())
-        status, job = _launch(awx, "job_templates", "openedx-scale teardown", {"ansible_host": "203.0.113.9"})
-        assert status == 201 and json.loads(job["extra_vars"])["ansible_host"] == "203.0.113.9" and not job["ignored_fields"]
-
-
-def test_workflows_chain_the_templates(configured):
-    dump = configured["dump"]
+def test_workflows_chain_the_templates(awx, configured):
     for wf in DEFAULTS["awx_config_workflows"]:
-        got = dump["workflow_job_templates"][wf["name"]]
-        assert got["survey_enabled"] and [q["variable"] for q in got["survey_spec"]["spec"]] == [q["variable"] for q in wf["survey"]]
+        got = awx.named("workflow_job_templates", wf["name"])
+        spec = awx.get(f"/api/v2/workflow_job_templates/{got['id']}/survey_spec/")["spec"]
+        assert got["survey_enabled"] and [q["variable"] for q in spec] == [q["variable"] for q in wf["survey"]]
+        nodes = awx.get(f"/api/v2/workflow_job_templates/{got['id']}/workflow_nodes/?page_size=200")["results"]
+        by_id = {n["id"]: n["identifier"] for n in nodes}
+        assert sorted(by_id.values()) == sorted(n["identifier"] for n in wf["nodes"])
         for node in wf["nodes"]:
-            stored = dump["workflow_job_template_nodes"][f"{wf['name']}/{node['identifier']}"]
-            assert stored["workflow_job_template"] == got["id"]
+            stored = next(n for n in nodes if n["identifier"] == node["identifier"])
             assert stored["summary_fields"]["unified_job_template"]["name"] == node["template"]
-            links = stored.get("associations", {})
             for kind in ("success_nodes", "failure_nodes", "always_nodes"):
-                assert sorted(links.get(kind, [])) == sorted(node.get(kind, [])), (wf["name"], node["identifier"], kind)
-        others = [k for k in dump["workflow_job_template_nodes"] if k.startswith(wf["name"] + "/")]
-        assert len(others) == len(wf["nodes"])
+                assert sorted(by_id[i] for i in stored[kind]) == sorted(node.get(kind, [])), (wf["name"], node["identifier"], kind)
 
 
-def test_secrets_never_in_the_vvv_output(configured, secrets):
+def _launch(awx: RealAWX, coll: str, name: str, extra_vars: dict) -> tuple[int, dict]:
+    """POST .../launch/ as a launcher would (the API, a schedule, `awx job_templates launch`)."""
+    oid = awx.named(coll, name)["id"]
+    return awx.api("POST", f"/api/v2/{coll}/{oid}/launch/", {"extra_vars": extra_vars})
+
+
+def _answers(awx: RealAWX, coll: str, name: str, **overrides) -> dict:
+    """Every survey answer: the stored defaults, then the overrides. AWX 24.6.1 refuses an API launch that leaves out
+    a required question even when it has a default (only the UI pre-fills them; workflows skip that check)."""
+    oid = awx.named(coll, name)["id"]
+    return {**{q["variable"]: q["default"] for q in awx.get(f"/api/v2/{coll}/{oid}/survey_spec/")["spec"]}, **overrides}
+
+
+def test_awx_refuses_bad_survey_answers(awx, configured):
+    """AWX checks every answer against the survey's type, bounds and choices before it creates a job."""
+    before = awx.get("/api/v2/unified_jobs/?page_size=1")["count"]
+    loadtest = "openedx-scale load test"
+    status, body = _launch(awx, "job_templates", loadtest, _answers(awx, "job_templates", loadtest, locust_ramp_steps="5"))
+    assert status == 400 and body["variables_needed_to_start"] == ["Value 5 for 'locust_ramp_steps' expected to be an integer."], body
+    status, body = _launch(awx, "job_templates", loadtest, _answers(awx, "job_templates", loadtest, locust_ramp_steps=500))
+    assert status == 400 and body["variables_needed_to_start"] == ["'locust_ramp_steps' value 500 is too large (must be no more than 100)."], body
+    status, body = _launch(awx, "job_templates", loadtest, {"locust_ramp_steps": 5})
+    assert status == 400 and "'locust_host' value missing" in body["variables_needed_to_start"], body
+    deploy = "openedx-scale deploy Open edX"
+    status, body = _launch(awx, "job_templates", deploy, _answers(awx, "job_templates", deploy, tutor_search_backend="solr"))
+    assert status == 400 and len(body["variables_needed_to_start"]) == 1 and "tutor_search_backend" in body["variables_needed_to_start"][0], body
+    pipeline = "openedx-scale pipeline"
+    status, body = _launch(awx, "workflow_job_templates", pipeline, _answers(awx, "workflow_job_templates", pipeline, locust_slo_max_failure_ratio=2))
+    assert status == 400 and any("locust_slo_max_failure_ratio" in m for m in body["variables_needed_to_start"]), body
+    assert awx.get("/api/v2/unified_jobs/?page_size=1")["count"] == before, "a refused launch created a job"
+
+
+def test_awx_refuses_a_survey_spec_it_cannot_hold(awx, configured):
+    """The survey spec our role sends is what AWX validates; a question without `required` is refused by AWX."""
+    jt = awx.named("job_templates", "openedx-scale teardown")
+    spec = awx.get(f"/api/v2/job_templates/{jt['id']}/survey_spec/")
+    broken = {**spec, "spec": [{k: v for k, v in q.items() if k != "required"} for q in spec["spec"]]}
+    status, body = awx.api("POST", f"/api/v2/job_templates/{jt['id']}/survey_spec/", broken)
+    assert status == 400 and "'required' missing from survey question 0" in body["error"], body
+    assert awx.get(f"/api/v2/job_templates/{jt['id']}/survey_spec/") == spec
+
+
+def test_secrets_never_in_the_vvv_output(awx, configured, secrets):
     first = configured["first"]
     text = first.stdout + json.dumps(first.events, default=str)
     assert "Create the credentials" in first.stdout
-    leaked = [s[:12] + "..." for s in _secret_values(secrets) if s in text]
+    leaked = [s[:12] + "..." for s in _secret_values(awx, secrets) if s in text]
     assert not leaked, f"secret values in the -vvv output/events: {leaked}"
 
 
-def test_check_mode_reports_changes_but_writes_nothing(configured, secrets):
-    awx = configured["awx"]
-    before = len(awx.writes())
+def test_check_mode_reports_changes_but_writes_nothing(awx, configured, secrets):
+    jt = awx.named("job_templates", "openedx-scale load test")
     run = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets, openedx_scale_target_users=123), check=True)
     assert_ok(run)
     assert run.changed > 0, "a changed survey default should show as a change in check mode"
-    assert len(awx.writes()) == before, f"check mode wrote: {awx.writes()[before:]}"
-    jt = awx.state.dump()["job_templates"]["openedx-scale load test"]
-    assert next(q for q in jt["survey_spec"]["spec"] if q["variable"] == "openedx_scale_target_users")["default"] == 60
+    spec = awx.get(f"/api/v2/job_templates/{jt['id']}/survey_spec/")["spec"]
+    assert next(q for q in spec if q["variable"] == "openedx_scale_target_users")["default"] == 60
+    assert awx.named("job_templates", "openedx-scale load test")["modified"] == jt["modified"]
 
 
 # One case per kind of check (each is a full ansible-runner run): inputs, secret formats, cross references,
@@ -244,27 +254,52 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_fails_clearly_before_any_write(case, secrets):
+def test_bad_input_fails_clearly_before_any_write(awx, configured, case, secrets):
     overrides, expected = BAD_INPUTS[case]
-    with FakeAWX(TOKEN) as awx:
-        run = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets, **overrides))
-        assert run.rc != 0, f"{case}: the playbook succeeded"
-        assert expected in run.stdout, f"{case}: no clear message naming {expected!r}:\n{run.stdout[-4000:]}"
-        assert awx.writes() == [], f"{case}: wrote {awx.writes()} before failing"
+    before = awx.get("/api/v2/activity_stream/?page_size=1")["count"]
+    run = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets, **overrides))
+    assert run.rc != 0, f"{case}: the playbook succeeded"
+    assert expected in run.stdout, f"{case}: no clear message naming {expected!r}:\n{run.stdout[-4000:]}"
+    assert awx.get("/api/v2/activity_stream/?page_size=1")["count"] == before, f"{case}: AWX recorded a change before the failure"
 
 
-def test_refused_credential_is_reported_without_its_inputs(secrets):
+def test_refused_credential_is_reported_without_its_inputs(awx, configured, secrets):
     """no_log on the credential task hides the controller's whole answer; the failure must still say which credential
-    the controller refused and why, with none of the inputs in the output."""
+    AWX refused and why, with none of the inputs in the output or the events."""
     value = "hunter2-credential-secret-5d1e"
     bad = {"name": "extra credential", "credential_type": "Machine", "inputs": {"username": "opc", "ssh_key_data": secrets["ssh_key"], "vault_token": value}}
-    with FakeAWX(TOKEN) as awx:
-        credentials = [*DEFAULTS["awx_config_credentials"], bad]
-        run = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets, awx_config_credentials=credentials), verbosity=3)
-        text = run.stdout + json.dumps(run.events, default=str)
-        assert run.rc != 0
-        assert "credential 'extra credential' (type Machine)" in run.stdout and "are not valid fields for Machine" in run.stdout, run.stdout[-4000:]
-        assert "censored" not in run.stdout.split("Fail when the controller refused a credential")[-1]
-        leaked = [s[:12] + "..." for s in [value, *_secret_values(secrets)] if s in text]
-        assert not leaked, f"secret values in the output/events: {leaked}"
-        assert "extra credential" not in awx.state.dump()["credentials"]
+    credentials = [*DEFAULTS["awx_config_credentials"], bad]
+    run = run_playbook(PLAYBOOK, INVENTORY, extravars=extravars(awx, secrets, awx_config_credentials=credentials), verbosity=3)
+    text = run.stdout + json.dumps(run.events, default=str)
+    assert run.rc != 0
+    assert "credential 'extra credential' (type Machine)" in run.stdout, run.stdout[-4000:]
+    assert "censored" not in run.stdout.split("Fail when the controller refused a credential")[-1]
+    leaked = [s[:12] + "..." for s in [value, *_secret_values(awx, secrets)] if s in text]
+    assert not leaked, f"secret values in the output/events: {leaked}"
+    assert awx.get("/api/v2/credentials/?name=extra+credential")["count"] == 0
+
+
+def _job_output(awx: RealAWX, job: dict) -> str:
+    return awx.api("GET", f"/api/v2/jobs/{job['id']}/stdout/?format=json")[1].get("content", "")
+
+
+def test_provision_job_launched_through_awx_succeeds(awx, configured, oci):
+    """The provision job template, launched with survey answers, runs through receptor and ansible-runner (the podman
+    stand-in for the EE) against the OCI sandbox: AWX syncs the project and the inventory, injects the OCI credential,
+    stores the job's events, and the cluster and its pools exist afterwards."""
+    env = {k: v for k, v in oci.env().items() if k != "OCI_CONFIG_FILE"}  # the credential injects its own config file
+    status, body = awx.api("PATCH", "/api/v2/settings/jobs/", {"AWX_TASK_ENV": env})
+    assert status == 200, body
+    jt = awx.named("job_templates", "openedx-scale provision cluster")
+    # The rehearsal inventory places the kubeconfig in its checkout; a job writes it inside its own private data dir.
+    status, body = awx.api("PATCH", f"/api/v2/job_templates/{jt['id']}/", {"extra_vars": json.dumps({"openedx_scale_kubeconfig": "/runner/kubeconfig"})})
+    assert status == 200, body
+    status, job = _launch(awx, "job_templates", jt["name"], _answers(awx, "job_templates", jt["name"], openedx_scale_deployment="awx-job"))
+    assert status == 201, job
+    done = awx.wait_job(f"/api/v2/jobs/{job['id']}/")
+    assert done["status"] == "successful", f"{done['status']}: {done.get('job_explanation')}\n{_job_output(awx, done)[-6000:]}\n{awx.logs()}"
+    events = awx.get(f"/api/v2/jobs/{job['id']}/job_events/?event=playbook_on_stats")
+    assert events["count"] == 1 and awx.get(f"/api/v2/jobs/{job['id']}/job_events/?page_size=1")["count"] > 10
+    assert json.loads(done["extra_vars"])["openedx_scale_deployment"] == "awx-job"
+    clusters = [c for c in oci.state()["resources"]["clusters"].values() if c.get("lifecycleState") == "ACTIVE"]
+    assert len(clusters) == 1 and clusters[0]["freeformTags"].get("openedx_scale_deployment") == "awx-job", clusters

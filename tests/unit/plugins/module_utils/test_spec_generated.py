@@ -170,7 +170,7 @@ def cases(tmp):
                 for label, value in bad_values(option, rules.get(name, {})):
                     yield role, entry, name, label, dict(valid, **{name: value}), options, constraints
             for label, changes in rule_breakers(constraints.get("rules") or [], valid):
-                yield role, entry, list(changes)[0], label, dict(valid, **changes), options, constraints
+                yield role, entry, next(iter(changes), None), label, dict(valid, **changes), options, constraints
 
 
 def snapshot(*roots):
