@@ -396,7 +396,6 @@ class RealAWX:
         out = _manage(self.env, "create_oauth2_token", f"--user={ADMIN}")
         self.token = out.strip().splitlines()[-1].strip()
         _wait(lambda: self.api("GET", "/api/v2/me/")[0] == 200, 30, "the admin token")
-        _ = redis
 
     def api(self, method: str, path: str, body: dict | None = None, auth: bool = True, timeout: float = 30) -> tuple[int, dict]:
         headers = {"Content-Type": "application/json"}
