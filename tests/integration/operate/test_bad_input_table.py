@@ -95,7 +95,7 @@ CLUSTER = [
         "oke_cluster_mysql_client_cidrs", "is empty"),
     Row("provision_cluster", "MySQL subnet not a subnet OCID", {"openedx_scale_mysql": "heatwave",
                                                                 "oke_cluster_mysql_subnet_id": "ocid1.vcn.oc1.me-jeddah-1.aaaaaaaasandboxvcn"},
-        "oke_cluster_mysql_subnet_id", "is not a subnet OCID"),
+        "oke_cluster_mysql_subnet_id", "is a vcn OCID, expected a subnet OCID"),
     Row(
         "provision_cluster",
         "boot volume not whole GB",
