@@ -689,8 +689,8 @@ def test_sizing_table_and_warnings(rendered):
         # 50,000 users at 5-15 s need more LMS nodes than the case study's five: short, accepted by the inventory,
         # with the think time at which the five carry the target.
         assert "WARNING: the inventory carries about 3529 users, below the 50000 targeted" in out
-        assert "the provided LMS carries 50000 users at a mean think time of 142.9 s" in out
-        # 1.625 requests per page view at 32 KiB each: about 2 Gbps through the 1000 Mbps load balancer.
+        assert "the provided LMS carries 50000 users at a mean think time of 157.4 s" in out
+        # 1.79 page-weight requests per step at 32 KiB each: about 2 Gbps through the 1000 Mbps load balancer.
         assert "WARNING: Load balancer bandwidth:" in out and "1000 provided" in out
     # Needed vs provided per component, one table.
     for row in ("MySQL connections", "Redis memory (sessions)", "Redis cache memory (AOF fork)", "Celery grading processes",
