@@ -6,6 +6,7 @@ meta, templates) and every playbook with Jinja's own parser and lists each varia
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -116,7 +117,8 @@ def test_role_reads_only_its_own_and_shared_variables(role):
         "(docs/architecture.md) that each role's defaults read.")
 
 
-def _declared_outputs() -> set[str]:
+@functools.cache
+def _declared_outputs() -> frozenset[str]:
     """Facts an entry point of a role declares as its result in meta/argument_specs.yml ("sets the fact C(name)"): the
     hand-off a playbook passes on to the next role through an openedx_scale_* setting."""
     found = set()
@@ -126,7 +128,7 @@ def _declared_outputs() -> set[str]:
             description = entry.get("description") or []
             text = " ".join(description if isinstance(description, list) else [description])
             found |= {n for n in re.findall(r"sets the fact C\((\w+)\)", text) if _owner(n) == role}
-    return found
+    return frozenset(found)
 
 
 @pytest.mark.parametrize("playbook", [p.name for p in _playbooks()])
