@@ -162,7 +162,8 @@ def ingress_nginx_chart() -> Path:
 def chart_vars() -> dict:
     """Role variables that point both edge roles at the charts from source and the helm built here."""
     eg, nginx = envoy_gateway_chart(), ingress_nginx_chart()
-    return {"envoy_gateway_chart_ref": str(eg), "envoy_gateway_chart_version": chart_meta(eg)["version"],
+    # A chart directory has no OCI manifest: no digest to check.
+    return {"envoy_gateway_chart_ref": str(eg), "envoy_gateway_chart_version": chart_meta(eg)["version"], "envoy_gateway_chart_digest": "",
             "ingress_nginx_chart_ref": str(nginx), "ingress_nginx_chart_repo_url": "", "ingress_nginx_chart_version": chart_meta(nginx)["version"]}
 
 
@@ -180,11 +181,6 @@ def uninstall(release: str, namespace: str, kubeconfig: str) -> None:
           "--timeout", "5m"], "/", dict(os.environ))
 
 
-if __name__ == "__main__":
-    # `python -m tests.helpers.helm`: the same environment as shell exports (tools/rehearsal.sh).
-    for key, value in playbook_env().items():
-        print(f"export {key}={shlex.quote(value)}")
-
 
 def template(chart: Path, release: str, namespace: str, values: dict, workdir: Path, *extra: str) -> list[dict]:
     """`helm template` of `chart` with `values` (as kubernetes.core.helm passes them: a values file); the objects."""
@@ -197,3 +193,9 @@ def template(chart: Path, release: str, namespace: str, values: dict, workdir: P
     out = _run(cmd, workdir, env)
     (workdir / f"{release}-rendered.yaml").write_text(out)
     return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+if __name__ == "__main__":
+    # `python -m tests.helpers.helm`: the same environment as shell exports (tools/rehearsal.sh).
+    for key, value in playbook_env().items():
+        print(f"export {key}={shlex.quote(value)}")

@@ -85,6 +85,23 @@ def test_edge_without_a_helm_client_stops_in_preflight(tmp_path):
     assert not (tmp_path / "render").exists()
 
 
+
+def test_chart_digest_needs_a_helm_that_checks_it(tmp_path):
+    """The default pins gateway-helm by digest; a helm older than 3.18 cannot resolve <chart>@<digest> with --version."""
+    old_helm = tmp_path / "bin" / "helm"
+    old_helm.parent.mkdir()
+    old_helm.write_text("#!/bin/sh\necho v3.17.3+ge4da497\n")
+    old_helm.chmod(0o755)
+    path = os.pathsep.join([str(old_helm.parent), str(VENV_BIN), "/usr/bin", "/bin"])
+    variables = {"openedx_scale_render_dir": str(tmp_path / "render"), "openedx_scale_edge": "envoy-gateway",
+                 "envoy_gateway_chart_ref": "oci://docker.io/envoyproxy/gateway-helm", "envoy_gateway_chart_version": "v1.9.1",
+                 "envoy_gateway_chart_digest": "sha256:" + "0" * 64}
+    run = run_playbook(PLAYBOOK, inventory_path("sandbox"), extravars=variables, envvars={"PATH": path})
+    assert run.rc != 0
+    message = "envoy_gateway_chart_digest pins the chart by digest, which helm checks from 3.18 on; this controller has helm 3.17.3"
+    assert message in " ".join(run.stdout.split())
+    assert not (tmp_path / "render").exists()
+
 def test_every_weak_credential_is_named_in_one_message(tmp_path):
     weak = {"REDIS_PASSWORD": "tooShort7", "MONGODB_PASSWORD": "", "OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "no spaces!"}
     run = render("sandbox", tmp_path / "render", verbosity=3, tutor_settings=weak)
