@@ -195,7 +195,7 @@ def _go_build(dest: Path) -> dict:
     try:
         for module, pkgs in modules.items():
             moddir = HERE / "go" / module
-            log = logdir / f"build-{module}.log"
+            build_log = logdir / f"build-{module}.log"
             # One `go build` per module: packages shared by the four control-plane binaries compile once,
             # and go schedules package compiles over all cores (-p = GOMAXPROCS) by itself.
             steps = (
@@ -203,16 +203,16 @@ def _go_build(dest: Path) -> dict:
                 ("compile_seconds", [go, "build", "-trimpath", f"-ldflags={_ldflags()}", "-o", str(out) + "/", *pkgs]),
             )
             for label, cmd in steps:
-                log(f"{module}: {' '.join(cmd[:3])} ... (log: {log})")
+                log(f"{module}: {' '.join(cmd[:3])} ... (log: {build_log})")
                 t0 = time.monotonic()
-                with log.open("a") as fh:
+                with build_log.open("a") as fh:
                     fh.write(f"$ {' '.join(cmd)}\n")
                     fh.flush()
                     rc = subprocess.run(cmd, cwd=moddir, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False).returncode
                 times[label] += time.monotonic() - t0
                 if rc != 0:
-                    tail = "".join(log.read_text().splitlines(keepends=True)[-30:])
-                    raise TestbedError(f"{' '.join(cmd)} failed in {moddir} (rc={rc}); end of {log}:\n{tail}")
+                    tail = "".join(build_log.read_text().splitlines(keepends=True)[-30:])
+                    raise TestbedError(f"{' '.join(cmd)} failed in {moddir} (rc={rc}); end of {build_log}:\n{tail}")
             for pkg in pkgs:
                 name = next(b for b, (m, p) in BINARIES.items() if p == pkg)
                 if _built_name(pkg) != name:
