@@ -63,19 +63,35 @@ def shape_config_spec(required=True):
     return spec
 
 
-def check_ocid(value, field, kinds, required=True):
-    """`value` must be an OCID of one of `kinds` (e.g. ("compartment", "tenancy"))."""
+def region_names(region):
+    """A region's identifier and its short key (OCIDs of older regions carry the key, e.g. iad)."""
+    names = {region}
+    try:
+        from oci.regions import REGIONS_SHORT_NAMES
+    except ImportError:
+        return names
+    names.update(key for key, name in REGIONS_SHORT_NAMES.items() if name == region)
+    return names
+
+
+def check_ocid(value, field, kinds, required=True, region=None, shown=None):
+    """`value` must be an OCID of one of `kinds` (e.g. ("compartment", "tenancy")) and, when `region` is given, of that
+    region (or of none: tenancy-wide resources carry an empty region). `shown` replaces the value in messages."""
     if value in (None, ""):
         if required:
             raise InputError("is required.", field=field, fix="set it to the %s OCID (ocid1.%s.oc1..<id>)." % (kinds[0], kinds[0]))
         return
-    match = _OCID.match(value)
+    shown = shown or repr(value)
+    match = _OCID.match(value) if isinstance(value, str) else None
     if not match:
-        raise InputError("%r is not an OCID." % (value,), field=field,
+        raise InputError("%s is not an OCID." % shown, field=field,
                          fix="use the %s OCID as shown in the OCI console, e.g. ocid1.%s.oc1..aaaa..." % (kinds[0], kinds[0]))
     if match.group("type") not in kinds:
-        raise InputError("%r is a %s OCID, expected a %s OCID." % (value, match.group("type"), " or ".join(kinds)), field=field,
+        raise InputError("%s is a %s OCID, expected a %s OCID." % (shown, match.group("type"), " or ".join(kinds)), field=field,
                          fix="copy the OCID of the %s, not of another resource." % kinds[0])
+    if region and match.group("region") and match.group("region") not in region_names(region):
+        raise InputError("%s belongs to region %s, not to %s." % (shown, match.group("region"), region), field=field,
+                         fix="use the %s's OCID in %s, or set openedx_scale_region to the region it is in." % (kinds[0], region))
 
 
 def check_shape_config(shape, ocpus, memory, field):

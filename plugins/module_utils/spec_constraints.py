@@ -23,7 +23,7 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six import string_types
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import _OCID
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_args import check_ocid
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import InputError
 
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?"
@@ -207,17 +207,10 @@ class SpecChecker(object):
 
     def _ocid(self, name, field, value, kinds):
         kinds = [kinds] if isinstance(kinds, string_types) else list(kinds)
-        match = _OCID.match(value)
-        if not match:
-            return [self._error(field, "%s is not an OCID." % self._show(name, value),
-                                "set %s to the %s OCID shown in the OCI console (ocid1.%s.oc1...)." % (field, kinds[0], kinds[0]))]
-        if match.group("type") not in kinds:
-            return [self._error(field, "%s is a %s OCID, not a %s OCID." % (self._show(name, value), match.group("type"), " or ".join(kinds)),
-                                "copy the OCID of the %s, not of another resource." % kinds[0])]
-        region = match.group("region")
-        if region and self.region and region not in region_names(self.region):
-            return [self._error(field, "%s belongs to region %s, not to %s." % (self._show(name, value), region, self.region),
-                                "use the %s's OCID in %s, or set openedx_scale_region to the region it is in." % (kinds[0], self.region))]
+        try:
+            check_ocid(value, field, kinds, region=self.region, shown=self._show(name, value))
+        except InputError as exc:
+            return [exc.msg]
         return []
 
     @staticmethod
@@ -293,17 +286,6 @@ def inventory_number(value):
 
 def _numeric(*values):
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-
-
-def region_names(region):
-    """A region's identifier and its short key (OCIDs of older regions carry the key, e.g. iad)."""
-    names = {region}
-    try:
-        from oci.regions import REGIONS_SHORT_NAMES
-    except ImportError:
-        return names
-    names.update(key for key, name in REGIONS_SHORT_NAMES.items() if name == region)
-    return names
 
 
 def spec_problems(values, options, constraints=None, region=None):
