@@ -24,7 +24,7 @@ bootstrap: ## Install Debian packages, the .venv and the collection link (safe t
 	@bash tools/bootstrap.sh
 
 test: bootstrap ## Every tier CI runs on two workers, the Go builds first (--prebuild); tier times, then "N passed"
-	$(PYTEST) -n 2 --dist loadgroup --prebuild tests/quality tests/unit tests/integration tests/molecule
+	$(PYTEST) -n 2 --dist loadgroup --prebuild --durations=25 tests/quality tests/unit tests/integration tests/molecule
 
 lint: bootstrap ## ansible-lint (production profile), yamllint, ruff, role contract
 	$(PYTEST) tests/quality -m "not sanity"

@@ -37,6 +37,21 @@ def _ingress_nginx() -> dict:
     return ingress_nginx.build()
 
 
+def _helm() -> dict:
+    from tests.helpers import helm
+
+    return helm.build()
+
+
+def _rootfs() -> dict:
+    from tests.sandbox.machines.core import Machines
+
+    machines = Machines()
+    source = "cache" if machines.rootfs.is_dir() else "debootstrap"
+    machines.ensure_rootfs()
+    return {"source": source}
+
+
 def _awx() -> dict:
     from tests.helpers import awx
 
@@ -44,11 +59,13 @@ def _awx() -> dict:
     return {"source": got["source"], "cold": got["cold"]}
 
 
-# Slowest first (cold, 2 cores): the test bed's Kubernetes binaries, egctl, the ingress-nginx checker.
-BUILDS = {"kube test bed": _kube, "egctl": _egctl, "ingress-nginx checker": _ingress_nginx}
-# Beside them, in a thread of its own: the real AWX (tests/helpers/awx) is mostly downloads, pip installs and one
-# long single-threaded `awx-manage migrate`, so it overlaps the compiles above instead of queueing behind them.
-BESIDE = {"real AWX": _awx}
+# The compiles, one after the other: helm first (short, and every deploy test renders the edge charts with it), then
+# the slowest (cold, 2 cores), the test bed's Kubernetes binaries, then egctl and the ingress-nginx checker.
+BUILDS = {"helm": _helm, "kube test bed": _kube, "egctl": _egctl, "ingress-nginx checker": _ingress_nginx}
+# Beside them, in a thread of its own, what is mostly downloads and single-threaded: the VMs' root fs (debootstrap,
+# which the molecule and load-test tiers need), then the real AWX (tests/helpers/awx: pip installs and one long
+# `awx-manage migrate`), so they overlap the compiles instead of queueing behind them.
+BESIDE = {"machines root fs": _rootfs, "real AWX": _awx}
 
 
 def _run(builds: dict, results: dict, lock: threading.Lock) -> int:
