@@ -25,8 +25,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -36,6 +34,8 @@ import urllib.request
 from pathlib import Path
 
 from tests.helpers.go import build_lock, go_binary, module_build_env
+from tests.helpers.net import free_port
+from tests.helpers.process import terminate
 
 REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
@@ -93,12 +93,6 @@ def _run(cmd: list[str], log: Path | None = None, **kw) -> str:
     if proc.returncode != 0:
         raise AWXFixtureError(f"{' '.join(map(str, cmd))} failed (rc={proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}")
     return proc.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _requirements(src: Path) -> str:
@@ -346,7 +340,7 @@ class RealAWX:
         proc = subprocess.Popen([str(c) for c in cmd], env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         logf.close()
         self._procs.append((name, proc))
-        self._stack.callback(_stop, proc)
+        self._stack.callback(terminate, proc, 15, group=True)
         return proc
 
     def _start(self) -> None:
@@ -364,7 +358,7 @@ class RealAWX:
         _run([PG_BIN / "pg_restore", "-h", self.run, "-p", cluster.port, "-U", "awx", "-d", "awx", "--no-owner", built["root"] / "awx.dump"],
              self.run / "log" / "setup.log")
         redis = _start_redis(self.run)
-        self._stack.callback(_stop, redis)
+        self._stack.callback(terminate, redis, 15, group=True)
         (self.run / "conf.d").mkdir()
         self.env = _awx_env(venv, self.run, cluster.port, hashlib.sha256(os.urandom(32)).hexdigest())
         # Jobs: receptor runs `ansible-runner worker` (AWX's venv) with the podman stand-in first on its PATH.
@@ -444,18 +438,6 @@ class RealAWX:
             text = path.read_text(errors="replace").splitlines()[-lines:]
             out.append(f"--- {path.name}\n" + "\n".join(text))
         return "\n".join(out)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 def _restore(path: Path, previous: str | None) -> None:
