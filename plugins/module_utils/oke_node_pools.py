@@ -457,8 +457,8 @@ class NodePoolReconciler(Reconciler):
         kept = "; empty pool(s) %s kept for the next run to reuse (teardown removes them)" % ", ".join(empty) if empty else ""
         return CapacityExhausted(
             "node pool %s: %d of %d node(s) still missing and the next round (in %.0fs) would pass the %ss deadline; "
-            "nothing is left half-created (failed nodes were shrunk away)%s." % (self.p["name"], self.missing(), self.p["count"], wait,
-                                                                                self.p["wait_timeout"], kept),
+            "nothing is left half-created (failed nodes were shrunk away)%s."
+            % (self.p["name"], self.missing(), self.p["count"], wait, self.p["wait_timeout"], kept),
             attempts_table=self.progress.table(), details={"pools": [s.summary() for s in self.pools]})
 
     def _note_overstated(self, report, pools):
