@@ -46,6 +46,34 @@ def mean_think_time(think_time_seconds, name="think time"):
     return _number(think_time_seconds, name, minimum=0)
 
 
+def _lms_pod(node_ocpus, node_memory_gib, process_memory_gib, vcpus_per_ocpu, node_reserved_fraction, node_memory_reserved_fraction):
+    """(node vCPUs, pod CPU, pod memory GiB, processes per pod): one LMS pod per node, sized to the node less the
+    reserved shares (system daemons, kubelet reservations, DaemonSets), its processes bounded by vCPUs and memory."""
+    ocpus = _number(node_ocpus, "node OCPUs")
+    memory = _number(node_memory_gib, "node memory GiB")
+    per_process = _number(process_memory_gib, "process memory GiB")
+    reserved = _number(node_reserved_fraction, "node reserved fraction")
+    memory_reserved = _number(node_memory_reserved_fraction, "node memory reserved fraction")
+    if reserved >= 1 or memory_reserved >= 1:
+        raise AnsibleFilterError("node reserved fractions must be below 1, got {0!r} / {1!r}".format(reserved, memory_reserved))
+    node_vcpus = ocpus * _number(vcpus_per_ocpu, "vCPUs per OCPU")
+    pod_cpu = math.floor(node_vcpus * (1 - reserved))
+    pod_memory_gib = math.floor(memory * (1 - memory_reserved))
+    if pod_cpu < 1 or pod_memory_gib < per_process:
+        raise AnsibleFilterError("an LMS node of {0} OCPUs / {1} GiB leaves no room for one uWSGI process".format(ocpus, memory))
+    return node_vcpus, pod_cpu, pod_memory_gib, min(pod_cpu, math.floor(pod_memory_gib / per_process))
+
+
+def _provided(provided, users, per_step, service):
+    """What the inventory's fleet carries against the target: shortfall, coverage and the think time it needs."""
+    provided["shortfall"] = provided["max_users"] < users
+    provided["coverage"] = round(provided["max_users"] / float(users), 3)
+    # The mean think time at which the provided fleet carries the target (same closed model, solved for think).
+    think_for_target = users * per_step / max(provided["max_request_rate"], 1e-9) - per_step * service
+    provided["think_time_for_target_seconds"] = round(max(0.0, think_for_target), 1)
+    return provided
+
+
 def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_fraction=0.5,
                node_ocpus=30, node_memory_gib=128, vcpus_per_ocpu=2, node_reserved_fraction=0.1, node_memory_reserved_fraction=0.15,
                process_memory_gib=0.75, target_utilization=0.7, threads_per_process=0,
@@ -84,13 +112,8 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
     utilization = _number(target_utilization, "target utilization")
     if utilization > 1:
         raise AnsibleFilterError("target utilization must be in (0, 1], got {0!r}".format(target_utilization))
-    ocpus = _number(node_ocpus, "node OCPUs")
-    memory = _number(node_memory_gib, "node memory GiB")
-    per_process = _number(process_memory_gib, "process memory GiB")
-    reserved = _number(node_reserved_fraction, "node reserved fraction")
-    memory_reserved = _number(node_memory_reserved_fraction, "node memory reserved fraction")
-    if reserved >= 1 or memory_reserved >= 1:
-        raise AnsibleFilterError("node reserved fractions must be below 1, got {0!r} / {1!r}".format(reserved, memory_reserved))
+    node_vcpus, pod_cpu, pod_memory_gib, per_pod = _lms_pod(node_ocpus, node_memory_gib, process_memory_gib, vcpus_per_ocpu,
+                                                            node_reserved_fraction, node_memory_reserved_fraction)
     threads = int(threads_per_process) or max(1, math.ceil(1.0 / cpu_share - 1e-9))
 
     per_step = _number(requests_per_step, "requests per step")
@@ -99,12 +122,6 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
     cores = rate * service * cpu_share / utilization
     processes = math.ceil(max(in_flight / (threads * utilization), cores) - 1e-9)
 
-    node_vcpus = ocpus * _number(vcpus_per_ocpu, "vCPUs per OCPU")
-    pod_cpu = math.floor(node_vcpus * (1 - reserved))
-    pod_memory_gib = math.floor(memory * (1 - memory_reserved))
-    if pod_cpu < 1 or pod_memory_gib < per_process:
-        raise AnsibleFilterError("an LMS node of {0} OCPUs / {1} GiB leaves no room for one uWSGI process".format(ocpus, memory))
-    per_pod = min(pod_cpu, math.floor(pod_memory_gib / per_process))
     pods = math.ceil(processes / float(per_pod))
 
     def capacity(pods_, processes_per_pod, threads_):
@@ -139,13 +156,8 @@ def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_
         "recommended": capacity(pods, per_pod, threads),
     }
     if provided_pods:
-        provided = capacity(int(provided_pods), int(provided_processes_per_pod or per_pod), int(provided_threads or threads))
-        provided["shortfall"] = provided["max_users"] < users
-        provided["coverage"] = round(provided["max_users"] / float(users), 3)
-        # The mean think time at which the provided fleet carries the target (same closed model, solved for think).
-        think_for_target = users * per_step / max(provided["max_request_rate"], 1e-9) - per_step * service
-        provided["think_time_for_target_seconds"] = round(max(0.0, think_for_target), 1)
-        result["provided"] = provided
+        result["provided"] = _provided(capacity(int(provided_pods), int(provided_processes_per_pod or per_pod), int(provided_threads or threads)),
+                                       users, per_step, service)
     if services_nodes:
         result["mongodb"] = mongodb_placement(mongodb_members, services_nodes)
     lms_slots = result.get("provided", result["recommended"])["slots"]

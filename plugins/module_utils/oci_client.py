@@ -45,38 +45,42 @@ def require_oci(module):
         module.fail_json(msg=missing_required_lib("oci"), exception=str(OCI_IMPORT_ERROR))
 
 
+def _profile_from_file(path, profile, env_values):
+    """The profile's values from the config file; keys it lacks may still come from the OCI_* variables (`env_values`)."""
+    if not os.access(path, os.R_OK):
+        raise CredentialsError("%s is not readable." % path, field="config_file", fix="make it readable by the user running Ansible.")
+    try:
+        config = oci.config.from_file(path, profile)
+    except oci.exceptions.ProfileNotFound as exc:
+        raise CredentialsError("profile %r not found in %s." % (profile, path), field="profile",
+                               fix="use a [section] name present in the config file, or add that profile.") from exc
+    except configparser.Error as exc:
+        raise config_file_error(exc) from None
+    except oci.exceptions.InvalidKeyFilePath as exc:
+        # The SDK's message quotes the value, which may be a pasted key's continuation lines.
+        raise CredentialsError("the key_file of profile [%s] in %s is missing or unreadable." % (profile, path), field="key_file",
+                               fix="point key_file at the API signing key (PEM) and make it readable (chmod 600, owned by this user).") from exc
+    except oci.exceptions.InvalidConfig as exc:
+        # Missing keys may still come from the environment; anything else is fatal.
+        problems = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {"config": str(exc)}
+        unresolved = dict((k, v) for k, v in problems.items() if not (v == "missing" and k in env_values))
+        if unresolved:
+            key, why = sorted(unresolved.items())[0]
+            raise CredentialsError("key %r is %s in profile [%s] of %s." % (key, why, profile, path), field="config_file",
+                                   fix="fix %s in the config file (see `oci setup config`)." % key) from exc
+        config = _read_raw_profile(path, profile)
+    return config
+
+
 def _api_key_config(params, environ):
     path = params.get("config_file") or environ.get("OCI_CONFIG_FILE") or DEFAULT_CONFIG_FILE
     path = os.path.expanduser(path)
     profile = params.get("profile") or environ.get("OCI_CONFIG_PROFILE") or "DEFAULT"
     env_values = dict((key, environ[var]) for var, key in ENV_KEYS.items() if environ.get(var))
-    config = {}
-    if os.path.exists(path):
-        if not os.access(path, os.R_OK):
-            raise CredentialsError("%s is not readable." % path, field="config_file", fix="make it readable by the user running Ansible.")
-        try:
-            config = oci.config.from_file(path, profile)
-        except oci.exceptions.ProfileNotFound as exc:
-            raise CredentialsError("profile %r not found in %s." % (profile, path), field="profile",
-                                   fix="use a [section] name present in the config file, or add that profile.") from exc
-        except configparser.Error as exc:
-            raise config_file_error(exc) from None
-        except oci.exceptions.InvalidKeyFilePath as exc:
-            # The SDK's message quotes the value, which may be a pasted key's continuation lines.
-            raise CredentialsError("the key_file of profile [%s] in %s is missing or unreadable." % (profile, path), field="key_file",
-                                   fix="point key_file at the API signing key (PEM) and make it readable (chmod 600, owned by this user).") from exc
-        except oci.exceptions.InvalidConfig as exc:
-            # Missing keys may still come from the environment; anything else is fatal.
-            problems = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {"config": str(exc)}
-            unresolved = dict((k, v) for k, v in problems.items() if not (v == "missing" and k in env_values))
-            if unresolved:
-                key, why = sorted(unresolved.items())[0]
-                raise CredentialsError("key %r is %s in profile [%s] of %s." % (key, why, profile, path), field="config_file",
-                                       fix="fix %s in the config file (see `oci setup config`)." % key) from exc
-            config = _read_raw_profile(path, profile)
-    elif not env_values:
+    if not os.path.exists(path) and not env_values:
         raise CredentialsError("no OCI credentials: %s does not exist and no OCI_USER_ID/OCI_TENANCY/... variables are set." % path,
                                field="config_file", fix=_FIX_CONFIG)
+    config = _profile_from_file(path, profile, env_values) if os.path.exists(path) else {}
     config.update(env_values)
     if params.get("region"):
         config["region"] = params["region"]

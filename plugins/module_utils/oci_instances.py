@@ -64,6 +64,8 @@ class InstanceReconciler(Reconciler):
         super(InstanceReconciler, self).__init__(clients, policy, params, check_mode)
         self.tags = self.owned_tags(params["role"])
         self._dead = {}
+        self.live = {}  # name -> live instance: what has landed
+        self.unlaunched = []  # names with no accepted launch yet
 
     def names(self):
         return ["%s-%02d" % (self.p["name"], i) for i in range(1, self.p["count"] + 1)]
@@ -110,29 +112,31 @@ class InstanceReconciler(Reconciler):
             meta["user_data"] = self.p["user_data"]
         return meta or None
 
+    UNIT = "instance(s)"
+
     def ensure_present(self):
-        live = self.read()
+        self.live = self.read()
         wanted = self.names()
-        extra = sorted(n for n in live if n not in wanted)
-        missing = [n for n in wanted if n not in live]
+        extra = sorted(n for n in self.live if n not in wanted)
+        self.unlaunched = [n for n in wanted if n not in self.live]
         # Room for every missing instance first (read-only): a launch loop must not stop part-way on a full subnet
         # or an exhausted limit and leave half a fleet running.
         check_fleet_room(self.clients, self.policy, self.p["tenancy_id"], self.p["compartment_id"], self.p["availability_domain"],
-                         [{"field": "count", "count": len(missing), "subnet_id": self.p["subnet_id"],
+                         [{"field": "count", "count": len(self.unlaunched), "subnet_id": self.p["subnet_id"],
                            "configs": self.p["shapes"]}])
         if self.check_mode:
-            for name in missing:
+            for name in self.unlaunched:
                 self._act("launch", name=name)
             for name in extra:
                 self._act("terminate", name=name)
-            return self._result(live, read_ips=False)
+            return self._result(self.live, read_ips=False)
         for name in extra:
-            self._terminate(live.pop(name))
-        planner = self.new_planner()
-        rnd = replaced = 0
+            self._terminate(self.live.pop(name))
+        self.planner = self.new_planner()
+        replaced = 0
         while True:
-            rnd = self._launch_missing(planner, live, missing, rnd)
-            live, broken = self._wait_running(live)
+            self.capacity_rounds()
+            self.live, broken = self._wait_running(self.live)
             if not broken:
                 break
             # An accepted launch can still die while provisioning (its host failed, capacity went away): the
@@ -143,67 +147,75 @@ class InstanceReconciler(Reconciler):
             replaced += 1
             self.read()  # the dead instances' ids go into the replacement's retry token
             for name in broken:
-                live.pop(name)
-                self.progress.attempt(name, "failed", "terminated while starting; launching a replacement", next_wait=0, round=rnd)
-            missing = [n for n in self.names() if n not in live]
-        return self._result(live, read_ips=True)
+                self.live.pop(name)
+                self.progress.attempt(name, "failed", "terminated while starting; launching a replacement", next_wait=0, round=self.round)
+            self.unlaunched = [n for n in self.names() if n not in self.live]
+        return self._result(self.live, read_ips=True)
 
-    def _launch_missing(self, planner, live, missing, rnd):
-        """Capacity rounds until every name in `missing` has an accepted launch (both updated in place); returns the
-        last round number, so rounds (backoff, probes) continue across replacements."""
+    # --- the capacity rounds' hooks ------------------------------------------------------------------------------
+    def missing(self):
+        return len(self.unlaunched)
 
-        def existing():
-            return [Placement(i.availability_domain, [i.fault_domain], i.shape, getattr(i.shape_config, "ocpus", 0) or 0,
-                              getattr(i.shape_config, "memory_in_gbs", 0) or 0) for i in live.values()]
+    def preferred_placements(self):
+        return [Placement(i.availability_domain, [i.fault_domain], i.shape, getattr(i.shape_config, "ocpus", 0) or 0,
+                          getattr(i.shape_config, "memory_in_gbs", 0) or 0) for i in self.live.values()]
 
-        def attempt(cand, report, rnd):
-            reservation_id = None
-            batch = missing[:cand.count]
-            if cand.placement.reservation:
-                reservation_id, reserved = reserve(self.clients, self.policy, self.p, cand.placement, len(batch), self.p["role"])
-                batch = batch[:reserved]
-                if not batch:
-                    self.progress.attempt(cand.placement.label(), "failed", "reservation got 0 instances", next_wait=0, round=rnd, tier=cand.tier)
-                    return
-            launched = 0
-            for idx, name in enumerate(batch):
-                fd = cand.placement.fds[idx % len(cand.placement.fds)]
-                try:
-                    inst = self._launch(name, cand.placement, fd, reservation_id)
-                except ApiError as exc:
-                    if exc.failure.kind == LIMIT_EXCEEDED:
-                        # often false: the launch may have happened anyway, so look before trying elsewhere
-                        again = self.read()
-                        if name in again:
-                            live[name] = again[name]
-                            missing.remove(name)
-                            launched += 1
-                            continue
-                    if exc.failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
-                        raise
-                    if exc.failure.kind == OUT_OF_CAPACITY:
-                        place = cand.placement
-                        planner.note_overstated(report, fd, {"shape": place.shape, "ocpus": place.ocpus, "memory_in_gbs": place.memory_in_gbs})
-                    self.progress.attempt("%s (%s)" % (cand.placement.label(), name), "failed", exc.failure.short(), next_wait=0,
-                                          round=rnd, tier=cand.tier)
-                    break
-                live[name] = inst
-                missing.remove(name)
-                launched += 1
-            if launched:
-                self.progress.attempt(cand.placement.label(), "ok", "+%d instance(s) (%s)" % (launched, cand.tier), round=rnd, tier=cand.tier)
+    def attempt(self, candidate):
+        reservation_id = None
+        batch = self.unlaunched[:candidate.count]
+        if candidate.placement.reservation:
+            reservation_id, reserved = reserve(self.clients, self.policy, self.p, candidate.placement, len(batch), self.p["role"])
+            batch = batch[:reserved]
+            if not batch:
+                self.progress.attempt(candidate.placement.label(), "failed", "reservation got 0 instances", next_wait=0, round=self.round,
+                                      tier=candidate.tier)
+                return
+        launched = 0
+        for idx, name in enumerate(batch):
+            fd = candidate.placement.fds[idx % len(candidate.placement.fds)]
+            if not self._launch_one(candidate, name, fd, reservation_id):
+                break
+            launched += 1
+        if launched:
+            self.progress.attempt(candidate.placement.label(), "ok", "+%d instance(s) (%s)" % (launched, candidate.tier), round=self.round,
+                                  tier=candidate.tier)
 
-        def exhausted(wait):
-            # Say exactly what stays: the running part of the fleet is owned and tagged, so a re-run launches only
-            # the missing names and teardown (state=absent) finds every one of them.
-            running = sorted(live)
-            left = ("left running: %s (a re-run launches only the missing ones; state=absent, as teardown.yml runs it, removes them)"
-                    % ", ".join(running)) if running else "nothing of it is running"
-            return CapacityExhausted("instances %s: %d of %d still missing (%s) and the next round (in %.0fs) would pass the %ss deadline; %s."
-                                     % (self.p["name"], len(missing), self.p["count"], ", ".join(missing), wait, self.p["wait_timeout"], left),
-                                     attempts_table=self.progress.table(), details={"left_running": running})
+    def _launch_one(self, candidate, name, fd, reservation_id):
+        """Launch `name` in the candidate's placement; True when it landed, False after a capacity failure (logged)."""
+        try:
+            inst = self._launch(name, candidate.placement, fd, reservation_id)
+        except ApiError as exc:
+            if exc.failure.kind == LIMIT_EXCEEDED:
+                # often false: the launch may have happened anyway, so look before trying elsewhere
+                again = self.read()
+                if name in again:
+                    self._landed(name, again[name])
+                    return True
+            if exc.failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
+                raise
+            if exc.failure.kind == OUT_OF_CAPACITY:
+                place = candidate.placement
+                self.planner.note_overstated(self.report, fd, {"shape": place.shape, "ocpus": place.ocpus, "memory_in_gbs": place.memory_in_gbs})
+            self.progress.attempt("%s (%s)" % (candidate.placement.label(), name), "failed", exc.failure.short(), next_wait=0,
+                                  round=self.round, tier=candidate.tier)
+            return False
+        self._landed(name, inst)
+        return True
 
-        return self.capacity_rounds(planner, lambda: len(missing), attempt, exhausted, "instance(s)", prefer=existing, rnd=rnd)
+    def _landed(self, name, inst):
+        self.live[name] = inst
+        self.unlaunched.remove(name)
+
+    def exhausted(self, wait):
+        # Say exactly what stays: the running part of the fleet is owned and tagged, so a re-run launches only
+        # the missing names and teardown (state=absent) finds every one of them.
+        running = sorted(self.live)
+        left = ("left running: %s (a re-run launches only the missing ones; state=absent, as teardown.yml runs it, removes them)"
+                % ", ".join(running)) if running else "nothing of it is running"
+        return CapacityExhausted("instances %s: %d of %d still missing (%s) and the next round (in %.0fs) would pass the %ss deadline; %s."
+                                 % (self.p["name"], len(self.unlaunched), self.p["count"], ", ".join(self.unlaunched), wait, self.p["wait_timeout"],
+                                    left),
+                                 attempts_table=self.progress.table(), details={"left_running": running})
 
     def _wait_running(self, live):
         def fetch():

@@ -251,21 +251,30 @@ class DbSystemReconciler(Reconciler):
                                    "(resize it in the console, or delete and re-create it)." % (self.p["name"], attr, have, allowed[0]))
 
     def _create_with_fallback(self, dead):
-        tries = candidates(self.p["shapes"], self.p["fault_domains"], self.p["high_availability"], self.p["standalone_fallback"])
-        rnd = 0
-        while True:
-            rnd += 1
-            for cand in tries:
-                db = self._attempt(cand, dead, rnd)
-                if db is not None:
-                    return db
+        self.dead = dead
+        self.tries = candidates(self.p["shapes"], self.p["fault_domains"], self.p["high_availability"], self.p["standalone_fallback"])
+        self.capacity_rounds()
+        return self.db
 
-            def exhausted(wait):
-                return CapacityExhausted("DB system %s: no allowed placement (%d tried per round) had capacity, and the next round (in %.0fs) would "
-                                         "pass the %ss deadline; nothing of it is left (failed creates were deleted)."
-                                         % (self.p["name"], len(tries), wait, self.p["wait_timeout"]), attempts_table=self.progress.table())
+    # --- the capacity rounds' hooks: the placements in a fixed order, one DB system to land ---------------------
+    UNIT = "DB system"
+    db = None  # the DB system that landed
+    dead = ()  # ids of dead same-named DB systems, for the retry token
+    tries = ()  # the placements of every round
 
-            self.next_round(rnd, 1, "DB system", exhausted)
+    def missing(self):
+        return 0 if self.db is not None else 1
+
+    def candidates(self):
+        return self.tries
+
+    def attempt(self, candidate):
+        self.db = self._attempt(candidate)
+
+    def exhausted(self, wait):
+        return CapacityExhausted("DB system %s: no allowed placement (%d tried per round) had capacity, and the next round (in %.0fs) would "
+                                 "pass the %ss deadline; nothing of it is left (failed creates were deleted)."
+                                 % (self.p["name"], len(self.tries), wait, self.p["wait_timeout"]), attempts_table=self.progress.table())
 
     def _details(self, cand):
         return CreateDbSystemDetails(
@@ -277,10 +286,10 @@ class DbSystemReconciler(Reconciler):
             deletion_policy=CreateDeletionPolicyDetails(final_backup=FINAL_BACKUP[self.p["final_backup"]], is_delete_protected=False),
             freeform_tags=self.owned_tags())
 
-    def _attempt(self, cand, dead, rnd):
+    def _attempt(self, cand):
         """Create in one placement; the ready DB system, or None after a capacity failure (logged, cleaned up)."""
         token = retry_token(COMPONENT, self.p["deployment"], self.p["compartment_id"], self.p["name"], cand.shape, cand.ha, cand.fault_domain,
-                            token_epoch(self.policy.wall()), *dead)
+                            token_epoch(self.policy.wall()), *self.dead)
         self._act("create_attempt", name=self.p["name"], placement=cand.label())
         try:
             response = self.policy.call_create("CreateDbSystem", self.clients.mysql.create_db_system, self._details(cand), token)
@@ -290,11 +299,11 @@ class DbSystemReconciler(Reconciler):
             # Whatever the answer, the create may have happened (a lost answer, a false LimitExceeded): look first.
             again, _failed, _dead = self.find()
             if again is not None:
-                self.progress.attempt(cand.label(), "ok", "created although the answer was %s" % exc.failure.short(), round=rnd)
-                return self._wait_ready(again.id, cand, dead, rnd)
+                self.progress.attempt(cand.label(), "ok", "created although the answer was %s" % exc.failure.short(), round=self.round)
+                return self._wait_ready(again.id, cand)
             if exc.failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
                 raise
-            self.progress.attempt(cand.label(), "failed", exc.failure.short(), next_wait=0, round=rnd)
+            self.progress.attempt(cand.label(), "failed", exc.failure.short(), next_wait=0, round=self.round)
             return None
         db_id = response.data.id
         wr_id = response.headers.get("opc-work-request-id")
@@ -307,26 +316,26 @@ class DbSystemReconciler(Reconciler):
             except WorkRequestFailed as exc:
                 if classify(exc).kind != OUT_OF_CAPACITY:
                     raise
-                return self._capacity_failed(db_id, cand, dead, rnd, "; ".join(exc.messages))
-        return self._wait_ready(db_id, cand, dead, rnd)
+                return self._capacity_failed(db_id, cand, "; ".join(exc.messages))
+        return self._wait_ready(db_id, cand)
 
-    def _wait_ready(self, db_id, cand, dead, rnd):
+    def _wait_ready(self, db_id, cand):
         db = wait_until(self.policy, "DB system %s" % self.p["name"], lambda: self._get(db_id), lambda d: d.lifecycle_state not in SETTLING,
                         first=30.0, cap=120.0, describe=lambda d: d.lifecycle_state)
         if db.lifecycle_state == FAILED:
             if is_out_of_capacity_text(db.lifecycle_details):
-                return self._capacity_failed(db_id, cand, dead, rnd, db.lifecycle_details)
+                return self._capacity_failed(db_id, cand, db.lifecycle_details)
             raise ApiError("CreateDbSystem", Failure("fatal", message="DB system %s ended FAILED: %s" % (db_id, db.lifecycle_details or "no detail")))
-        self.progress.attempt(cand.label(), "ok", "DB system %s" % db.lifecycle_state, round=rnd)
+        self.progress.attempt(cand.label(), "ok", "DB system %s" % db.lifecycle_state, round=self.round)
         return db
 
-    def _capacity_failed(self, db_id, cand, dead, rnd, why):
+    def _capacity_failed(self, db_id, cand, why):
         """Log the shortage and delete the FAILED DB system; its id goes into the next retry token (returns None)."""
-        self.progress.attempt(cand.label(), "failed", "out of host capacity (%s)" % why, next_wait=0, round=rnd)
+        self.progress.attempt(cand.label(), "failed", "out of host capacity (%s)" % why, next_wait=0, round=self.round)
         db = self._get(db_id)
         if db.lifecycle_state not in GONE:
             self._delete(db, "its create failed for capacity")
-        dead.append(db_id)
+        self.dead.append(db_id)
 
     # --- absent -------------------------------------------------------------------------------------------------
     def _delete(self, db, why):

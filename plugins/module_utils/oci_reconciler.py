@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, openedx_scale maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The base every reconciler (cluster, node pools, instances) builds on, and the one capacity-round driver.
+"""The base every reconciler (cluster, node pools, instances, DB system) builds on, and the one capacity-round driver.
 
-A capacity round: fetch the capacity report, let the planner order the placements, try them until nothing is
-missing; if something still is, back off and start the next round, unless the next one would pass the deadline.
-What one attempt means (grow a pool, launch a VM) is the reconciler's; the rounds around it are written once, here.
+A capacity round: list the candidates (by default: fetch the capacity report and let the planner order the placements),
+try them until nothing is missing; if something still is, back off and start the next round, unless the next one would
+pass the deadline. The rounds are written once, here (`capacity_rounds`); a reconciler says what they mean by
+overriding the hooks: `missing()`, `attempt(candidate)`, `exhausted(wait)` and, for the planned rounds,
+`preferred_placements()`. What is still missing, what landed and the round number live on the reconciler.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -44,44 +46,70 @@ class Reconciler(object):
         return Planner(self.p["availability_domain"], self.p["shapes"], self.p["fault_domains"],
                        allow_reservation=self.p.get("capacity_reservation", False), probe_rounds=self.p.get("capacity_probe_rounds", 0))
 
-    def capacity_rounds(self, planner, missing, attempt, exhausted, unit, prefer=list, rnd=0, probe_min_remaining=0):
-        """Run capacity rounds until missing() is 0; returns the last round number (a caller that starts again
-        passes it back as `rnd`, so backoff and probes continue).
+    # --- the capacity rounds ---------------------------------------------------------------------------------
+    UNIT = None  # what missing() counts, for the progress lines ("node(s)")
+    PROBE_MIN_REMAINING = 0  # seconds a probe placement needs; none is planned with less left
 
-        attempt(candidate, report, rnd) tries one candidate and logs its outcome; a capacity failure is its to
-        absorb, anything it raises ends the run. exhausted(wait) builds the error raised when the next round would
-        pass the deadline. prefer() lists the placements of what exists now (grown first within a tier). A probe is
-        planned only while at least `probe_min_remaining` seconds are left.
-        """
-        while missing() > 0:
-            rnd += 1
-            report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"], self.p["shapes"],
-                                  self.p["fault_domains"], memo=self._report_memo)
-            skip = set()
+    planner = None  # the round's planner (new_planner()), set by a reconciler before its first round
+    report = None  # the capacity report of the current round
+    round = 0  # the last round started; rounds (backoff, probes) continue across calls of capacity_rounds
+
+    def missing(self):
+        """Hook: how many units are still missing (0 ends the rounds)."""
+        raise NotImplementedError
+
+    def attempt(self, candidate):
+        """Hook: try one candidate and log its outcome (self.round, self.report); record what landed on self. A
+        capacity failure is the hook's to absorb; anything it raises ends the run."""
+        raise NotImplementedError
+
+    def exhausted(self, wait):
+        """Hook: the error raised when the next round (in `wait` seconds) would pass the deadline."""
+        raise NotImplementedError
+
+    def preferred_placements(self):
+        """Hook: placements of what exists now (growing those never recycles anything, so they go first in a tier)."""
+        return []
+
+    def candidates(self):
+        """The candidates of this round: the capacity report's placements in the planner's order, each once, none
+        the planner dropped. A reconciler whose placements take no report (the DB system) overrides it."""
+        self.report = fetch_report(self.clients, self.policy, self.p["tenancy_id"], self.p["availability_domain"], self.p["shapes"],
+                                   self.p["fault_domains"], memo=self._report_memo)
+        probe = self.PROBE_MIN_REMAINING <= 0 or self.policy.remaining() >= self.PROBE_MIN_REMAINING
+        seen = set()
+        for cand in self.planner.plan(self.missing(), self.report, prefer=self.preferred_placements(), rnd=self.round, probe=probe):
+            if cand.placement in seen or (cand.tier != TIER_PROBE and self.planner.dropped(cand.placement)):
+                continue
+            seen.add(cand.placement)
+            yield cand
+
+    def nothing_tried(self):
+        """(placement, reason) of the "no capacity" attempt logged for a round that had no candidate."""
+        summary = self.report.summary() if self.report is not None else ""
+        return ("(%d placement(s) allowed)" % (len(self.p["shapes"]) * len(self.p["fault_domains"])), "capacity report: %s" % (summary or "empty"))
+
+    def capacity_rounds(self):
+        """Run capacity rounds until missing() is 0, or raise exhausted(wait) before a round that would pass the deadline."""
+        while self.missing() > 0:
+            self.round += 1
             tried = False
-            probe = probe_min_remaining <= 0 or self.policy.remaining() >= probe_min_remaining
-            for cand in planner.plan(missing(), report, skip=skip, prefer=prefer(), rnd=rnd, probe=probe):
-                if missing() <= 0:
+            for cand in self.candidates():
+                if self.missing() <= 0:
                     break
-                if cand.placement in skip or (cand.tier != TIER_PROBE and planner.dropped(cand.placement)):
-                    continue
                 tried = True
-                attempt(cand, report, rnd)
-                skip.add(cand.placement)
-            if missing() <= 0:
+                self.attempt(cand)
+            if self.missing() <= 0:
                 break
-            nothing = None if tried else ("(%d placement(s) allowed)" % (len(self.p["shapes"]) * len(self.p["fault_domains"])),
-                                          "capacity report: %s" % (report.summary() or "empty"))
-            self.next_round(rnd, missing(), unit, exhausted, nothing_tried=nothing)
-        return rnd
+            self._next_round(None if tried else self.nothing_tried())
 
-    def next_round(self, rnd, left, unit, exhausted, nothing_tried=None):
-        """Back off before capacity round rnd+1, or raise exhausted(wait) when that wait would pass the deadline.
+    def _next_round(self, nothing_tried=None):
+        """Back off before the next round, or raise exhausted(wait) when that wait would pass the deadline.
         nothing_tried: (placement, reason) logged as a "no capacity" attempt when the round tried nothing."""
-        wait = self.policy.backoff(rnd)
+        wait = self.policy.backoff(self.round)
         if nothing_tried is not None:
-            self.progress.attempt(nothing_tried[0], "no capacity", nothing_tried[1], next_wait=wait, round=rnd)
+            self.progress.attempt(nothing_tried[0], "no capacity", nothing_tried[1], next_wait=wait, round=self.round)
         if not self.policy.fits(wait):
-            raise exhausted(wait)
-        self.progress.line("round %d: %d %s still missing; next capacity check in %.0fs" % (rnd, left, unit, wait))
+            raise self.exhausted(wait)
+        self.progress.line("round %d: %d %s still missing; next capacity check in %.0fs" % (self.round, self.missing(), self.UNIT, wait))
         self.policy.sleep(wait)

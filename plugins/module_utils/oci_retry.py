@@ -161,54 +161,132 @@ class RetryPolicy(object):
         Non-retryable failures (out of capacity, limit exceeded, 4xx) are raised as ApiError at once with
         the classified failure attached, so callers can react (next placement, re-list, fail).
         """
-        return self._call(operation, RETRYABLE_KINDS, fn, args, kwargs)
+        return self.run(Call(operation, fn, args, kwargs))
 
     def call_non_idempotent(self, operation, fn, *args, **kwargs):
         """Call an operation OCI offers no retry token for (UpdateNodePool, DeleteNodePool): repeat it only after
         failures that prove it was not carried out (429, SDK circuit open). A 5xx, a timeout or a 409 is raised as
         ApiError so the caller reads the resource and its work requests before deciding to send it again."""
-        return self._call(operation, NOT_APPLIED_KINDS, fn, args, kwargs)
+        return self.run(Call(operation, fn, args, kwargs, retry_kinds=NOT_APPLIED_KINDS))
 
     def call_create(self, operation, fn, details, token, **kwargs):
-        """A create with an opc-retry-token. OCI answers 409 InvalidatedRetryToken when the resource that token made
-        was deleted since: that create is over, so this one is sent once more under a new token (never more, so a
-        token OCI keeps invalidating ends with its message)."""
-        try:
-            return self.call(operation, fn, details, opc_retry_token=token, **kwargs)
-        except ApiError as exc:
-            if exc.failure.kind != INVALIDATED_TOKEN:
-                raise
-            self.progress.line("%s: OCI invalidated the retry token (its resource was deleted); sending it once with a new token" % operation)
-            return self.call(operation, fn, details, opc_retry_token=renewed_token(token), **kwargs)
+        """A create with an opc-retry-token (see TokenCreate)."""
+        return self.run(TokenCreate(self.progress, operation, fn, details, token, kwargs))
 
     def budget(self, operation, calls=None, seconds=None):
         """A budget for one logical operation (an update through busy pools and lost answers, a delete): every
         attempt is charged to it, so no loop around the calls can start the count again."""
         return OperationBudget(self, operation, calls or self.max_call_attempts, seconds or self.operation_seconds)
 
-    def _call(self, operation, retry_kinds, fn, args, kwargs):
+    def run(self, operation):
+        """The one retry loop, for every call: send the operation (an Operation) until it succeeds. A failure of its
+        retry_kinds is sent again as it is, after the backoff (the 429 cool-down, a circuit's remaining seconds),
+        at most max_call_attempts times in a row and never past the deadline; any other failure goes to
+        operation.recover(), which raises it, returns the result, or returns RESEND to send it again."""
         attempt = 0
-        while True:
+        while operation.prepare():
             attempt += 1
             self.calls += 1
             try:
-                result = fn(*args, **kwargs)
-                self._throttled_in_a_row = 0
-                return result
+                response = operation.send()
             except Exception as exc:  # every SDK failure is classified below
                 failure = classify(exc)
-                if failure.kind not in retry_kinds:
-                    raise ApiError(operation, failure) from exc
-                wait = self.wait_for(failure, attempt)
-                if attempt >= self.max_call_attempts:
-                    raise ApiError(operation, failure, "%s failed after %d attempts: %s" % (operation, attempt, failure.describe())) from exc
-                if not self.fits(wait):
-                    raise DeadlineExceeded(
-                        "%s: giving up before the deadline (%.0fs left, next wait %.0fs); last error: %s"
-                        % (operation, max(0, self.remaining()), wait, failure.describe()),
-                        details=failure.as_dict()) from exc
-                self.progress.line("retry %d of %s | %s | next wait %.0fs" % (attempt, operation, failure.short(), wait))
-                self.sleep(wait)
+                if failure.kind in operation.retry_kinds:
+                    self._wait_to_repeat(operation.name, failure, attempt, exc)
+                    continue
+                error = ApiError(operation.name, failure)
+                error.__cause__ = exc
+                result = operation.recover(error)
+                if result is not RESEND:
+                    return result
+                attempt = 0
+                continue
+            self._throttled_in_a_row = 0
+            return operation.sent(response)
+        return None
+
+    def _wait_to_repeat(self, operation, failure, attempt, cause):
+        """Sleep before sending `operation` again after its attempt-th failure in a row, or raise when that would
+        pass max_call_attempts or the deadline."""
+        wait = self.wait_for(failure, attempt)
+        if attempt >= self.max_call_attempts:
+            raise ApiError(operation, failure, "%s failed after %d attempts: %s" % (operation, attempt, failure.describe())) from cause
+        if not self.fits(wait):
+            raise DeadlineExceeded(
+                "%s: giving up before the deadline (%.0fs left, next wait %.0fs); last error: %s"
+                % (operation, max(0, self.remaining()), wait, failure.describe()),
+                details=failure.as_dict()) from cause
+        self.progress.line("retry %d of %s | %s | next wait %.0fs" % (attempt, operation, failure.short(), wait))
+        self.sleep(wait)
+
+
+# What Operation.recover() returns to have the operation sent again.
+RESEND = type("Resend", (object,), {"__repr__": lambda self: "RESEND"})()
+
+
+class Operation(object):
+    """One logical operation RetryPolicy.run() sends until it succeeds. The loop, its waits and bounds are the
+    policy's; the hooks say what a send is and what a failure the loop does not repeat by itself means."""
+
+    name = "operation"  # the API operation, for messages and progress lines
+    retry_kinds = RETRYABLE_KINDS  # failures sent again as they are
+
+    def prepare(self):
+        """Before each send: False when there is nothing (left) to send, and run() returns None."""
+        return True
+
+    def send(self):
+        """One attempt: the SDK call."""
+        raise NotImplementedError
+
+    def sent(self, response):
+        """The result of a successful send."""
+        return response
+
+    def recover(self, error):
+        """A failure outside retry_kinds (`error`, an ApiError): raise it (the default), return the result, or
+        return RESEND after whatever look and wait a new send needs (charged to the operation's budget)."""
+        raise error
+
+
+class Call(Operation):
+    """One SDK call, repeated only after the failures of `retry_kinds`."""
+
+    def __init__(self, name, fn, args=(), kwargs=None, retry_kinds=RETRYABLE_KINDS):
+        self.name = name
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs or {}
+        self.retry_kinds = retry_kinds
+
+    def send(self):
+        return self.fn(*self.args, **self.kwargs)
+
+
+class TokenCreate(Operation):
+    """A create with an opc-retry-token. OCI answers 409 InvalidatedRetryToken when the resource that token made
+    was deleted since: that create is over, so this one is sent once more under a new token (never more, so a
+    token OCI keeps invalidating ends with its message)."""
+
+    def __init__(self, progress, name, fn, details, token, kwargs):
+        self.progress = progress
+        self.name = name
+        self.fn = fn
+        self.details = details
+        self.token = token
+        self.kwargs = kwargs
+        self.renewed = False
+
+    def send(self):
+        return self.fn(self.details, opc_retry_token=self.token, **self.kwargs)
+
+    def recover(self, error):
+        if error.failure.kind != INVALIDATED_TOKEN or self.renewed:
+            raise error
+        self.progress.line("%s: OCI invalidated the retry token (its resource was deleted); sending it once with a new token" % self.name)
+        self.token = renewed_token(self.token)
+        self.renewed = True
+        return RESEND
 
 
 def renewed_token(token):

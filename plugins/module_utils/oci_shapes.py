@@ -43,11 +43,20 @@ def _limit_problem(offered, cfg, field):
     if not shape.is_flexible:
         return InputError("%s is a fixed shape; pools and VMs here are sized by ocpus and memory_in_gbs, which only flexible shapes take."
                           % name, field="%s.shape" % field, fix="use a flexible shape (its name ends in .Flex).")
+    return _ocpu_problem(shape, name, ocpus, field) or _memory_problem(shape.memory_options, name, ocpus, memory, field)
+
+
+def _ocpu_problem(shape, name, ocpus, field):
+    """InputError when `ocpus` is outside the flexible shape's OCPU range, else None."""
     cpu = shape.ocpu_options
     if cpu is not None and cpu.min is not None and cpu.max is not None and not cpu.min <= ocpus <= cpu.max:
         return InputError("%s ocpus=%g is outside %s's range %g-%g (ListShapes)." % (name, ocpus, name, cpu.min, cpu.max), field="%s.ocpus" % field,
                           fix="pick between %g and %g OCPUs or another shape." % (cpu.min, cpu.max))
-    mem = shape.memory_options
+    return None
+
+
+def _memory_problem(mem, name, ocpus, memory, field):
+    """InputError when `memory` is outside the shape's memory range (`mem`: its memory_options), in total or per OCPU, else None."""
     if mem is None:
         return None
     if mem.min_in_g_bs is not None and mem.max_in_g_bs is not None and not mem.min_in_g_bs <= memory <= mem.max_in_g_bs:

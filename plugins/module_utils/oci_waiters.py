@@ -7,7 +7,8 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_client import list_all
-from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import CONFLICT, ApiError, DeadlineExceeded, WorkRequestFailed
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_errors import CONFLICT, DeadlineExceeded, WorkRequestFailed
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import RESEND, Call
 
 DONE = ("SUCCEEDED", "FAILED", "CANCELED")
 PENDING = ("ACCEPTED", "IN_PROGRESS", "CANCELING")
@@ -91,20 +92,31 @@ def wait_in_flight(clients, policy, compartment_id, resource_id, why, pending=No
 
 
 def call_when_idle(clients, policy, compartment_id, resource_id, operation, fn, *args, **kwargs):
+    """A Container Engine call on one resource, through IdleCall."""
+    return policy.run(IdleCall(clients, policy, compartment_id, resource_id, operation, fn, args, kwargs))
+
+
+class IdleCall(Call):
     """A Container Engine call on one resource. A 409 Conflict is waited out only while the resource's work requests
     show one in flight (each wait charged to one budget); with none it is OCI's verdict on the request and raised."""
-    budget = policy.budget("%s on %s" % (operation, _short_id(resource_id)))
-    while True:
-        try:
-            return policy.call(operation, fn, *args, **kwargs)
-        except ApiError as exc:
-            if exc.failure.kind != CONFLICT:
-                raise
-            busy = ce_work_requests(clients, policy, compartment_id, resource_id, in_flight=True)
-            if not busy:
-                raise
-            budget.charge(exc.failure, exc)
-            wait_in_flight(clients, policy, compartment_id, resource_id, "%s busy (409)" % operation, busy)
+
+    def __init__(self, clients, policy, compartment_id, resource_id, name, fn, args, kwargs):
+        super(IdleCall, self).__init__(name, fn, args, kwargs)
+        self.clients = clients
+        self.policy = policy
+        self.compartment_id = compartment_id
+        self.resource_id = resource_id
+        self.budget = policy.budget("%s on %s" % (name, _short_id(resource_id)))
+
+    def recover(self, error):
+        if error.failure.kind != CONFLICT:
+            raise error
+        busy = ce_work_requests(self.clients, self.policy, self.compartment_id, self.resource_id, in_flight=True)
+        if not busy:
+            raise error
+        self.budget.charge(error.failure, error)
+        wait_in_flight(self.clients, self.policy, self.compartment_id, self.resource_id, "%s busy (409)" % self.name, busy)
+        return RESEND
 
 
 def work_request_resource(wr, entity_type):

@@ -48,6 +48,7 @@ from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_limits impor
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_ownership import is_owned, retry_token, token_epoch
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reservations import release_all, release_reservation, reserve
+from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_retry import NOT_APPLIED_KINDS, RESEND, Operation
 from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_waiters import (
     CE_POLL_CAP,
     CE_POLL_FIRST,
@@ -160,7 +161,7 @@ class NodePoolReconciler(Reconciler):
         self._dead_ids = []
         self._seen_wrs = {}
         self._last_pool_id = None
-        self.planner = None
+        self.pools = []  # PoolState of each owned pool, refreshed after every change
         self.watch = NodeWatch(policy, params.get("node_stuck_timeout") or NODE_STUCK_TIMEOUT)
 
     # --- reading -----------------------------------------------------------------------------------
@@ -250,42 +251,6 @@ class NodePoolReconciler(Reconciler):
             return False
         return not labels or state.labels == self.labels
 
-    def _update(self, state, budget, size=None, placement=None, reservation_id=None, labels=False):
-        """One UpdateNodePool. It has no retry token, so it is never sent twice blindly: after a lost answer (5xx,
-        timeout) the pool and its work requests are read first, and an update that landed is waited for, not repeated.
-        A 409 Conflict is not transient (OCI's errors reference): only when the pool's work requests show OKE busy (one
-        in flight, or one that started since we last looked) is it waited for and PoolBusy raised, because what the
-        pool holds afterwards decides what to ask for; otherwise it is a validation conflict and fails at once with
-        OCI's message. Every repeat is charged to `budget`, the whole operation's."""
-        details = self._update_details(state, size, placement, reservation_id, labels)
-        while True:
-            try:
-                response = self.policy.call_non_idempotent("UpdateNodePool", self.clients.ce.update_node_pool, state.id, details)
-            except ApiError as exc:
-                if exc.failure.kind == CONFLICT:
-                    busy = self._busy_work_requests(state.id)
-                    if busy is None:
-                        raise
-                    budget.charge(exc.failure, exc)
-                    wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s busy (409)" % state.name, busy)
-                    raise PoolBusy(state.id) from exc
-                if exc.failure.kind not in (TRANSIENT, TIMEOUT):
-                    raise
-                landed = self._update_landed(state, size, placement, reservation_id, labels)
-                if landed is not None:
-                    self.progress.line("UpdateNodePool on %s: the answer was lost (%s) but %s accepted it; waiting for it, not sending it again"
-                                       % (state.name, exc.failure.short(), landed.id))
-                    self._act("update", name=state.name, size=details.node_config_details.size,
-                              placement=placement.label() if placement else None, labels=labels)
-                    return wait_ce_work_request(self.clients, self.policy, self.p["compartment_id"], landed.id)
-                budget.charge(exc.failure, exc)
-                wait = self.policy.backoff(budget.used)
-                self.progress.line("UpdateNodePool on %s not applied (%s); sending it again in %.0fs" % (state.name, exc.failure.short(), wait))
-                budget.wait(wait, exc.failure, exc)
-                continue
-            self._act("update", name=state.name, size=details.node_config_details.size, placement=placement.label() if placement else None, labels=labels)
-            return self._wait(response, "UpdateNodePool")
-
     def _busy_work_requests(self, pool_id):
         """After a 409: the pool's work requests still in flight (possibly none: one that started after we last looked
         finished meanwhile), or None when OKE had nothing running on the pool, so the 409 is about the request itself."""
@@ -307,21 +272,10 @@ class NodePoolReconciler(Reconciler):
         return mine[-1] if mine else None
 
     def _mutate(self, pool_id, plan):
-        """Apply plan(fresh state) -> update kwargs (or None: nothing to do) until it is applied; a busy pool is waited
-        for and re-read, so the update is decided on what OKE's own work request left. One budget covers it all."""
-        budget = None
-        while True:
-            state = self._get(pool_id)
-            self._note_wrs(state.id)
-            kwargs = plan(state)
-            if kwargs is None:
-                return state
-            budget = budget or self.policy.budget("UpdateNodePool on node pool %s" % state.name)
-            try:
-                self._update(state, budget, **kwargs)
-            except PoolBusy:
-                continue
-            return self._get(pool_id)
+        """Apply plan(fresh state) -> update kwargs (or None: nothing to do) as one PoolUpdate; the pool as it is then."""
+        update = PoolUpdate(self, pool_id, plan)
+        self.policy.run(update)
+        return self._get(pool_id) if update.applied else update.state
 
     def _note_wrs(self, pool_id):
         """Remember the pool's work requests before an update, so a lost answer can tell ours from older ones."""
@@ -330,32 +284,7 @@ class NodePoolReconciler(Reconciler):
 
     def _delete(self, state):
         self._act("delete", name=state.name)
-        budget = self.policy.budget("DeleteNodePool on node pool %s" % state.name)
-        while True:
-            try:
-                response = self.policy.call_non_idempotent(
-                    "DeleteNodePool", self.clients.ce.delete_node_pool, state.id,
-                    override_eviction_grace_duration="PT0M", is_force_deletion_after_override_grace_duration=True)
-            except ApiError as exc:
-                if exc.failure.kind == NOT_FOUND:
-                    break
-                if exc.failure.kind not in (CONFLICT, TRANSIENT, TIMEOUT):
-                    raise
-                pending = None
-                if exc.failure.kind == CONFLICT:
-                    pending = self._busy_work_requests(state.id)
-                    if pending is None:
-                        raise  # nothing runs on the pool: OCI refuses the delete itself
-                budget.charge(exc.failure, exc)
-                # busy, or a lost answer: whatever runs on the pool (our delete included) is waited for, then re-read
-                wait_in_flight(self.clients, self.policy, self.p["compartment_id"], state.id, "node pool %s (%s)" % (state.name, exc.failure.short()),
-                               pending)
-                current = self.policy.call("GetNodePool", self.clients.ce.get_node_pool, state.id).data
-                if current.lifecycle_state in DEAD_STATES:
-                    break
-                continue
-            self._wait(response, "DeleteNodePool")
-            break
+        self.policy.run(PoolDelete(self, state))
         if state.reservation_id:
             release_reservation(self.clients, self.policy, state.reservation_id, self.p["deployment"])
 
@@ -410,8 +339,9 @@ class NodePoolReconciler(Reconciler):
             idx += 1
         return "%s-%d" % (self.p["name"], idx)
 
-    def _try(self, candidate, want, pools):
-        """Apply one candidate for `want` nodes; `pools` is refreshed in place with the pool it touched."""
+    def _try(self, candidate, want):
+        """Apply one candidate for `want` nodes; self.pools is refreshed with the pool it touched."""
+        pools = self.pools
         place = candidate.placement
         reservation_id = None
         if place.reservation:
@@ -454,11 +384,14 @@ class NodePoolReconciler(Reconciler):
         finally:
             if pool_id and refresh:
                 refreshed = self._get(pool_id)
-                pools[:] = [s for s in pools if s.id != pool_id] + [refreshed]
+                self.pools = [s for s in self.pools if s.id != pool_id] + [refreshed]
+
+    UNIT = "node(s)"
+    PROBE_MIN_REMAINING = PROBE_MIN_REMAINING
 
     def ensure_present(self):
         count = self.p["count"]
-        pools = self._settle(self.read())
+        self.pools = pools = self._settle(self.read())
         healthy = sum(len(s.healthy) for s in pools)
         failed = sum(len(s.failed) for s in pools)
         stale_labels = [s for s in pools if s.labels != self.labels]
@@ -473,54 +406,60 @@ class NodePoolReconciler(Reconciler):
             return self._result(pools)
         for state in stale_labels:
             self._mutate(state.id, lambda current: {"labels": True} if current.labels != self.labels else None)
-        pools = self._shrink_failed(pools)
+        self.pools = self._shrink_failed(pools)
         if healthy > count:
-            pools = self._scale_down(pools, healthy - count)
+            self.pools = self._scale_down(self.pools, healthy - count)
         self.planner = self.new_planner()
-
-        def missing():
-            return count - sum(len(s.healthy) for s in pools)
-
-        def attempt(cand, report, rnd):
-            want = min(missing(), cand.count)
-            before = sum(len(s.healthy) for s in pools)
-            reason = None
-            try:
-                self._try(cand, want, pools)
-                # nodes still coming are waited for until they are ACTIVE, fail, or pass node_stuck_timeout
-                pools[:] = self._settle(pools)
-            except (ApiError, WorkRequestFailed) as exc:
-                failure = exc.failure if isinstance(exc, ApiError) else classify(exc)
-                if failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
-                    raise
-                reason = failure.short()
-            added = sum(len(s.healthy) for s in pools) - before
-            if added >= want:
-                self.progress.attempt(cand.placement.label(), "ok", "+%d node(s) (%s)" % (added, cand.tier), round=rnd, tier=cand.tier)
-                return
-            # say what was kept: an attempt that got 2 of 5 nodes is partial, not failed
-            outcome = "partial" if added > 0 else "failed"
-            reason = "kept %d of %d node(s)%s" % (max(0, added), want, " (%s)" % reason if reason else "")
-            self._note_overstated(report, pools)
-            pools[:] = self._shrink_failed(pools)
-            self.progress.attempt(cand.placement.label(), outcome, reason, next_wait=0, round=rnd, tier=cand.tier)
-
-        def exhausted(wait):
-            empty = sorted(s.name for s in pools if s.size == 0)
-            kept = "; empty pool(s) %s kept for the next run to reuse (teardown removes them)" % ", ".join(empty) if empty else ""
-            return CapacityExhausted(
-                "node pool %s: %d of %d node(s) still missing and the next round (in %.0fs) would pass the %ss deadline; "
-                "nothing is left half-created (failed nodes were shrunk away)%s." % (self.p["name"], missing(), count, wait, self.p["wait_timeout"], kept),
-                attempts_table=self.progress.table(), details={"pools": [s.summary() for s in pools]})
-
-        self.capacity_rounds(self.planner, missing, attempt, exhausted, "node(s)", prefer=lambda: [s.placement for s in pools if s.healthy],
-                             probe_min_remaining=PROBE_MIN_REMAINING)
+        self.capacity_rounds()
         # empty sibling pools (left by failed placements) are removed once the target is reached
-        for state in list(pools):
+        for state in list(self.pools):
             if state.free and state.name != self.p["name"] and state.size == 0:
                 self._delete(state)
-                pools.remove(state)
-        return self._result(pools)
+                self.pools.remove(state)
+        return self._result(self.pools)
+
+    # --- the capacity rounds' hooks ------------------------------------------------------------------------------
+    def _ready(self):
+        return sum(len(s.healthy) for s in self.pools)
+
+    def missing(self):
+        return self.p["count"] - self._ready()
+
+    def preferred_placements(self):
+        return [s.placement for s in self.pools if s.healthy]
+
+    def attempt(self, candidate):
+        want = min(self.missing(), candidate.count)
+        before = self._ready()
+        reason = None
+        try:
+            self._try(candidate, want)
+            # nodes still coming are waited for until they are ACTIVE, fail, or pass node_stuck_timeout
+            self.pools = self._settle(self.pools)
+        except (ApiError, WorkRequestFailed) as exc:
+            failure = exc.failure if isinstance(exc, ApiError) else classify(exc)
+            if failure.kind not in (OUT_OF_CAPACITY, LIMIT_EXCEEDED):
+                raise
+            reason = failure.short()
+        added = self._ready() - before
+        if added >= want:
+            self.progress.attempt(candidate.placement.label(), "ok", "+%d node(s) (%s)" % (added, candidate.tier), round=self.round, tier=candidate.tier)
+            return
+        # say what was kept: an attempt that got 2 of 5 nodes is partial, not failed
+        outcome = "partial" if added > 0 else "failed"
+        reason = "kept %d of %d node(s)%s" % (max(0, added), want, " (%s)" % reason if reason else "")
+        self._note_overstated(self.report, self.pools)
+        self.pools = self._shrink_failed(self.pools)
+        self.progress.attempt(candidate.placement.label(), outcome, reason, next_wait=0, round=self.round, tier=candidate.tier)
+
+    def exhausted(self, wait):
+        empty = sorted(s.name for s in self.pools if s.size == 0)
+        kept = "; empty pool(s) %s kept for the next run to reuse (teardown removes them)" % ", ".join(empty) if empty else ""
+        return CapacityExhausted(
+            "node pool %s: %d of %d node(s) still missing and the next round (in %.0fs) would pass the %ss deadline; "
+            "nothing is left half-created (failed nodes were shrunk away)%s."
+            % (self.p["name"], self.missing(), self.p["count"], wait, self.p["wait_timeout"], kept),
+            attempts_table=self.progress.table(), details={"pools": [s.summary() for s in self.pools]})
 
     def _note_overstated(self, report, pools):
         """Fault domains where nodes just failed although the report claimed room are dropped from the plan for the
@@ -580,8 +519,121 @@ class NodePoolReconciler(Reconciler):
         }
 
 
-class PoolBusy(Exception):
-    """UpdateNodePool met another work request on the pool (409); it has been waited for, the pool must be re-read."""
+class PoolUpdate(Operation):
+    """UpdateNodePool of one pool, planned on the pool as it is: plan(state) -> update kwargs (size, placement,
+    reservation_id, labels), or None when nothing is to change. One budget covers every repeat.
+
+    It has no retry token, so it is never sent twice blindly: after a lost answer (5xx, timeout) the pool and its work
+    requests are read first, and an update that landed is waited for, not repeated. A 409 Conflict is not transient
+    (OCI's errors reference): only when the pool's work requests show OKE busy (one in flight, or one that started
+    since we last looked) is it waited for, and the update planned again on what OKE's work request left; otherwise it
+    is a validation conflict and fails at once with OCI's message."""
+
+    name = "UpdateNodePool"
+    retry_kinds = NOT_APPLIED_KINDS
+
+    def __init__(self, reconciler, pool_id, plan):
+        self.r = reconciler
+        self.pool_id = pool_id
+        self.plan = plan
+        self.state = None
+        self.kwargs = None
+        self.details = None  # None: plan (again) before the next send
+        self.budget = None
+        self.applied = False
+
+    def prepare(self):
+        if self.details is not None:
+            return True
+        self.state = self.r._get(self.pool_id)
+        self.r._note_wrs(self.pool_id)
+        self.kwargs = self.plan(self.state)
+        if self.kwargs is None:
+            return False
+        self.budget = self.budget or self.r.policy.budget("UpdateNodePool on node pool %s" % self.state.name)
+        self.details = self.r._update_details(self.state, **_update_args(self.kwargs))
+        return True
+
+    def send(self):
+        return self.r.clients.ce.update_node_pool(self.pool_id, self.details)
+
+    def _act(self):
+        placement = self.kwargs.get("placement")
+        self.r._act("update", name=self.state.name, size=self.details.node_config_details.size, placement=placement.label() if placement else None,
+                    labels=self.kwargs.get("labels", False))
+        self.applied = True
+
+    def sent(self, response):
+        self._act()
+        return self.r._wait(response, "UpdateNodePool")
+
+    def recover(self, error):
+        failure = error.failure
+        if failure.kind == CONFLICT:
+            busy = self.r._busy_work_requests(self.pool_id)
+            if busy is None:
+                raise error
+            self.budget.charge(failure, error)
+            wait_in_flight(self.r.clients, self.r.policy, self.r.p["compartment_id"], self.pool_id, "node pool %s busy (409)" % self.state.name, busy)
+            self.details = None
+            return RESEND
+        if failure.kind not in (TRANSIENT, TIMEOUT):
+            raise error
+        landed = self.r._update_landed(self.state, **_update_args(self.kwargs))
+        if landed is not None:
+            self.r.progress.line("UpdateNodePool on %s: the answer was lost (%s) but %s accepted it; waiting for it, not sending it again"
+                                 % (self.state.name, failure.short(), landed.id))
+            self._act()
+            return wait_ce_work_request(self.r.clients, self.r.policy, self.r.p["compartment_id"], landed.id)
+        self.budget.charge(failure, error)
+        wait = self.r.policy.backoff(self.budget.used)
+        self.r.progress.line("UpdateNodePool on %s not applied (%s); sending it again in %.0fs" % (self.state.name, failure.short(), wait))
+        self.budget.wait(wait, failure, error)
+        return RESEND
+
+
+def _update_args(kwargs):
+    """A plan's update kwargs with every field: (size, placement, reservation_id, labels)."""
+    return {"size": kwargs.get("size"), "placement": kwargs.get("placement"), "reservation_id": kwargs.get("reservation_id"),
+            "labels": kwargs.get("labels", False)}
+
+
+class PoolDelete(Operation):
+    """DeleteNodePool of one pool, which has no retry token either: after a 409 (only while OKE is busy on the pool)
+    or a lost answer, whatever runs on the pool (our delete included) is waited for and the pool re-read; it is sent
+    again only while the pool still lives. One budget covers every repeat."""
+
+    name = "DeleteNodePool"
+    retry_kinds = NOT_APPLIED_KINDS
+
+    def __init__(self, reconciler, state):
+        self.r = reconciler
+        self.state = state
+        self.budget = reconciler.policy.budget("DeleteNodePool on node pool %s" % state.name)
+
+    def send(self):
+        return self.r.clients.ce.delete_node_pool(self.state.id, override_eviction_grace_duration="PT0M",
+                                                  is_force_deletion_after_override_grace_duration=True)
+
+    def sent(self, response):
+        return self.r._wait(response, "DeleteNodePool")
+
+    def recover(self, error):
+        failure = error.failure
+        if failure.kind == NOT_FOUND:
+            return None
+        if failure.kind not in (CONFLICT, TRANSIENT, TIMEOUT):
+            raise error
+        pending = None
+        if failure.kind == CONFLICT:
+            pending = self.r._busy_work_requests(self.state.id)
+            if pending is None:
+                raise error  # nothing runs on the pool: OCI refuses the delete itself
+        self.budget.charge(failure, error)
+        wait_in_flight(self.r.clients, self.r.policy, self.r.p["compartment_id"], self.state.id,
+                       "node pool %s (%s)" % (self.state.name, failure.short()), pending)
+        current = self.r.policy.call("GetNodePool", self.r.clients.ce.get_node_pool, self.state.id).data
+        return None if current.lifecycle_state in DEAD_STATES else RESEND
 
 
 class _OutOfCapacity(Exception):

@@ -217,14 +217,7 @@ class SpecChecker(object):
     def _writable(field, value, kind):
         path = os.path.abspath(os.path.expanduser(value))
         if os.path.exists(path):
-            if kind == "dir" and not os.path.isdir(path):
-                return [InputError("%s exists and is not a directory." % path, field=field, fix="choose a directory path.").msg]
-            if kind == "file" and os.path.isdir(path):
-                return [InputError("%s is a directory." % path, field=field, fix="give the path of a file in it.").msg]
-            if not os.access(path if kind == "dir" else os.path.dirname(path), os.W_OK):
-                return [InputError("%s cannot be written by this user." % path, field=field,
-                                   fix="choose a path this user can write (e.g. under ~), or fix its permissions.").msg]
-            return []
+            return SpecChecker._existing_writable(field, path, kind)
         parent = os.path.dirname(path)
         while not os.path.exists(parent):
             parent = os.path.dirname(parent)
@@ -233,6 +226,17 @@ class SpecChecker(object):
         if not os.access(parent, os.W_OK | os.X_OK):
             return [InputError("%s cannot be created: %s is not writable by this user." % (path, parent), field=field,
                                fix="choose a path under a directory this user can write (e.g. under ~), or fix its permissions.").msg]
+        return []
+
+    @staticmethod
+    def _existing_writable(field, path, kind):
+        if kind == "dir" and not os.path.isdir(path):
+            return [InputError("%s exists and is not a directory." % path, field=field, fix="choose a directory path.").msg]
+        if kind == "file" and os.path.isdir(path):
+            return [InputError("%s is a directory." % path, field=field, fix="give the path of a file in it.").msg]
+        if not os.access(path if kind == "dir" else os.path.dirname(path), os.W_OK):
+            return [InputError("%s cannot be written by this user." % path, field=field,
+                               fix="choose a path this user can write (e.g. under ~), or fix its permissions.").msg]
         return []
 
     def _seconds_range(self, name, field, value):

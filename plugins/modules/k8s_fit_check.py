@@ -356,6 +356,18 @@ class FitCheck(object):
                     time.sleep(0.5)
 
 
+def input_problem(params):
+    """The first problem of the workloads or the timeout, as the message to fail with; None when there is none."""
+    for i, w in enumerate(params["workloads"] or []):
+        if w["replicas"] < 1:
+            return "workloads[%d] (%s): replicas must be at least 1, got %d" % (i, w["name"], w["replicas"])
+        if not isinstance((w["template"] or {}).get("spec", {}), dict):
+            return "workloads[%d] (%s): template.spec must be a pod spec mapping" % (i, w["name"])
+    if params["timeout"] < 0:
+        return "timeout must be >= 0 seconds, got %d" % params["timeout"]
+    return None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -379,13 +391,9 @@ def main():
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     p = module.params
-    for i, w in enumerate(p["workloads"] or []):
-        if w["replicas"] < 1:
-            module.fail_json(msg="workloads[%d] (%s): replicas must be at least 1, got %d" % (i, w["name"], w["replicas"]))
-        if not isinstance((w["template"] or {}).get("spec", {}), dict):
-            module.fail_json(msg="workloads[%d] (%s): template.spec must be a pod spec mapping" % (i, w["name"]))
-    if p["timeout"] < 0:
-        module.fail_json(msg="timeout must be >= 0 seconds, got %d" % p["timeout"])
+    problem = input_problem(p)
+    if problem:
+        module.fail_json(msg=problem)
 
     result = dict(changed=False, probed=False, fits=None, pods=[], unfit=[], nodes=0)
     try:

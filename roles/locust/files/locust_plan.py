@@ -45,6 +45,10 @@ def load_rules(package_dir: Path):
     return mod
 
 
+class PlanError(Exception):
+    """A problem with the inputs, its message prefixed with the role variable to fix."""
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, required=True)
@@ -55,44 +59,61 @@ def main() -> int:
     ap.add_argument("--require-csv", action="store_true")
     ap.add_argument("--ramp", default="{}", help="JSON: steps, step_hold, hold, ramp_down, spawn_rate, ip_rate, email_rate, limits_raised")
     args = ap.parse_args()
+    try:
+        print(json.dumps(plan(args)))
+    except PlanError as exc:
+        return fail(str(exc))
+    return 0
+
+
+def plan(args) -> dict:
+    """The ramp plan's summary; with --csv the accounts checked and, with --out, written one file per worker process."""
     slots = json.loads(args.slots)
     try:
         rules = load_rules(Path(args.package_dir))
     except (OSError, SyntaxError) as exc:
-        return fail(str(exc))
+        raise PlanError(str(exc)) from exc
     order = [(host, i) for host in slots for i in range(1, int(slots[host]) + 1)]
     if not order:
-        return fail("locust_worker_group: no worker processes to give accounts to")
-    ramp = json.loads(args.ramp)
+        raise PlanError("locust_worker_group: no worker processes to give accounts to")
     try:
-        plan = rules.plan_ramp(args.users, source_ips=len(slots), workers=len(order), **ramp)
+        ramp = rules.plan_ramp(args.users, source_ips=len(slots), workers=len(order), **json.loads(args.ramp))
     except rules.ConfigError as exc:
-        return fail(VARIABLES.get(str(exc).split(":", 1)[0], "locust_users") + ": " + str(exc))
-    summary = {"duration": plan.duration, "spawn_rate": plan.spawn_rate, "plan": plan.describe(), "processes": len(order)}
+        raise PlanError(VARIABLES.get(str(exc).split(":", 1)[0], "locust_users") + ": " + str(exc)) from exc
+    summary = {"duration": ramp.duration, "spawn_rate": ramp.spawn_rate, "plan": ramp.describe(), "processes": len(order)}
     if not args.csv:
         if args.require_csv:
-            return fail("locust_users_csv: empty; set it to a CSV of username,email,password rows (one account per virtual user)")
-        print(json.dumps(summary))
-        return 0
+            raise PlanError("locust_users_csv: empty; set it to a CSV of username,email,password rows (one account per virtual user)")
+        return summary
     try:
         # The stage's users CSV is the shared openedx_scale_users_csv unless the role's own option is set.
         accounts = rules.load_accounts(Path(args.csv), option="locust_users_csv (openedx_scale_users_csv)")
     except rules.ConfigError as exc:
-        return fail(str(exc))
+        raise PlanError(str(exc)) from exc
+    summary["accounts"] = len(accounts)
+    shares = deal(args, accounts, order)
+    if args.out:
+        write_shares(Path(args.out), shares)
+        summary.update(per_process=math.ceil(args.users / len(order)), smallest_share=min(len(s) for s in shares.values()))
+    return summary
+
+
+def deal(args, accounts, order) -> dict:
+    """Accounts dealt round-robin over the worker processes; refused when a process would get fewer than its users."""
     per_process = math.ceil(args.users / len(order))
     shares = {slot: accounts[k :: len(order)] for k, slot in enumerate(order)}
     short = min(len(s) for s in shares.values())
     if short < per_process:
         need = per_process * len(order)
-        return fail(
+        raise PlanError(
             f"locust_users_csv: {args.csv} has {len(accounts)} accounts; {args.users} users over {len(order)} worker "
             f"processes need {per_process} distinct accounts per process, so at least {need} rows. Add accounts "
             f"(playbooks/loadtest.yml --tags seed creates them) or lower locust_users."
         )
-    if not args.out:
-        print(json.dumps({**summary, "accounts": len(accounts)}))
-        return 0
-    out = Path(args.out)
+    return shares
+
+
+def write_shares(out: Path, shares: dict) -> None:
     for (host, i), share in shares.items():
         d = out / host
         d.mkdir(parents=True, exist_ok=True)
@@ -101,8 +122,6 @@ def main() -> int:
             w = csv.writer(fh)
             w.writerow(["username", "email", "password"])
             w.writerows([a.username, a.email, a.password] for a in share)
-    print(json.dumps({**summary, "accounts": len(accounts), "per_process": per_process, "smallest_share": short}))
-    return 0
 
 
 if __name__ == "__main__":

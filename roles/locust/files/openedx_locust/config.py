@@ -224,6 +224,26 @@ class RampPlan:
         return "\n".join(lines + [f"  warning: {w}" for w in self.warnings])
 
 
+def _check_ramp(target_users, steps, step_hold, hold, ramp_down, spawn_rate, source_ips, workers) -> None:
+    """ConfigError naming the option for the first ramp input out of its range."""
+    if target_users < 1:
+        raise ConfigError(f"--ramp-users: must be >= 1, got {target_users}")
+    if steps < 1:
+        raise ConfigError(f"--ramp-steps: must be >= 1, got {steps}")
+    for name, value in (("--ramp-step-hold", step_hold), ("--ramp-hold", hold), ("--ramp-down", ramp_down)):
+        if value < 0:
+            raise ConfigError(f"{name}: must be >= 0 seconds, got {value:g}")
+    if source_ips < 1:
+        raise ConfigError(f"--source-ips: must be >= 1 (the number of load-generator hosts), got {source_ips}")
+    if spawn_rate < 0:
+        raise ConfigError(f"--ramp-spawn-rate: must be >= 0 (0 = plan it), got {spawn_rate:g}")
+    if target_users < workers:
+        raise ConfigError(
+            f"--ramp-users: {target_users} users for {workers} worker processes leaves workers idle; "
+            f"raise the users to >= {workers} or run fewer workers (--expect-workers)"
+        )
+
+
 def plan_ramp(
     target_users: int,
     *,
@@ -245,22 +265,7 @@ def plan_ramp(
     A run whose whole population fits in one window per IP (target/S <= L) is safe at any rate. Each account
     logs in once per run, so the per-email limit (30/5m) only matters when a user retries its login.
     """
-    if target_users < 1:
-        raise ConfigError(f"--ramp-users: must be >= 1, got {target_users}")
-    if steps < 1:
-        raise ConfigError(f"--ramp-steps: must be >= 1, got {steps}")
-    for name, value in (("--ramp-step-hold", step_hold), ("--ramp-hold", hold), ("--ramp-down", ramp_down)):
-        if value < 0:
-            raise ConfigError(f"{name}: must be >= 0 seconds, got {value:g}")
-    if source_ips < 1:
-        raise ConfigError(f"--source-ips: must be >= 1 (the number of load-generator hosts), got {source_ips}")
-    if spawn_rate < 0:
-        raise ConfigError(f"--ramp-spawn-rate: must be >= 0 (0 = plan it), got {spawn_rate:g}")
-    if target_users < workers:
-        raise ConfigError(
-            f"--ramp-users: {target_users} users for {workers} worker processes leaves workers idle; "
-            f"raise the users to >= {workers} or run fewer workers (--expect-workers)"
-        )
+    _check_ramp(target_users, steps, step_hold, hold, ramp_down, spawn_rate, source_ips, workers)
     ip_limit = parse_rate("--login-rate-limit-ip", ip_rate)
     email_limit = parse_rate("--login-rate-limit-email", email_rate)
     limit, window = ip_limit

@@ -140,19 +140,24 @@ def charts(run: dict, out: Path) -> list[str]:
 
     health = run["health"]
     if health and health.get("workers"):
-        fig, ax = plt.subplots(figsize=(9, 3.2))
-        shown = sorted(health["workers"].items(), key=lambda kv: (kv[1].get("index") is None, kv[1].get("index") or 0))
-        for cid, w in shown[:60]:
-            samples = w.get("samples") or []
-            ax.plot([s[0] for s in samples], [s[1] for s in samples], linewidth=0.8, label=f"#{w.get('index')} {w.get('host') or cid}"[:28])
-        ax.axhline(health.get("max_generator_cpu_allowed", 90), color="tab:red", linestyle="--", linewidth=1, label="limit")
-        for lost in health.get("lost_workers", []):
-            ax.axvline(lost["t"], color="black", linestyle=":", linewidth=1)
-        ax.set(title="Load-generator CPU per worker process", xlabel="seconds", ylabel="% of one core", ylim=(0, 105))
-        if len(shown) <= 10:
-            ax.legend(loc="upper right", fontsize=7)
-        save(fig, "generator_cpu.png")
+        save(_generator_cpu_figure(plt, health), "generator_cpu.png")
     return made
+
+
+def _generator_cpu_figure(plt, health: dict):
+    """Each worker process's CPU over the run, against the limit, with the times workers were lost."""
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    shown = sorted(health["workers"].items(), key=lambda kv: (kv[1].get("index") is None, kv[1].get("index") or 0))
+    for cid, w in shown[:60]:
+        samples = w.get("samples") or []
+        ax.plot([s[0] for s in samples], [s[1] for s in samples], linewidth=0.8, label=f"#{w.get('index')} {w.get('host') or cid}"[:28])
+    ax.axhline(health.get("max_generator_cpu_allowed", 90), color="tab:red", linestyle="--", linewidth=1, label="limit")
+    for lost in health.get("lost_workers", []):
+        ax.axvline(lost["t"], color="black", linestyle=":", linewidth=1)
+    ax.set(title="Load-generator CPU per worker process", xlabel="seconds", ylabel="% of one core", ylim=(0, 105))
+    if len(shown) <= 10:
+        ax.legend(loc="upper right", fontsize=7)
+    return fig
 
 
 def evaluate(run: dict, args) -> tuple[list[Check], dict]:

@@ -236,6 +236,94 @@ def test_an_operation_budget_is_not_reset_by_the_loops_inside_it():
     assert clock.t <= 60
 
 
+def test_an_operations_recover_hook_decides_after_a_failure_the_loop_does_not_repeat():
+    clock = FakeClock()
+    policy = oci_retry.RetryPolicy(600, clock=clock, max_call_attempts=2)
+
+    class LostOnce(oci_retry.Operation):
+        """A 429 (repeated by the loop), then a lost answer that recover() resends, then 429s again."""
+        name = "UpdateThing"
+        retry_kinds = oci_retry.NOT_APPLIED_KINDS
+
+        def __init__(self):
+            self.answers = [SvcError(429, "TooManyRequests", "slow down"), SvcError(500, "InternalError", "lost"),
+                            SvcError(429, "TooManyRequests", "slow down"), "applied"]
+            self.recovered = []
+
+        def send(self):
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        def sent(self, response):
+            return response.upper()
+
+        def recover(self, error):
+            self.recovered.append(error.failure.kind)
+            return oci_retry.RESEND
+
+    op = LostOnce()
+    assert policy.run(op) == "APPLIED" and policy.calls == 4
+    # only the 500 reached recover(); after RESEND the count of 429s in a row starts again, so max_call_attempts=2 holds
+    assert op.recovered == [oci_errors.TRANSIENT]
+    assert [line.split(" | ")[0].split(" ", 1)[1] for line in policy.progress.lines] == ["retry 1 of UpdateThing", "retry 1 of UpdateThing"]
+
+    class Refused(LostOnce):
+        def recover(self, error):
+            return oci_retry.Operation.recover(self, error)  # the default raises
+
+    refused = Refused()
+    refused.answers = [SvcError(400, "InvalidParameter", "bad size")]
+    with pytest.raises(oci_errors.ApiError) as info:
+        policy.run(refused)
+    assert "UpdateThing failed: 400 InvalidParameter bad size" in info.value.msg and isinstance(info.value.__cause__, SvcError)
+
+
+def test_the_capacity_round_driver_calls_the_reconcilers_hooks_until_nothing_is_missing():
+    from ansible_collections.openedx_scale.oke.plugins.module_utils.oci_reconciler import Reconciler
+
+    clock = FakeClock()
+    policy = oci_retry.RetryPolicy(60, clock=clock, rng=random.Random(1))
+
+    class Fleet(Reconciler):
+        """Three units to land, one per attempt, candidates of a fixed order; the second candidate never has room."""
+        UNIT = "unit(s)"
+
+        def __init__(self, want):
+            super().__init__(None, policy, {"deployment": "d"})
+            self.landed = []
+            self.want = want
+            self.tried = []
+
+        def missing(self):
+            return self.want - len(self.landed)
+
+        def candidates(self):
+            return ["a", "full"]
+
+        def attempt(self, candidate):
+            self.tried.append((self.round, candidate))
+            if candidate != "full":
+                self.landed.append(candidate)
+
+        def exhausted(self, wait):
+            return oci_errors.CapacityExhausted(f"{self.missing()} still missing", attempts_table=self.progress.table())
+
+    fleet = Fleet(3)
+    fleet.capacity_rounds()
+    assert fleet.tried == [(1, "a"), (1, "full"), (2, "a"), (2, "full"), (3, "a")] and fleet.round == 3 and fleet.missing() == 0
+    assert [line.split(" ", 1)[1].split(";")[0] for line in policy.progress.lines] == ["round 1: 2 unit(s) still missing",
+                                                                                       "round 2: 1 unit(s) still missing"]
+    # state stays on the reconciler: a later call continues the rounds (backoff, probes) where they were
+    fleet.want = 4
+    fleet.capacity_rounds()
+    assert fleet.round == 4 and fleet.tried[-1] == (4, "a")
+    with pytest.raises(oci_errors.CapacityExhausted, match="still missing"):
+        Fleet(1000).capacity_rounds()
+    assert clock.t < 60
+
+
 def test_reservation_room_reads_the_documented_fields_conservatively():
     from types import SimpleNamespace as NS
 
