@@ -181,7 +181,6 @@ def uninstall(release: str, namespace: str, kubeconfig: str) -> None:
           "--timeout", "5m"], "/", dict(os.environ))
 
 
-
 def template(chart: Path, release: str, namespace: str, values: dict, workdir: Path, *extra: str) -> list[dict]:
     """`helm template` of `chart` with `values` (as kubernetes.core.helm passes them: a values file); the objects."""
     workdir.mkdir(parents=True, exist_ok=True)

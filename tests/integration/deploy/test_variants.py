@@ -85,7 +85,6 @@ def test_edge_without_a_helm_client_stops_in_preflight(tmp_path):
     assert not (tmp_path / "render").exists()
 
 
-
 def test_chart_digest_needs_a_helm_that_checks_it(tmp_path):
     """The default pins gateway-helm by digest; a helm older than 3.18 cannot resolve <chart>@<digest> with --version."""
     old_helm = tmp_path / "bin" / "helm"
@@ -101,6 +100,7 @@ def test_chart_digest_needs_a_helm_that_checks_it(tmp_path):
     message = "envoy_gateway_chart_digest pins the chart by digest, which helm checks from 3.18 on; this controller has helm 3.17.3"
     assert message in " ".join(run.stdout.split())
     assert not (tmp_path / "render").exists()
+
 
 def test_every_weak_credential_is_named_in_one_message(tmp_path):
     weak = {"REDIS_PASSWORD": "tooShort7", "MONGODB_PASSWORD": "", "OPENEDX_SCALE_OKE_MONGODB_KEYFILE": "no spaces!"}
