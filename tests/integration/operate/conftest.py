@@ -6,7 +6,12 @@ outcomes in this session are recorded by a plugin registered here, which sees ev
 
 from __future__ import annotations
 
+# The AWX load-test job boots the machines the load-test stage's tests boot, with the same host prerequisites.
+from tests.integration.loadtest.conftest import nspawn_host
+
 from .fault_matrix import RESULTS, RowResult, table
+
+__all__ = ["nspawn_host", "pytest_configure"]
 
 # The row "Locust worker killed mid-run": the run finishes and the report names the lost worker.
 LOCUST_ROW = "Locust worker killed mid-run"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import json
 import subprocess
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from tests.helpers.ansible import assert_ok, run_playbook
 from tests.helpers.awx import RealAWX
 from tests.rehearsal import inventory_path
+from tests.sandbox.lms import DEFAULT_COURSES, StandIn, write_users_csv
+from tests.sandbox.machines import Machines, machines
 from tests.sandbox.oci import OciSandbox
 
 REPO = Path(__file__).resolve().parents[3]
@@ -54,8 +57,17 @@ def _commit() -> str:
     return subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
 
 
+# The rehearsal inventory places the kubeconfig in its checkout; a provision job writes it in its own private data
+# dir: a fixed extra var of the job template (awx_config_job_templates[].extra_vars), as docs/awx.md shows.
+JOB_TEMPLATES = [
+    {**jt, "extra_vars": {"openedx_scale_kubeconfig": "/runner/kubeconfig"}} if jt["playbook"] == "playbooks/provision_cluster.yml" else jt
+    for jt in DEFAULTS["awx_config_job_templates"]
+]
+
+
 def extravars(awx: RealAWX, secrets: dict, **overrides) -> dict:
     values = {
+        "awx_config_job_templates": JOB_TEMPLATES,
         "awx_config_controller_host": awx.url,
         "awx_config_controller_oauthtoken": awx.token,
         "awx_config_validate_certs": False,
@@ -178,10 +190,11 @@ def test_workflows_chain_the_templates(awx, configured):
                 assert sorted(by_id[i] for i in stored[kind]) == sorted(node.get(kind, [])), (wf["name"], node["identifier"], kind)
 
 
-def _launch(awx: RealAWX, coll: str, name: str, extra_vars: dict) -> tuple[int, dict]:
-    """POST .../launch/ as a launcher would (the API, a schedule, `awx job_templates launch`)."""
+def _launch(awx: RealAWX, coll: str, name: str, extra_vars: dict, **prompts) -> tuple[int, dict]:
+    """POST .../launch/ as a launcher would (the API, a schedule, `awx job_templates launch`); prompts: what the
+    template asks on launch besides the survey (the inventory)."""
     oid = awx.named(coll, name)["id"]
-    return awx.api("POST", f"/api/v2/{coll}/{oid}/launch/", {"extra_vars": extra_vars})
+    return awx.api("POST", f"/api/v2/{coll}/{oid}/launch/", {"extra_vars": extra_vars, **prompts})
 
 
 def _answers(awx: RealAWX, coll: str, name: str, **overrides) -> dict:
@@ -291,9 +304,7 @@ def test_provision_job_launched_through_awx_succeeds(awx, configured, oci):
     status, body = awx.api("PATCH", "/api/v2/settings/jobs/", {"AWX_TASK_ENV": env})
     assert status == 200, body
     jt = awx.named("job_templates", "openedx-scale provision cluster")
-    # The rehearsal inventory places the kubeconfig in its checkout; a job writes it inside its own private data dir.
-    status, body = awx.api("PATCH", f"/api/v2/job_templates/{jt['id']}/", {"extra_vars": json.dumps({"openedx_scale_kubeconfig": "/runner/kubeconfig"})})
-    assert status == 200, body
+    assert yaml.safe_load(jt["extra_vars"]) == {"openedx_scale_kubeconfig": "/runner/kubeconfig"}
     status, job = _launch(awx, "job_templates", jt["name"], _answers(awx, "job_templates", jt["name"], openedx_scale_deployment="awx-job"))
     assert status == 201, job
     done = awx.wait_job(f"/api/v2/jobs/{job['id']}/")
@@ -303,3 +314,91 @@ def test_provision_job_launched_through_awx_succeeds(awx, configured, oci):
     assert json.loads(done["extra_vars"])["openedx_scale_deployment"] == "awx-job"
     clusters = [c for c in oci.state()["resources"]["clusters"].values() if c.get("lifecycleState") == "ACTIVE"]
     assert len(clusters) == 1 and clusters[0]["freeformTags"].get("openedx_scale_deployment") == "awx-job", clusters
+
+
+LOADGEN = {"locust_master": ["awx-locust-master"], "locust_workers": ["awx-locust-worker"]}
+
+
+@pytest.fixture(scope="module")
+def loadgen(nspawn_host, tmp_path_factory):
+    """The load generators as a user's AWX sees them: two machines (tests/sandbox/machines) reached over SSH, and the
+    LMS stand-in on this checkout's machine bridge with the accounts of a users CSV."""
+    work = tmp_path_factory.mktemp("awx-loadtest")
+    users_csv = write_users_csv(work / "users.csv", 40)
+    mgr = Machines()
+    with machines([n for names in LOADGEN.values() for n in names], cpus=1) as booted, \
+            StandIn(work / "lms", users_csv, enroll=DEFAULT_COURSES, extra_args=["--host", mgr.host_ip]) as lms:
+        yield {"mgr": mgr, "machines": booted, "lms": lms, "users_csv": users_csv, "reports": work / "reports"}
+
+
+def _loadgen_inventory(awx: RealAWX, loadgen: dict) -> int:
+    """An AWX inventory of the load generators, made through the API as a user makes it: the groups loadtest.yml
+    reads, one host per machine (its address, the machines' known_hosts; the key and user come from the machine
+    credential), and the short run's settings as inventory variables."""
+    mgr = loadgen["mgr"]
+    settings = {
+        "openedx_scale_users_csv": str(loadgen["users_csv"]),
+        "locust_course_ids": list(DEFAULT_COURSES),
+        "locust_discovery_enabled": True,
+        "locust_think_time": [0.5, 1.5],
+        "locust_ramp_step_hold": 4,
+        "locust_ramp_down": 3,
+        "locust_ramp_spawn_rate": 4,
+        "locust_expect_workers_max_wait": 60,
+        "locust_progress_interval": 5,
+        "locust_wheelhouse_dir": str(REPO / "build" / "locust" / "wheelhouse"),
+        "locust_reports_dir": str(loadgen["reports"]),
+        "locust_run_id": "awx",
+    }
+    org = awx.named("organizations", "openedx-scale")["id"]
+    status, inv = awx.api("POST", "/api/v2/inventories/", {"name": "openedx-scale load generators", "organization": org, "variables": json.dumps(settings)})
+    assert status == 201, inv
+    for group, names in LOADGEN.items():
+        status, grp = awx.api("POST", f"/api/v2/inventories/{inv['id']}/groups/", {"name": group})
+        assert status == 201, grp
+        for name in names:
+            hostvars = {k: v for k, v in mgr.host_vars(loadgen["machines"][name]).items() if k not in ("ansible_user", "ansible_ssh_private_key_file")}
+            status, host = awx.api("POST", f"/api/v2/groups/{grp['id']}/hosts/", {"name": name, "inventory": inv["id"], "variables": json.dumps(hostvars)})
+            assert status == 201, host
+    return inv["id"]
+
+
+def test_loadtest_job_launched_through_awx_passes(awx, configured, loadgen):
+    """The load-test job template, launched on an inventory of load generators with short-run survey answers, runs
+    the real load test through AWX: Locust master and worker on the machines under systemd over SSH with the
+    machine credential's key, the report written where the inventory says, verdict PASS, the job's events stored."""
+    mgr, lms = loadgen["mgr"], loadgen["lms"]
+    ssh = awx.named("credentials", "openedx-scale load generators SSH")
+    status, body = awx.api("PATCH", f"/api/v2/credentials/{ssh['id']}/", {"inputs": {"username": "root", "ssh_key_data": mgr.key.read_text()}})
+    assert status == 200, body
+    # A job sees only its private data dir and the paths AWX exposes to it: the accounts, the wheelhouse, the reports.
+    exposed = [str(loadgen["users_csv"].parent), str(REPO / "build" / "locust"), str(mgr.known_hosts.parent)]
+    for path in exposed:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    status, body = awx.api("PATCH", "/api/v2/settings/jobs/", {"AWX_ISOLATION_SHOW_PATHS": exposed})
+    assert status == 200, body
+    inventory = _loadgen_inventory(awx, loadgen)
+    name = "openedx-scale load test"
+    answers = _answers(awx, "job_templates", name, openedx_scale_target_users=8, locust_host=lms.url, locust_ramp_steps=2,
+                       locust_ramp_hold=20, locust_slo_p95_ms=2000)
+    before = lms.stats()
+    status, job = _launch(awx, "job_templates", name, answers, inventory=inventory)
+    assert status == 201, job
+    done = awx.wait_job(f"/api/v2/jobs/{job['id']}/")
+    output = _job_output(awx, done)
+    assert done["status"] == "successful", f"{done['status']}: {done.get('job_explanation')}\n{output[-8000:]}\n{awx.logs()}"
+    assert done["inventory"] == inventory
+    events = awx.get(f"/api/v2/jobs/{job['id']}/job_events/?event=playbook_on_stats")
+    assert events["count"] == 1 and awx.get(f"/api/v2/jobs/{job['id']}/job_events/?page_size=1")["count"] > 10
+    hosts = {s["host_name"]: s for s in awx.get(f"/api/v2/jobs/{job['id']}/job_host_summaries/")["results"]}
+    assert {h for names in LOADGEN.values() for h in names} <= set(hosts) and not any(s["failures"] or s["dark"] for s in hosts.values()), hosts
+    # The report is where the job's stored verdict event says it is, with the verdict and charts; the LMS saw every user log in.
+    task = urllib.parse.quote("Show the verdict and where the report is")
+    shown = awx.get(f"/api/v2/jobs/{job['id']}/job_events/?event=runner_on_ok&task={task}")["results"]
+    assert len(shown) == 1 and shown[0]["host_name"] == LOADGEN["locust_master"][0], shown
+    report = Path(shown[0]["event_data"]["res"]["msg"][-1].removeprefix("report: "))
+    assert report.parent == loadgen["reports"] and report.is_dir(), report
+    verdict = report / "report" / "verdict.md"
+    assert verdict.read_text().splitlines()[0].endswith(": PASS") and list(verdict.parent.glob("*.png")), sorted(report.rglob("*"))
+    after = lms.stats()
+    assert after["logins"].get("ok", 0) - before["logins"].get("ok", 0) >= 8, after["logins"]
