@@ -11,6 +11,8 @@ import csv
 import time
 from pathlib import Path
 
+from gevent import GreenletExit
+from locust.exception import StopUser
 from locust.stats import RequestStats, StatsEntry, StatsError
 
 REPORT_KEY = "openedx_pages"
@@ -134,9 +136,12 @@ class PageVisit:
             self.boot()
         return self
 
-    def __exit__(self, *_exc) -> bool:
+    def __exit__(self, exc_type, *_exc) -> bool:
         wait_ms = (time.perf_counter() - self._start) * 1000.0
         if self.owner is not None:
             self.owner._page = self._previous
-        TOTALS.record(self.name, wait_ms, self.requests, self.size, self.error)
+        # A view cut short by the end of the run (the user's greenlet killed or stopped) is no view a learner waited
+        # for: counting it would add a short wait and too few requests.
+        if exc_type is None or not issubclass(exc_type, (GreenletExit, StopUser)):
+            TOTALS.record(self.name, wait_ms, self.requests, self.size, self.error)
         return False
