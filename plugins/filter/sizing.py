@@ -64,14 +64,13 @@ def _lms_pod(node_ocpus, node_memory_gib, process_memory_gib, vcpus_per_ocpu, no
     return node_vcpus, pod_cpu, pod_memory_gib, min(pod_cpu, math.floor(pod_memory_gib / per_process))
 
 
-def _provided(provided, users, per_step, service):
-    """What the inventory's fleet carries against the target: shortfall, coverage and the think time it needs."""
-    provided["shortfall"] = provided["max_users"] < users
-    provided["coverage"] = round(provided["max_users"] / float(users), 3)
+def _provided(capacity, users, per_step, service):
+    """The inventory's fleet (`capacity`) with what it carries against the target: shortfall, coverage and the think
+    time it needs."""
     # The mean think time at which the provided fleet carries the target (same closed model, solved for think).
-    think_for_target = users * per_step / max(provided["max_request_rate"], 1e-9) - per_step * service
-    provided["think_time_for_target_seconds"] = round(max(0.0, think_for_target), 1)
-    return provided
+    think_for_target = users * per_step / max(capacity["max_request_rate"], 1e-9) - per_step * service
+    return dict(capacity, shortfall=capacity["max_users"] < users, coverage=round(capacity["max_users"] / float(users), 3),
+                think_time_for_target_seconds=round(max(0.0, think_for_target), 1))
 
 
 def lms_sizing(target_users, think_time_seconds, service_time_seconds=0.25, cpu_fraction=0.5,

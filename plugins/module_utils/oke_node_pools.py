@@ -231,7 +231,7 @@ class NodePoolReconciler(Reconciler):
                 return state.id
         return None
 
-    def _update_details(self, state, size, placement, reservation_id, labels):
+    def _update_details(self, state, size=None, placement=None, reservation_id=None, labels=False):
         node_cfg = UpdateNodePoolNodeConfigDetails(size=size if size is not None else state.size)
         details = UpdateNodePoolDetails(node_config_details=node_cfg)
         if placement is not None:
@@ -262,7 +262,7 @@ class NodePoolReconciler(Reconciler):
             return pending
         return None
 
-    def _update_landed(self, state, size, placement, reservation_id, labels):
+    def _update_landed(self, state, size=None, placement=None, reservation_id=None, labels=False):
         """After a lost answer: the NODEPOOL_UPDATE work request our update started, if OKE accepted it."""
         if not self._landed(self._get(state.id), size, placement, reservation_id, labels):
             return None
@@ -551,7 +551,7 @@ class PoolUpdate(Operation):
         if self.kwargs is None:
             return False
         self.budget = self.budget or self.r.policy.budget("UpdateNodePool on node pool %s" % self.state.name)
-        self.details = self.r._update_details(self.state, **_update_args(self.kwargs))
+        self.details = self.r._update_details(self.state, **self.kwargs)
         return True
 
     def send(self):
@@ -579,7 +579,7 @@ class PoolUpdate(Operation):
             return RESEND
         if failure.kind not in (TRANSIENT, TIMEOUT):
             raise error
-        landed = self.r._update_landed(self.state, **_update_args(self.kwargs))
+        landed = self.r._update_landed(self.state, **self.kwargs)
         if landed is not None:
             self.r.progress.line("UpdateNodePool on %s: the answer was lost (%s) but %s accepted it; waiting for it, not sending it again"
                                  % (self.state.name, failure.short(), landed.id))
@@ -590,12 +590,6 @@ class PoolUpdate(Operation):
         self.r.progress.line("UpdateNodePool on %s not applied (%s); sending it again in %.0fs" % (self.state.name, failure.short(), wait))
         self.budget.wait(wait, failure, error)
         return RESEND
-
-
-def _update_args(kwargs):
-    """A plan's update kwargs with every field: (size, placement, reservation_id, labels)."""
-    return {"size": kwargs.get("size"), "placement": kwargs.get("placement"), "reservation_id": kwargs.get("reservation_id"),
-            "labels": kwargs.get("labels", False)}
 
 
 class PoolDelete(Operation):

@@ -91,19 +91,19 @@ def plan(args) -> dict:
     except rules.ConfigError as exc:
         raise PlanError(str(exc)) from exc
     summary["accounts"] = len(accounts)
-    shares = deal(args, accounts, order)
+    per_process = math.ceil(args.users / len(order))
+    shares = deal(args, accounts, order, per_process)
     if args.out:
         write_shares(Path(args.out), shares)
-        summary.update(per_process=math.ceil(args.users / len(order)), smallest_share=min(len(s) for s in shares.values()))
+        summary.update(per_process=per_process, smallest_share=min(len(s) for s in shares.values()))
     return summary
 
 
-def deal(args, accounts, order) -> dict:
-    """Accounts dealt round-robin over the worker processes; refused when a process would get fewer than its users."""
-    per_process = math.ceil(args.users / len(order))
+def deal(args, accounts, order, per_process) -> dict:
+    """Accounts dealt round-robin over the worker processes; refused when a process would get fewer than its
+    `per_process` users."""
     shares = {slot: accounts[k :: len(order)] for k, slot in enumerate(order)}
-    short = min(len(s) for s in shares.values())
-    if short < per_process:
+    if min(len(s) for s in shares.values()) < per_process:
         need = per_process * len(order)
         raise PlanError(
             f"locust_users_csv: {args.csv} has {len(accounts)} accounts; {args.users} users over {len(order)} worker "
